@@ -1,0 +1,61 @@
+//! Audits record what deskbell and people changed; events record what was
+//! seen changing in external systems (TDX, ServiceNow).
+
+use super::{PersonId, TicketRef};
+use chrono::{DateTime, Utc};
+
+/// Who caused a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Person(PersonId),
+    /// deskbell itself (timers, cron jobs).
+    System,
+    /// An external system such as TDX, by name.
+    External(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Person(id) => write!(f, "person:{id}"),
+            Self::System => f.write_str("system"),
+            Self::External(name) => write!(f, "external:{name}"),
+        }
+    }
+}
+
+/// One audited change: `what` changed from `from` to `to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub what: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl Change {
+    pub fn new(what: &str, from: impl Into<Option<String>>, to: impl Into<Option<String>>) -> Self {
+        Self {
+            what: what.to_owned(),
+            from: from.into(),
+            to: to.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audit {
+    pub ticket: TicketRef,
+    pub actor: Actor,
+    pub change: Change,
+    pub at: DateTime<Utc>,
+}
+
+/// A change observed in an external system, kept as the system reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalEvent {
+    pub ticket: TicketRef,
+    pub source: String,
+    pub kind: String,
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,137 @@
+//! What a transition asks the world to do. The store commits all of a
+//! transition's effects in the transaction that saves the new state, so a
+//! change and its messages and timers exist together or not at all.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use strum::{Display, EnumIter, EnumString, IntoStaticStr};
+
+use super::{Change, ConfigId, PersonId, SlotId, TeamId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Audit(Change),
+    Notify(Notification),
+    Itsm(ItsmRequest),
+    SetTimer(Timer),
+    /// Cancel the ticket's pending timers of these kinds.
+    CancelTimers(Vec<TimerKind>),
+    /// Stop every pending timer of the ticket (on hold) ...
+    PauseTimers,
+    /// ... and start them again, shifted by the time spent paused.
+    ResumeTimers,
+}
+
+/// Every message template deskbell sends from a state machine.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Template {
+    CustomerBegin,
+    WizardReminder,
+    LocationInfoNeeded,
+    ApprovalRequest,
+    RefreshDenied,
+    SlotInvitation,
+    RescheduleConfirmation,
+    TrackingNumber,
+    MacMdmRequest,
+    TeamTdxAlert,
+    TicketReceived,
+    TechnicianAssigned,
+    EngineerAssigned,
+    EscalatedToTier,
+}
+
+/// Who a message is for, before the directory resolves it to addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recipient {
+    /// A customer or delegate: always by email.
+    Customer(PersonId),
+    /// A staff member: Slack DM when they have a Slack id, else email.
+    Staff(PersonId),
+    /// Every approver of a refresh config.
+    Approvers(ConfigId),
+    /// A support team's Slack channel.
+    TeamChannel(TeamId),
+    /// The Mac engineering team's mailbox, from config.
+    MacEngineering,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub template: Template,
+    pub to: Recipient,
+    /// Unique per message ever: `R-12/wizard_reminder/1`. A second enqueue
+    /// with the same key is ignored, whatever crashed or retried.
+    pub dedupe_key: String,
+}
+
+/// A call to the ITSM system (TDX), queued like a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ItsmRequest {
+    /// Look the replacement system up until TDX knows it.
+    LookupSystem { serial: String },
+    /// Create the delivery request with its Depot and NIT tasks (remote
+    /// tickets have no slot).
+    CreateRequest { slot: Option<SlotId> },
+    /// Move the request's appointment to a new slot.
+    UpdateAppointment { slot: SlotId },
+    /// Windows remote refreshes are prestaged by the vendor.
+    ClosePrestageTask,
+}
+
+impl ItsmRequest {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::LookupSystem { .. } => "lookup_system",
+            Self::CreateRequest { .. } => "create_request",
+            Self::UpdateAppointment { .. } => "update_appointment",
+            Self::ClosePrestageTask => "close_prestage_task",
+        }
+    }
+}
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    Display,
+    EnumString,
+    EnumIter,
+    IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum TimerKind {
+    CustomerBegin,
+    WizardReminder,
+    WizardExpired,
+}
+
+/// A pending step: unique per ticket, kind and step, due at an instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timer {
+    pub kind: TimerKind,
+    pub step: u16,
+    pub due_at: DateTime<Utc>,
+}

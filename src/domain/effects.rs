@@ -1,0 +1,46 @@
+//! The effects of one transition, collected while a state machine runs.
+//! Shared by both ticket kinds so audits and dedupe keys look the same.
+
+use std::fmt::Display;
+
+use super::{Change, Effect, Notification, Recipient, Template, TicketRef};
+
+pub(crate) struct Effects {
+    ticket: TicketRef,
+    pub list: Vec<Effect>,
+}
+
+impl Effects {
+    pub fn new(ticket: TicketRef) -> Self {
+        Self {
+            ticket,
+            list: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, effect: Effect) {
+        self.list.push(effect);
+    }
+
+    pub fn audit(&mut self, what: &str, from: Option<String>, to: Option<String>) {
+        self.list.push(Effect::Audit(Change::new(what, from, to)));
+    }
+
+    pub fn status<S: Display>(&mut self, from: Option<S>, to: S) {
+        self.audit("status", from.map(|s| s.to_string()), Some(to.to_string()));
+    }
+
+    /// Queues a message keyed `<ticket>/<template>[/<suffix>]`; the suffix
+    /// tells apart messages of one template that are meant to repeat.
+    pub fn notify(&mut self, template: Template, to: Recipient, suffix: Option<String>) {
+        let mut dedupe_key = format!("{}/{template}", self.ticket);
+        if let Some(s) = suffix {
+            dedupe_key = format!("{dedupe_key}/{s}");
+        }
+        self.list.push(Effect::Notify(Notification {
+            template,
+            to,
+            dedupe_key,
+        }));
+    }
+}

@@ -1,0 +1,26 @@
+//! The domain: types and pure state machines. Nothing here touches a
+//! database, the network or the clock; `now` and the business calendar are
+//! passed in, and every outcome is data (a new state plus [`Effect`]s).
+
+mod audit;
+mod effect;
+mod effects;
+mod email;
+mod error;
+mod ids;
+mod people;
+pub mod refresh;
+pub mod service;
+mod slack;
+mod slot;
+
+pub use audit::{Actor, Audit, Change, ExternalEvent};
+pub use effect::{Effect, ItsmRequest, Notification, Recipient, Template, Timer, TimerKind};
+pub use email::{BadEmail, Email};
+pub use error::DomainError;
+pub use ids::{
+    BadTicketRef, ConfigId, PersonId, RefreshTicketId, ServiceTicketId, SlotId, TeamId, TicketRef,
+};
+pub use people::{Address, ConfigOptions, Person, RefreshConfig, Role, SupportTeam};
+pub use slack::{BadSlackId, SlackChannelId, SlackUserId};
+pub use slot::{ScheduleSlot, SlotPreference};

@@ -1,0 +1,401 @@
+//! The refresh state machine. `RefreshTicket::create` starts a ticket and
+//! `RefreshTicket::apply` moves it; both are pure and return the effects
+//! (audits, messages, ITSM calls, timers) the store commits with the state.
+
+use chrono::{DateTime, Utc};
+use strum::{IntoEnumIterator, IntoStaticStr};
+
+use super::{Cadence, NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System};
+use crate::calendar::BusinessCalendar;
+use crate::domain::effects::Effects;
+use crate::domain::{
+    DomainError, Effect, ItsmRequest, Recipient, RefreshTicketId, SlotId, Template, Timer,
+    TimerKind,
+};
+
+/// What a transition may consult besides the ticket: the current instant and
+/// the team's business calendar and cadence policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub now: DateTime<Utc>,
+    pub calendar: &'a BusinessCalendar,
+    pub cadence: &'a Cadence,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum RefreshEvent {
+    TimerFired {
+        kind: TimerKind,
+        step: u16,
+    },
+    /// The customer (or staff, for `pending_location_information`) finished
+    /// the wizard; `needs_approval` when they asked for something beyond
+    /// the proposed model.
+    WizardCompleted {
+        needs_approval: bool,
+        location: Option<String>,
+        shipping_address: Option<String>,
+    },
+    Approved,
+    Denied {
+        reason: String,
+    },
+    /// `bulk` is the order-group assignment that advances the ticket; a
+    /// single-ticket edit only swaps the hardware (`000_*`).
+    ReplacementAssigned {
+        system: System,
+        tracking_number: Option<String>,
+        bulk: bool,
+    },
+    ItsmSystemFound,
+    ItsmRequestCreated {
+        request: String,
+    },
+    SlotsAvailable,
+    SlotPicked {
+        slot: SlotId,
+        starts_at: DateTime<Utc>,
+    },
+    Rescheduled {
+        slot: SlotId,
+        starts_at: DateTime<Utc>,
+    },
+    CustomerRescheduleTriggered,
+    PutOnHold {
+        reason: String,
+    },
+    Released,
+    DeliveryConfirmed,
+    Cancelled {
+        reason: String,
+    },
+}
+
+const WIZARD_TIMERS: [TimerKind; 3] = [
+    TimerKind::CustomerBegin,
+    TimerKind::WizardReminder,
+    TimerKind::WizardExpired,
+];
+
+/// A ticket being changed and the effects of the change so far.
+struct Step {
+    t: RefreshTicket,
+    fx: Effects,
+}
+
+impl Step {
+    fn new(t: RefreshTicket) -> Self {
+        let fx = Effects::new(t.reference());
+        Self { t, fx }
+    }
+
+    fn status(&mut self, to: RefreshStatus) {
+        self.fx.status(Some(self.t.status), to);
+        self.t.status = to;
+    }
+
+    fn notify_customer(&mut self, template: Template, suffix: Option<String>) {
+        if let Some(contact) = self.t.contact() {
+            self.fx
+                .notify(template, Recipient::Customer(contact), suffix);
+        }
+    }
+
+    /// Ordering is skipped when the replacement is already known (bump down).
+    fn enter_ordering(&mut self) {
+        match self.t.replacement.clone().filter(|_| self.t.bump_down) {
+            Some(system) => {
+                self.status(RefreshStatus::PendingItsmExistence);
+                self.fx.push(Effect::Itsm(ItsmRequest::LookupSystem {
+                    serial: system.serial,
+                }));
+            }
+            None => self.status(RefreshStatus::PendingOrdering),
+        }
+    }
+}
+
+impl RefreshTicket {
+    /// A new ticket. `no_customer` tickets go straight to ordering with no
+    /// mail; the rest get the invite and wizard timers of the cadence.
+    pub fn create(
+        id: RefreshTicketId,
+        new: NewRefreshTicket,
+        ctx: &Ctx,
+    ) -> Result<(Self, Vec<Effect>), DomainError> {
+        new.check()?;
+        let ticket = RefreshTicket {
+            id,
+            status: RefreshStatus::PendingWizard,
+            held_from: None,
+            style: new.style,
+            customer: new.customer,
+            delegate: new.delegate,
+            no_customer: new.no_customer,
+            bump_down: new.replacement.is_some(),
+            team: new.team,
+            config: new.config,
+            existing: new.existing,
+            replacement: new.replacement,
+            tracking_number: None,
+            location: None,
+            shipping_address: None,
+            slot: None,
+            appointment_at: None,
+            itsm_request: None,
+            reschedules: 0,
+            created_at: ctx.now,
+        };
+        let mut s = Step::new(ticket);
+        s.fx.audit("created", None, None);
+        if s.t.no_customer {
+            s.enter_ordering();
+        } else {
+            s.fx.status(None, RefreshStatus::PendingWizard);
+            s.fx.list.extend(wizard_timers(ctx));
+        }
+        Ok((s.t, s.fx.list))
+    }
+
+    pub fn apply(
+        &self,
+        event: RefreshEvent,
+        ctx: &Ctx,
+    ) -> Result<(Self, Vec<Effect>), DomainError> {
+        use RefreshEvent as E;
+        use RefreshStatus as S;
+
+        let illegal = |e: &RefreshEvent| DomainError::IllegalTransition {
+            state: self.status.into(),
+            event: e.into(),
+        };
+        let mut s = Step::new(self.clone());
+        match (&event, self.status) {
+            (E::TimerFired { kind, step }, S::PendingWizard) => match kind {
+                TimerKind::CustomerBegin => s.notify_customer(Template::CustomerBegin, None),
+                TimerKind::WizardReminder => {
+                    s.notify_customer(Template::WizardReminder, Some(step.to_string()))
+                }
+                TimerKind::WizardExpired => {
+                    s.status(S::PendingLocationInformation);
+                    s.fx.notify(
+                        Template::LocationInfoNeeded,
+                        Recipient::TeamChannel(s.t.team),
+                        None,
+                    );
+                }
+            },
+            (
+                E::WizardCompleted {
+                    needs_approval,
+                    location,
+                    shipping_address,
+                },
+                S::PendingWizard | S::PendingLocationInformation,
+            ) => {
+                if s.t.style == Style::RemoteCustomer && shipping_address.is_none() {
+                    return Err(DomainError::Invalid(
+                        "a remote customer refresh needs a shipping address".into(),
+                    ));
+                }
+                s.t.location = location.clone();
+                s.t.shipping_address = shipping_address.clone();
+                s.fx.push(Effect::CancelTimers(WIZARD_TIMERS.to_vec()));
+                if *needs_approval {
+                    s.status(S::RequiresApproval);
+                    s.fx.notify(
+                        Template::ApprovalRequest,
+                        Recipient::Approvers(s.t.config),
+                        None,
+                    );
+                } else {
+                    s.enter_ordering();
+                }
+            }
+            (E::Approved, S::RequiresApproval) => s.enter_ordering(),
+            (E::Denied { reason }, S::RequiresApproval) => {
+                s.status(S::Cancelled);
+                s.fx.audit("denied", None, Some(reason.clone()));
+                s.notify_customer(Template::RefreshDenied, None);
+            }
+            (
+                E::ReplacementAssigned {
+                    system,
+                    tracking_number,
+                    bulk: false,
+                },
+                status,
+            ) if !status.is_terminal() => {
+                s.fx.audit(
+                    "replacement",
+                    s.t.replacement.as_ref().map(|r| r.serial.clone()),
+                    Some(system.serial.clone()),
+                );
+                s.t.replacement = Some(system.clone());
+                if tracking_number.is_some() {
+                    s.t.tracking_number = tracking_number.clone();
+                }
+            }
+            (
+                E::ReplacementAssigned {
+                    system,
+                    tracking_number,
+                    bulk: true,
+                },
+                S::PendingOrdering,
+            ) => {
+                if s.t.style == Style::RemoteCustomer
+                    && !s.t.no_customer
+                    && tracking_number.is_none()
+                {
+                    return Err(DomainError::Invalid(
+                        "a remote customer replacement needs a tracking number".into(),
+                    ));
+                }
+                s.fx.audit(
+                    "replacement",
+                    s.t.replacement.as_ref().map(|r| r.serial.clone()),
+                    Some(system.serial.clone()),
+                );
+                s.t.replacement = Some(system.clone());
+                s.t.tracking_number = tracking_number.clone();
+                s.status(S::PendingItsmExistence);
+                s.fx.push(Effect::Itsm(ItsmRequest::LookupSystem {
+                    serial: system.serial.clone(),
+                }));
+            }
+            (E::ItsmSystemFound, S::PendingItsmExistence) => system_found(&mut s, ctx),
+            (E::ItsmRequestCreated { request }, S::DeliveryScheduled | S::PendingDelivery)
+                if s.t.itsm_request.is_none() =>
+            {
+                s.fx.audit("itsm_request", None, Some(request.clone()));
+                s.t.itsm_request = Some(request.clone());
+                if s.t.style != Style::RemoteCustomer {
+                    s.fx.notify(
+                        Template::TeamTdxAlert,
+                        Recipient::TeamChannel(s.t.team),
+                        None,
+                    );
+                }
+            }
+            (E::SlotsAvailable, S::PendingScheduleSlotDiscovery) => {
+                s.status(S::PendingCustomerScheduling);
+                s.notify_customer(Template::SlotInvitation, Some(s.t.reschedules.to_string()));
+            }
+            (E::SlotPicked { slot, starts_at }, S::PendingCustomerScheduling) => {
+                book(&mut s, *slot, *starts_at);
+                s.status(S::DeliveryScheduled);
+                s.fx.push(Effect::Itsm(match s.t.itsm_request {
+                    None => ItsmRequest::CreateRequest { slot: Some(*slot) },
+                    Some(_) => ItsmRequest::UpdateAppointment { slot: *slot },
+                }));
+            }
+            (E::Rescheduled { slot, starts_at }, S::DeliveryScheduled) => {
+                book(&mut s, *slot, *starts_at);
+                s.t.reschedules += 1;
+                s.fx.push(Effect::Itsm(ItsmRequest::UpdateAppointment { slot: *slot }));
+                s.notify_customer(
+                    Template::RescheduleConfirmation,
+                    Some(s.t.reschedules.to_string()),
+                );
+            }
+            (E::CustomerRescheduleTriggered, S::DeliveryScheduled) => {
+                s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), None);
+                s.t.slot = None;
+                s.t.appointment_at = None;
+                s.t.reschedules += 1;
+                s.status(S::PendingCustomerScheduling);
+                s.notify_customer(Template::SlotInvitation, Some(s.t.reschedules.to_string()));
+            }
+            (E::PutOnHold { reason }, status) if !status.is_terminal() && status != S::OnHold => {
+                s.t.held_from = Some(status);
+                s.status(S::OnHold);
+                s.fx.audit("hold_reason", None, Some(reason.clone()));
+                s.fx.push(Effect::PauseTimers);
+            }
+            (E::Released, S::OnHold) => {
+                let back = s.t.held_from.take().ok_or_else(|| illegal(&event))?;
+                s.status(back);
+                s.fx.push(Effect::ResumeTimers);
+            }
+            (E::DeliveryConfirmed, S::PendingDelivery | S::DeliveryScheduled) => {
+                s.status(S::Complete);
+                s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
+            }
+            (E::Cancelled { reason }, status) if !status.is_terminal() => {
+                s.t.held_from = None;
+                s.status(S::Cancelled);
+                s.fx.audit("cancel_reason", None, Some(reason.clone()));
+                s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
+            }
+            _ => return Err(illegal(&event)),
+        }
+        Ok((s.t, s.fx.list))
+    }
+}
+
+/// The invite at the next business morning, reminders on the configured
+/// business days after the invite day, and the give-up step (`000_*`).
+fn wizard_timers(ctx: &Ctx) -> Vec<Effect> {
+    let cal = ctx.calendar;
+    let invite_at = cal.next_business_morning_at(ctx.now, ctx.cadence.send_at);
+    let invite_day = cal.local(invite_at).date();
+    let on = |days| cal.at_local(cal.add_business_days(invite_day, days), ctx.cadence.send_at);
+    let mut timers = vec![Timer {
+        kind: TimerKind::CustomerBegin,
+        step: 0,
+        due_at: invite_at,
+    }];
+    for (i, days) in ctx.cadence.reminder_days.iter().enumerate() {
+        let step = u16::try_from(i + 1).expect("a handful of reminders");
+        timers.push(Timer {
+            kind: TimerKind::WizardReminder,
+            step,
+            due_at: on(*days),
+        });
+    }
+    timers.push(Timer {
+        kind: TimerKind::WizardExpired,
+        step: 0,
+        due_at: on(ctx.cadence.expire_days),
+    });
+    timers.into_iter().map(Effect::SetTimer).collect()
+}
+
+/// TDX knows the replacement: each style takes its own road to delivery.
+fn system_found(s: &mut Step, ctx: &Ctx) {
+    use RefreshStatus as S;
+    if s.t.no_customer {
+        // A generic midnight appointment on the day it is ready (`000_*`).
+        let day = ctx.calendar.local(ctx.now).date();
+        s.t.appointment_at = Some(ctx.calendar.at_local(day, chrono::NaiveTime::MIN));
+        s.status(S::DeliveryScheduled);
+        return;
+    }
+    match s.t.style {
+        Style::OnPrem | Style::UnitSpecifiedLocation => s.status(S::PendingScheduleSlotDiscovery),
+        Style::RemoteCustomer => {
+            s.status(S::PendingDelivery);
+            s.notify_customer(Template::TrackingNumber, None);
+            s.fx.push(Effect::Itsm(ItsmRequest::CreateRequest { slot: None }));
+            match s.t.replacement.as_ref().map(|r| r.platform) {
+                Some(Platform::Mac) => {
+                    s.fx.notify(Template::MacMdmRequest, Recipient::MacEngineering, None)
+                }
+                Some(Platform::Windows) => s.fx.push(Effect::Itsm(ItsmRequest::ClosePrestageTask)),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn book(s: &mut Step, slot: SlotId, starts_at: DateTime<Utc>) {
+    s.fx.audit(
+        "slot",
+        s.t.slot.map(|x| x.to_string()),
+        Some(slot.to_string()),
+    );
+    s.t.slot = Some(slot);
+    s.t.appointment_at = Some(starts_at);
+}

@@ -1,0 +1,94 @@
+//! Slack identifiers, parsed at the edge. A user id is `U…` or `W…`
+//! (Enterprise Grid); a channel id is `C…` (public), `G…` (private) or `D…`
+//! (direct message). Names like `#general` are refused: they can be renamed,
+//! ids cannot.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{value}' is not a Slack {what} id")]
+pub struct BadSlackId {
+    pub what: &'static str,
+    pub value: String,
+}
+
+fn parse_id(s: &str, prefixes: &[char], what: &'static str) -> Result<String, BadSlackId> {
+    let s = s.trim();
+    let ok = s.len() >= 3
+        && s.len() <= 24
+        && s.starts_with(prefixes)
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(BadSlackId {
+            what,
+            value: s.to_owned(),
+        })
+    }
+}
+
+macro_rules! slack_id {
+    ($name:ident, $prefixes:expr, $what:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self, BadSlackId> {
+                parse_id(s, $prefixes, $what).map(Self)
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = BadSlackId;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+slack_id!(SlackUserId, &['U', 'W'], "user");
+slack_id!(SlackChannelId, &['C', 'G', 'D'], "channel");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_user_and_channel_ids() {
+        assert_eq!(
+            SlackUserId::parse("U024BE7LH").unwrap().as_str(),
+            "U024BE7LH"
+        );
+        assert!(SlackUserId::parse("W012A3CDE").is_ok());
+        assert!(SlackChannelId::parse("C0123ABCD").is_ok());
+    }
+
+    #[test]
+    fn rejects_names_and_wrong_kinds() {
+        assert!(SlackUserId::parse("C0123ABCD").is_err());
+        assert!(SlackUserId::parse("u024be7lh").is_err());
+        assert!(SlackChannelId::parse("#general").is_err());
+        assert!(SlackChannelId::parse("").is_err());
+    }
+}

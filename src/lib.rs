@@ -1,0 +1,7 @@
+//! deskbell: a Slack bot and notification hub for IT service desks running
+//! device-refresh programs. `main.rs` only parses the command line; this
+//! library builds the application.
+
+pub mod calendar;
+pub mod clock;
+pub mod domain;
