@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
-use super::{Change, ConfigId, PersonId, SlotId, TeamId};
+use super::{Change, ConfigId, PersonId, Role, SlotId, TeamId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -67,6 +67,8 @@ pub enum Recipient {
     Approvers(ConfigId),
     /// A support team's Slack channel.
     TeamChannel(TeamId),
+    /// Everyone holding a role, such as the dispatchers.
+    Role(Role),
     /// The Mac engineering team's mailbox, from config.
     MacEngineering,
 }

@@ -1,0 +1,205 @@
+use chrono::{DateTime, Duration, Utc};
+use strum::IntoEnumIterator;
+
+use super::*;
+use crate::domain::{Effect, Recipient, Role, Template};
+
+fn now() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn new_ticket() -> NewServiceTicket {
+    NewServiceTicket {
+        kind: ServiceKind::Incident,
+        priority: Priority::P1,
+        vip: false,
+        issue_type: "Hardware".into(),
+        subtype: "Workstation - Troubleshooting".into(),
+        summary: "Nobody can log in".into(),
+        contact: PersonId(1),
+        team: TeamId(1),
+    }
+}
+
+const ENGINEER: PersonId = PersonId(7);
+
+fn ticket_in(status: ServiceStatus) -> ServiceTicket {
+    let (mut t, _) = ServiceTicket::create(ServiceTicketId(1), new_ticket(), now()).unwrap();
+    t.status = status;
+    if !matches!(status, ServiceStatus::New | ServiceStatus::Escalated) {
+        t.assignee = Some(ENGINEER);
+    }
+    if status == ServiceStatus::OnHold {
+        t.held_from = Some(ServiceStatus::InProgress);
+    }
+    t
+}
+
+fn events() -> Vec<(&'static str, ServiceEvent)> {
+    vec![
+        (
+            "assign_other",
+            ServiceEvent::Assign {
+                engineer: PersonId(8),
+            },
+        ),
+        ("acknowledge", ServiceEvent::Acknowledge { by: ENGINEER }),
+        ("wait", ServiceEvent::WaitOnClient),
+        ("client_replied", ServiceEvent::ClientReplied),
+        ("escalate", ServiceEvent::Escalate),
+        (
+            "hold",
+            ServiceEvent::PutOnHold {
+                reason: "vendor".into(),
+            },
+        ),
+        ("released", ServiceEvent::Released),
+        ("resolve", ServiceEvent::Resolve),
+        ("close", ServiceEvent::Close),
+        ("reopen", ServiceEvent::Reopen),
+    ]
+}
+
+fn legal(status: ServiceStatus, event: &str) -> Option<ServiceStatus> {
+    use ServiceStatus::*;
+    Some(match (status, event) {
+        (New | Assigned | InProgress | Escalated, "assign_other") => Assigned,
+        (Assigned, "acknowledge") => InProgress,
+        (InProgress, "wait") => WaitingOnClient,
+        (WaitingOnClient, "client_replied") => InProgress,
+        (Assigned | InProgress | WaitingOnClient, "escalate") => Escalated,
+        (New | Assigned | InProgress | WaitingOnClient | Escalated, "hold") => OnHold,
+        (OnHold, "released") => InProgress,
+        (Assigned | InProgress | WaitingOnClient, "resolve") => Resolved,
+        (Resolved | WaitingOnClient, "close") => Closed,
+        (Resolved, "reopen") => InProgress,
+        _ => return None,
+    })
+}
+
+#[test]
+fn every_status_and_event_pair_is_legal_or_a_typed_error() {
+    let mut checked = 0;
+    for status in ServiceStatus::iter() {
+        for (name, event) in events() {
+            match (legal(status, name), ticket_in(status).apply(event, now())) {
+                (Some(to), Ok((t, effects))) => {
+                    assert_eq!(t.status, to, "{status} + {name}");
+                    assert!(!effects.is_empty(), "{status} + {name} left no trace");
+                }
+                (None, Err(DomainError::IllegalTransition { state, .. })) => {
+                    assert_eq!(state, <&str>::from(status))
+                }
+                (expected, got) => panic!("{status} + {name}: expected {expected:?}, got {got:?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8 * 10);
+}
+
+fn sent(effects: &[Effect]) -> Vec<(Template, Recipient, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify(n) => Some((n.template, n.to.clone(), n.dedupe_key.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn creation_tells_the_client_it_was_received() {
+    let (t, effects) = ServiceTicket::create(ServiceTicketId(45), new_ticket(), now()).unwrap();
+    assert_eq!(t.status, ServiceStatus::New);
+    assert_eq!(
+        sent(&effects),
+        vec![(
+            Template::TicketReceived,
+            Recipient::Customer(PersonId(1)),
+            "S-45/ticket_received".into()
+        )]
+    );
+}
+
+#[test]
+fn each_assignment_starts_a_new_epoch_and_tells_client_and_engineer() {
+    let t = ticket_in(ServiceStatus::New);
+    let (t, effects) = t
+        .apply(ServiceEvent::Assign { engineer: ENGINEER }, now())
+        .unwrap();
+    assert_eq!((t.epoch, t.assignee), (1, Some(ENGINEER)));
+    assert_eq!(
+        sent(&effects),
+        vec![
+            (
+                Template::TechnicianAssigned,
+                Recipient::Customer(PersonId(1)),
+                "S-1/technician_assigned/1".into()
+            ),
+            (
+                Template::EngineerAssigned,
+                Recipient::Staff(ENGINEER),
+                "S-1/engineer_assigned/1".into()
+            ),
+        ]
+    );
+    assert!(
+        t.apply(ServiceEvent::Assign { engineer: ENGINEER }, now())
+            .is_err(),
+        "same engineer twice"
+    );
+    let (t, _) = t
+        .apply(
+            ServiceEvent::Assign {
+                engineer: PersonId(8),
+            },
+            now(),
+        )
+        .unwrap();
+    assert_eq!(t.epoch, 2);
+}
+
+#[test]
+fn only_the_assignee_acknowledges() {
+    let t = ticket_in(ServiceStatus::Assigned);
+    assert!(matches!(
+        t.apply(ServiceEvent::Acknowledge { by: PersonId(99) }, now()),
+        Err(DomainError::Invalid(_))
+    ));
+    let later = now() + Duration::minutes(12);
+    let (t, _) = t
+        .apply(ServiceEvent::Acknowledge { by: ENGINEER }, later)
+        .unwrap();
+    assert_eq!(
+        (t.status, t.acknowledged_at, t.status_since),
+        (ServiceStatus::InProgress, Some(later), later)
+    );
+}
+
+#[test]
+fn escalation_moves_up_a_tier_and_stops_at_onsite() {
+    let mut t = ticket_in(ServiceStatus::InProgress);
+    let (e, effects) = t.apply(ServiceEvent::Escalate, now()).unwrap();
+    assert_eq!((e.tier, e.assignee), (2, None));
+    assert!(
+        sent(&effects)
+            .iter()
+            .any(|n| n.1 == Recipient::Role(Role::Dispatcher))
+    );
+    t.tier = LAST_TIER;
+    assert!(matches!(
+        t.apply(ServiceEvent::Escalate, now()),
+        Err(DomainError::Invalid(_))
+    ));
+}
+
+#[test]
+fn vip_tickets_move_one_priority_up() {
+    assert_eq!(Priority::P3.effective(true), Priority::P2);
+    assert_eq!(Priority::P1.effective(true), Priority::P1);
+    assert_eq!(Priority::P4.effective(false), Priority::P4);
+    let mut new = new_ticket();
+    new.kind = ServiceKind::Request;
+    assert!(new.check().is_err(), "a request must be P5");
+}
