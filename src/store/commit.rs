@@ -1,0 +1,236 @@
+//! The one way a ticket changes: its new row, the audits, the outbox rows and
+//! the timers of the transition are written in the caller's transaction, so
+//! they commit together or not at all (DESIGN rule 3).
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
+
+use super::directory::person_from_row;
+use super::rows::ms;
+use super::{Result, StoreError};
+use crate::domain::{
+    Actor, Address, Effect, Email, Notification, Recipient, SlackChannelId, TicketRef,
+};
+
+/// Addresses that come from configuration rather than the directory.
+#[derive(Debug, Clone, Default)]
+pub struct Routing {
+    pub mac_engineering: Option<Email>,
+}
+
+/// Runs the optimistic update of the ticket row (`… WHERE version = $n`),
+/// then writes the effects. Zero rows updated means another writer won.
+pub(super) async fn commit_change(
+    conn: &mut AnyConnection,
+    ticket: TicketRef,
+    update: Query<'_, Any, AnyArguments>,
+    seq: i64,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    effects: &[Effect],
+    routing: &Routing,
+) -> Result<()> {
+    if update.execute(&mut *conn).await?.rows_affected() == 0 {
+        return Err(StoreError::Conflict { ticket });
+    }
+    let ticket_s = ticket.to_string();
+    for effect in effects {
+        match effect {
+            Effect::Audit(change) => {
+                sqlx::query(
+                    "INSERT INTO audits (ticket, actor, what, from_value, to_value, at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&ticket_s)
+                .bind(actor.to_string())
+                .bind(&change.what)
+                .bind(change.from.clone())
+                .bind(change.to.clone())
+                .bind(ms(now))
+                .execute(&mut *conn)
+                .await?;
+            }
+            Effect::Notify(n) => {
+                for (key, address) in resolve(conn, n, routing).await? {
+                    let (channel, to) = match address {
+                        Address::Email(e) => ("email", e.to_string()),
+                        Address::SlackUser(u) => ("slack", u.to_string()),
+                        Address::SlackChannel(c) => ("slack", c.to_string()),
+                    };
+                    let payload = serde_json::json!({ "ticket": ticket_s });
+                    enqueue(
+                        conn,
+                        &key,
+                        &ticket_s,
+                        channel,
+                        &to,
+                        n.template.into(),
+                        &payload.to_string(),
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            Effect::Itsm(request) => {
+                // One ITSM call of a kind per transition: the ticket version keys it.
+                let key = format!("{ticket_s}/tdx/{}/{seq}", request.name());
+                let payload = serde_json::to_string(request).expect("ITSM requests serialize");
+                enqueue(
+                    conn,
+                    &key,
+                    &ticket_s,
+                    "tdx",
+                    "tdx",
+                    request.name(),
+                    &payload,
+                    now,
+                )
+                .await?;
+            }
+            Effect::SetTimer(t) => {
+                sqlx::query(
+                    "INSERT INTO timers (ticket, kind, step, due_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (ticket, kind, step) DO UPDATE SET due_at = excluded.due_at, paused_at = NULL",
+                )
+                .bind(&ticket_s)
+                .bind(<&str>::from(t.kind))
+                .bind(i64::from(t.step))
+                .bind(ms(t.due_at))
+                .execute(&mut *conn)
+                .await?;
+            }
+            Effect::CancelTimers(kinds) => {
+                for kind in kinds {
+                    sqlx::query("DELETE FROM timers WHERE ticket = $1 AND kind = $2")
+                        .bind(&ticket_s)
+                        .bind(<&str>::from(*kind))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            Effect::PauseTimers => {
+                sqlx::query(
+                    "UPDATE timers SET paused_at = $2 WHERE ticket = $1 AND paused_at IS NULL",
+                )
+                .bind(&ticket_s)
+                .bind(ms(now))
+                .execute(&mut *conn)
+                .await?;
+            }
+            Effect::ResumeTimers => {
+                sqlx::query(
+                    "UPDATE timers SET due_at = due_at + ($2 - paused_at), paused_at = NULL
+                     WHERE ticket = $1 AND paused_at IS NOT NULL",
+                )
+                .bind(&ticket_s)
+                .bind(ms(now))
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A message enqueued twice under one dedupe key is stored once.
+#[allow(clippy::too_many_arguments)]
+async fn enqueue(
+    conn: &mut AnyConnection,
+    key: &str,
+    ticket: &str,
+    channel: &str,
+    recipient: &str,
+    template: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (dedupe_key, ticket, channel, recipient, template, payload, not_before, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(key)
+    .bind(ticket)
+    .bind(channel)
+    .bind(recipient)
+    .bind(template)
+    .bind(payload)
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Turns a recipient into (dedupe key, address) pairs. Groups fan out with
+/// the person id in the key, so each member gets exactly one message. A group
+/// with nobody in it is an error: a message nobody receives is a silent miss.
+async fn resolve(
+    conn: &mut AnyConnection,
+    n: &Notification,
+    routing: &Routing,
+) -> Result<Vec<(String, Address)>> {
+    let single = |address| Ok(vec![(n.dedupe_key.clone(), address)]);
+    let group = |rows: Vec<sqlx::any::AnyRow>, what: String| -> Result<Vec<(String, Address)>> {
+        if rows.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "{what}: nobody to send {} to",
+                n.template
+            )));
+        }
+        rows.iter()
+            .map(|r| {
+                person_from_row(r).map(|p| (format!("{}/{}", n.dedupe_key, p.id), p.address(false)))
+            })
+            .collect()
+    };
+    match &n.to {
+        Recipient::Customer(id) | Recipient::Staff(id) => {
+            let sql =
+                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p WHERE p.id = $1";
+            let row = sqlx::query(sql)
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let person =
+                person_from_row(&row.ok_or_else(|| StoreError::NotFound(format!("person {id}")))?)?;
+            single(person.address(matches!(n.to, Recipient::Customer(_))))
+        }
+        Recipient::Approvers(config) => {
+            let rows = sqlx::query(
+                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM config_approvers a
+                 JOIN people p ON p.id = a.person_id WHERE a.config_id = $1 ORDER BY p.id",
+            )
+            .bind(config.0)
+            .fetch_all(&mut *conn)
+            .await?;
+            group(rows, format!("refresh config {config} has no approvers"))
+        }
+        Recipient::Role(role) => {
+            let rows = sqlx::query(
+                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p
+                 WHERE ',' || p.roles || ',' LIKE '%,' || $1 || ',%' ORDER BY p.id",
+            )
+            .bind(<&str>::from(*role))
+            .fetch_all(&mut *conn)
+            .await?;
+            group(rows, format!("no person has the role {role}"))
+        }
+        Recipient::TeamChannel(team) => {
+            let row = sqlx::query("SELECT slack_channel FROM teams WHERE id = $1")
+                .bind(team.0)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("team {team}")))?;
+            let channel: String = row.try_get("slack_channel")?;
+            let channel =
+                SlackChannelId::parse(&channel).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            single(Address::SlackChannel(channel))
+        }
+        Recipient::MacEngineering => match &routing.mac_engineering {
+            Some(email) => single(Address::Email(email.clone())),
+            None => Err(StoreError::Invalid(
+                "[refresh] mac_engineering_email is not configured".into(),
+            )),
+        },
+    }
+}

@@ -1,0 +1,148 @@
+//! Storage over sqlx: the same repository API on SQLite (embedded, the
+//! default) and PostgreSQL (several replicas on one database).
+//!
+//! Both databases run the same queries through sqlx's `Any` driver. That is
+//! why every time is stored as Unix epoch milliseconds (`Any` cannot decode
+//! PostgreSQL's `TIMESTAMPTZ`) and every query uses `$n` placeholders, which
+//! both accept. Where the SQL must differ (row locks), [`Backend`] says which.
+
+mod commit;
+mod directory;
+mod history;
+mod refresh;
+mod rows;
+mod service;
+mod slots;
+mod timers;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use thiserror::Error;
+
+pub use commit::Routing;
+pub use directory::NewPerson;
+pub use history::{AuditRow, OutboxRow};
+pub use refresh::Versioned;
+pub use timers::DueTimer;
+
+use crate::domain::{DomainError, TicketRef};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Another writer changed the ticket between our read and our write.
+    /// Nothing of this attempt was saved.
+    #[error(
+        "{ticket} was changed by someone else at the same time; nothing was saved, reload and try again"
+    )]
+    Conflict { ticket: TicketRef },
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Connects to `sqlite://path` (created if missing, WAL journal) or
+    /// `postgres://…`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "database url must start with sqlite: or postgres:// (got '{}')",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_owned(),
+        };
+        // Each in-memory SQLite connection would be its own database.
+        let max = if url.contains(":memory:") {
+            1
+        } else {
+            max_connections.max(1)
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if backend == Backend::Sqlite && !url.contains(":memory:") {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// True when the database answers: what `/readyz` reports.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Parses an enum stored as text, naming the column when the database holds
+/// something this version does not know.
+fn parse_col<T: FromStr>(column: &str, value: &str) -> Result<T> {
+    value
+        .parse()
+        .map_err(|_| StoreError::Invalid(format!("unknown {column} '{value}' in the database")))
+}

@@ -1,0 +1,251 @@
+//! Refresh tickets in the database. Every change goes through
+//! [`Store::apply_refresh`]: load with the row version, run the pure
+//! transition, save only if nobody else saved in between.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
+
+use super::commit::{Routing, commit_change};
+use super::rows::{flag, from_ms, ms, opt_from_ms};
+use super::{Result, Store, StoreError, parse_col};
+use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshTicket, System};
+use crate::domain::{
+    Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId,
+};
+
+/// A value as read, with the row version a save must still find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: i64,
+}
+
+fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
+    let replacement = match row.try_get::<Option<String>, _>("replacement_serial")? {
+        Some(serial) => Some(System {
+            serial,
+            model: row.try_get("replacement_model")?,
+            platform: parse_col(
+                "platform",
+                &row.try_get::<String, _>("replacement_platform")?,
+            )?,
+        }),
+        None => None,
+    };
+    let held_from: Option<String> = row.try_get("held_from")?;
+    let value = RefreshTicket {
+        id: RefreshTicketId(row.try_get("id")?),
+        status: parse_col("status", &row.try_get::<String, _>("status")?)?,
+        held_from: held_from.map(|s| parse_col("status", &s)).transpose()?,
+        style: parse_col("style", &row.try_get::<String, _>("style")?)?,
+        customer: row.try_get::<Option<i64>, _>("customer_id")?.map(PersonId),
+        delegate: row.try_get::<Option<i64>, _>("delegate_id")?.map(PersonId),
+        no_customer: flag(row, "no_customer")?,
+        bump_down: flag(row, "bump_down")?,
+        team: TeamId(row.try_get("team_id")?),
+        config: ConfigId(row.try_get("config_id")?),
+        existing: System {
+            serial: row.try_get("existing_serial")?,
+            model: row.try_get("existing_model")?,
+            platform: parse_col("platform", &row.try_get::<String, _>("existing_platform")?)?,
+        },
+        replacement,
+        tracking_number: row.try_get("tracking_number")?,
+        location: row.try_get("location")?,
+        shipping_address: row.try_get("shipping_address")?,
+        slot: row.try_get::<Option<i64>, _>("slot_id")?.map(SlotId),
+        appointment_at: opt_from_ms(row.try_get("appointment_at")?)?,
+        itsm_request: row.try_get("itsm_request")?,
+        reschedules: u32::try_from(row.try_get::<i64, _>("reschedules")?).unwrap_or(u32::MAX),
+        created_at: from_ms(row.try_get("created_at")?)?,
+    };
+    Ok(Versioned {
+        value,
+        version: row.try_get("version")?,
+    })
+}
+
+/// The whole row, saved only if it still has version `expected`.
+fn update_row(
+    t: &RefreshTicket,
+    expected: i64,
+    now: DateTime<Utc>,
+) -> Query<'static, Any, AnyArguments> {
+    let replacement = t.replacement.as_ref();
+    sqlx::query(
+        "UPDATE refresh_tickets SET status = $2, held_from = $3, style = $4, customer_id = $5, delegate_id = $6,
+            no_customer = $7, bump_down = $8, team_id = $9, config_id = $10, existing_serial = $11,
+            existing_model = $12, existing_platform = $13, replacement_serial = $14, replacement_model = $15,
+            replacement_platform = $16, tracking_number = $17, location = $18, shipping_address = $19,
+            slot_id = $20, appointment_at = $21, itsm_request = $22, reschedules = $23, updated_at = $24,
+            version = version + 1
+         WHERE id = $1 AND version = $25",
+    )
+    .bind(t.id.0)
+    .bind(<&str>::from(t.status))
+    .bind(t.held_from.map(<&str>::from))
+    .bind(<&str>::from(t.style))
+    .bind(t.customer.map(|p| p.0))
+    .bind(t.delegate.map(|p| p.0))
+    .bind(t.no_customer)
+    .bind(t.bump_down)
+    .bind(t.team.0)
+    .bind(t.config.0)
+    .bind(t.existing.serial.clone())
+    .bind(t.existing.model.clone())
+    .bind(<&str>::from(t.existing.platform))
+    .bind(replacement.map(|r| r.serial.clone()))
+    .bind(replacement.and_then(|r| r.model.clone()))
+    .bind(replacement.map(|r| <&str>::from(r.platform)))
+    .bind(t.tracking_number.clone())
+    .bind(t.location.clone())
+    .bind(t.shipping_address.clone())
+    .bind(t.slot.map(|s| s.0))
+    .bind(t.appointment_at.map(ms))
+    .bind(t.itsm_request.clone())
+    .bind(i64::from(t.reschedules))
+    .bind(ms(now))
+    .bind(expected)
+}
+
+async fn create_in(
+    conn: &mut AnyConnection,
+    new: NewRefreshTicket,
+    actor: &Actor,
+    ctx: &Ctx<'_>,
+    routing: &Routing,
+) -> Result<RefreshTicket> {
+    new.check()?;
+    let serial = new.existing.serial.clone();
+    let row = sqlx::query(
+        "INSERT INTO refresh_tickets (status, style, no_customer, bump_down, team_id, config_id, existing_serial,
+            existing_platform, created_at, updated_at)
+         VALUES ('pending_wizard', $1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+    )
+    .bind(<&str>::from(new.style))
+    .bind(new.no_customer)
+    .bind(new.replacement.is_some())
+    .bind(new.team.0)
+    .bind(new.config.0)
+    .bind(serial.clone())
+    .bind(<&str>::from(new.existing.platform))
+    .bind(ms(ctx.now))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Invalid(format!("an open refresh ticket already exists for serial {serial}"))
+        }
+        _ => e.into(),
+    })?;
+    let id = RefreshTicketId(row.try_get("id")?);
+    let (ticket, effects) = RefreshTicket::create(id, new, ctx)?;
+    commit_change(
+        conn,
+        id.into(),
+        update_row(&ticket, 0, ctx.now),
+        1,
+        actor,
+        ctx.now,
+        &effects,
+        routing,
+    )
+    .await?;
+    Ok(ticket)
+}
+
+impl Store {
+    pub async fn create_refresh(
+        &self,
+        new: NewRefreshTicket,
+        actor: &Actor,
+        ctx: &Ctx<'_>,
+        routing: &Routing,
+    ) -> Result<RefreshTicket> {
+        let mut tickets = self
+            .create_refresh_batch(vec![(new, *ctx)], actor, routing)
+            .await
+            .map_err(|(_, e)| e)?;
+        Ok(tickets.pop().expect("one ticket in, one out"))
+    }
+
+    /// Creates all tickets in one transaction: a batch is applied whole or
+    /// not at all. The error names the (0-based) item that failed.
+    pub async fn create_refresh_batch(
+        &self,
+        items: Vec<(NewRefreshTicket, Ctx<'_>)>,
+        actor: &Actor,
+        routing: &Routing,
+    ) -> Result<Vec<RefreshTicket>, (usize, StoreError)> {
+        let mut tx = self.pool.begin().await.map_err(|e| (0, e.into()))?;
+        let mut created = Vec::with_capacity(items.len());
+        for (i, (new, ctx)) in items.into_iter().enumerate() {
+            created.push(
+                create_in(&mut tx, new, actor, &ctx, routing)
+                    .await
+                    .map_err(|e| (i, e))?,
+            );
+        }
+        tx.commit().await.map_err(|e| (created.len(), e.into()))?;
+        Ok(created)
+    }
+
+    pub async fn load_refresh(&self, id: RefreshTicketId) -> Result<Versioned<RefreshTicket>> {
+        let row = sqlx::query("SELECT * FROM refresh_tickets WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("R-{id}")))?;
+        refresh_from_row(&row)
+    }
+
+    /// Saves `next` and its effects if the ticket is still at `current`'s
+    /// version; otherwise [`StoreError::Conflict`] and nothing is written.
+    pub async fn save_refresh(
+        &self,
+        current: &Versioned<RefreshTicket>,
+        next: &RefreshTicket,
+        effects: &[Effect],
+        actor: &Actor,
+        now: DateTime<Utc>,
+        routing: &Routing,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let update = update_row(next, current.version, now);
+        let seq = current.version + 1;
+        commit_change(
+            &mut tx,
+            next.id.into(),
+            update,
+            seq,
+            actor,
+            now,
+            effects,
+            routing,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Load, transition, save: the path every refresh change takes.
+    pub async fn apply_refresh<F>(
+        &self,
+        id: RefreshTicketId,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        routing: &Routing,
+        transition: F,
+    ) -> Result<RefreshTicket>
+    where
+        F: FnOnce(&RefreshTicket) -> Result<(RefreshTicket, Vec<Effect>), DomainError>,
+    {
+        let current = self.load_refresh(id).await?;
+        let (next, effects) = transition(&current.value)?;
+        self.save_refresh(&current, &next, &effects, actor, now, routing)
+            .await?;
+        Ok(next)
+    }
+}

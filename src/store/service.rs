@@ -1,0 +1,156 @@
+//! Service tickets in the database, saved the same optimistic way as refresh
+//! tickets through [`commit_change`].
+
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+use super::commit::{Routing, commit_change};
+use super::refresh::Versioned;
+use super::rows::{flag, from_ms, ms, opt_from_ms};
+use super::{Result, Store, StoreError, parse_col};
+use crate::domain::service::{NewServiceTicket, ServiceTicket};
+use crate::domain::{Actor, DomainError, Effect, PersonId, ServiceTicketId, TeamId};
+
+fn service_from_row(row: &AnyRow) -> Result<Versioned<ServiceTicket>> {
+    let held_from: Option<String> = row.try_get("held_from")?;
+    let value = ServiceTicket {
+        id: ServiceTicketId(row.try_get("id")?),
+        kind: parse_col("kind", &row.try_get::<String, _>("kind")?)?,
+        priority: parse_col("priority", &row.try_get::<String, _>("priority")?)?,
+        vip: flag(row, "vip")?,
+        issue_type: row.try_get("issue_type")?,
+        subtype: row.try_get("subtype")?,
+        summary: row.try_get("summary")?,
+        contact: PersonId(row.try_get("contact_id")?),
+        team: TeamId(row.try_get("team_id")?),
+        assignee: row.try_get::<Option<i64>, _>("assignee_id")?.map(PersonId),
+        tier: u8::try_from(row.try_get::<i64, _>("tier")?).unwrap_or(u8::MAX),
+        status: parse_col("status", &row.try_get::<String, _>("status")?)?,
+        held_from: held_from.map(|s| parse_col("status", &s)).transpose()?,
+        acknowledged_at: opt_from_ms(row.try_get("acknowledged_at")?)?,
+        epoch: u32::try_from(row.try_get::<i64, _>("epoch")?).unwrap_or(u32::MAX),
+        status_since: from_ms(row.try_get("status_since")?)?,
+        created_at: from_ms(row.try_get("created_at")?)?,
+    };
+    Ok(Versioned {
+        value,
+        version: row.try_get("version")?,
+    })
+}
+
+fn update_row(
+    t: &ServiceTicket,
+    expected: i64,
+    now: DateTime<Utc>,
+) -> Query<'static, Any, AnyArguments> {
+    sqlx::query(
+        "UPDATE service_tickets SET kind = $2, priority = $3, vip = $4, issue_type = $5, subtype = $6, summary = $7,
+            contact_id = $8, team_id = $9, assignee_id = $10, tier = $11, status = $12, held_from = $13,
+            acknowledged_at = $14, epoch = $15, status_since = $16, updated_at = $17, version = version + 1
+         WHERE id = $1 AND version = $18",
+    )
+    .bind(t.id.0)
+    .bind(<&str>::from(t.kind))
+    .bind(<&str>::from(t.priority))
+    .bind(t.vip)
+    .bind(t.issue_type.clone())
+    .bind(t.subtype.clone())
+    .bind(t.summary.clone())
+    .bind(t.contact.0)
+    .bind(t.team.0)
+    .bind(t.assignee.map(|p| p.0))
+    .bind(i64::from(t.tier))
+    .bind(<&str>::from(t.status))
+    .bind(t.held_from.map(<&str>::from))
+    .bind(t.acknowledged_at.map(ms))
+    .bind(i64::from(t.epoch))
+    .bind(ms(t.status_since))
+    .bind(ms(now))
+    .bind(expected)
+}
+
+impl Store {
+    pub async fn create_service(
+        &self,
+        new: NewServiceTicket,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        routing: &Routing,
+    ) -> Result<ServiceTicket> {
+        new.check()?;
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO service_tickets (kind, priority, vip, issue_type, subtype, summary, contact_id, team_id, tier,
+                status, epoch, status_since, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, 'new', 0, $9, $9, $9) RETURNING id",
+        )
+        .bind(<&str>::from(new.kind))
+        .bind(<&str>::from(new.priority))
+        .bind(new.vip)
+        .bind(new.issue_type.clone())
+        .bind(new.subtype.clone())
+        .bind(new.summary.clone())
+        .bind(new.contact.0)
+        .bind(new.team.0)
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let id = ServiceTicketId(row.try_get("id")?);
+        let (ticket, effects) = ServiceTicket::create(id, new, now)?;
+        commit_change(
+            &mut tx,
+            id.into(),
+            update_row(&ticket, 0, now),
+            1,
+            actor,
+            now,
+            &effects,
+            routing,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ticket)
+    }
+
+    pub async fn load_service(&self, id: ServiceTicketId) -> Result<Versioned<ServiceTicket>> {
+        let row = sqlx::query("SELECT * FROM service_tickets WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("S-{id}")))?;
+        service_from_row(&row)
+    }
+
+    /// Load, transition, save; [`StoreError::Conflict`] if another writer won.
+    pub async fn apply_service<F>(
+        &self,
+        id: ServiceTicketId,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        routing: &Routing,
+        transition: F,
+    ) -> Result<ServiceTicket>
+    where
+        F: FnOnce(&ServiceTicket) -> Result<(ServiceTicket, Vec<Effect>), DomainError>,
+    {
+        let current = self.load_service(id).await?;
+        let (next, effects) = transition(&current.value)?;
+        let mut tx = self.pool.begin().await?;
+        let update = update_row(&next, current.version, now);
+        commit_change(
+            &mut tx,
+            id.into(),
+            update,
+            current.version + 1,
+            actor,
+            now,
+            &effects,
+            routing,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+}

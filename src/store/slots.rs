@@ -1,0 +1,133 @@
+//! Slot preferences and schedule slots of support teams.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::rows::{from_ms, ms};
+use super::{Result, Store, StoreError};
+use crate::domain::{ScheduleSlot, SlotId, SlotPreference, TeamId};
+
+fn slot_from_row(row: &AnyRow) -> Result<ScheduleSlot> {
+    let count =
+        |c: &str| -> Result<u32> { Ok(u32::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0)) };
+    Ok(ScheduleSlot {
+        id: SlotId(row.try_get("id")?),
+        team: TeamId(row.try_get("team_id")?),
+        starts_at: from_ms(row.try_get("starts_at")?)?,
+        ends_at: from_ms(row.try_get("ends_at")?)?,
+        capacity: count("capacity")?,
+        booked: count("booked")?,
+    })
+}
+
+impl Store {
+    /// Replaces a team's weekly preferences.
+    pub async fn set_slot_preferences(&self, team: TeamId, prefs: &[SlotPreference]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM slot_preferences WHERE team_id = $1")
+            .bind(team.0)
+            .execute(&mut *tx)
+            .await?;
+        for p in prefs {
+            sqlx::query(
+                "INSERT INTO slot_preferences (team_id, weekday, start_time, length_minutes, capacity)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(team.0)
+            .bind(p.weekday.to_string())
+            .bind(p.start.format("%H:%M").to_string())
+            .bind(i64::from(p.length_minutes))
+            .bind(i64::from(p.capacity))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn slot_preferences(&self, team: TeamId) -> Result<Vec<SlotPreference>> {
+        let rows = sqlx::query(
+            "SELECT weekday, start_time, length_minutes, capacity FROM slot_preferences WHERE team_id = $1 ORDER BY id",
+        )
+        .bind(team.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let weekday: String = r.try_get("weekday")?;
+                let start: String = r.try_get("start_time")?;
+                Ok(SlotPreference {
+                    team,
+                    weekday: weekday
+                        .parse()
+                        .map_err(|_| StoreError::Invalid(format!("stored weekday '{weekday}'")))?,
+                    start: NaiveTime::parse_from_str(&start, "%H:%M")
+                        .map_err(|_| StoreError::Invalid(format!("stored start time '{start}'")))?,
+                    length_minutes: u32::try_from(r.try_get::<i64, _>("length_minutes")?)
+                        .unwrap_or(0),
+                    capacity: u32::try_from(r.try_get::<i64, _>("capacity")?).unwrap_or(0),
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a slot; a slot the team already has at that start is kept as is.
+    pub async fn add_slot(
+        &self,
+        team: TeamId,
+        starts_at: DateTime<Utc>,
+        ends_at: DateTime<Utc>,
+        capacity: u32,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO schedule_slots (team_id, starts_at, ends_at, capacity) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (team_id, starts_at) DO NOTHING",
+        )
+        .bind(team.0)
+        .bind(ms(starts_at))
+        .bind(ms(ends_at))
+        .bind(i64::from(capacity))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn slots(
+        &self,
+        team: TeamId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ScheduleSlot>> {
+        let rows = sqlx::query(
+            "SELECT * FROM schedule_slots WHERE team_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at",
+        )
+        .bind(team.0)
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(slot_from_row).collect()
+    }
+
+    /// Deletes an unselected slot; a booked one is refused with the reason.
+    pub async fn delete_slot(&self, id: SlotId) -> Result<()> {
+        let row = sqlx::query("SELECT * FROM schedule_slots WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("slot {id}")))?;
+        slot_from_row(&row)?.check_deletable()?;
+        // The booked = 0 guard closes the race with a booking made meanwhile.
+        let deleted = sqlx::query("DELETE FROM schedule_slots WHERE id = $1 AND booked = 0")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::Invalid(format!(
+                "slot {id} was booked meanwhile and cannot be deleted"
+            )));
+        }
+        Ok(())
+    }
+}

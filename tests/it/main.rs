@@ -1,0 +1,6 @@
+//! Integration tests: one binary, so the throwaway PostgreSQL server starts
+//! once and every module shares it.
+
+mod support;
+
+mod store;

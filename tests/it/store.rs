@@ -1,0 +1,533 @@
+//! The storage API on both databases: round trips, the one-transaction
+//! commit of a transition and its effects, dedupe, conflicts and atomic
+//! batches.
+
+use chrono::Duration;
+use deskbell::domain::refresh::{
+    Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, RefreshStatus, Style, System,
+};
+use deskbell::domain::service::{
+    NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus,
+};
+use deskbell::domain::{Actor, Email, TicketRef, TimerKind};
+use deskbell::store::{Routing, Store, StoreError};
+
+use crate::both_databases;
+use crate::support::{Fixture, calendar, fixture, local};
+
+both_databases!(
+    migrations_are_idempotent_and_the_database_answers,
+    directory_upserts_are_keyed_by_natural_keys,
+    creating_a_ticket_commits_its_audits_and_timers,
+    a_fired_timer_queues_one_message_per_dedupe_key,
+    conflicting_transitions_leave_exactly_one_winner,
+    an_illegal_transition_writes_nothing,
+    a_batch_with_a_bad_item_is_not_half_applied,
+    holding_pauses_timers_and_release_shifts_them,
+    group_recipients_fan_out_one_row_each,
+    service_tickets_round_trip_and_notify_roles,
+    unbooked_slots_can_be_deleted,
+);
+
+fn new_ticket(f: &Fixture, serial: &str) -> NewRefreshTicket {
+    NewRefreshTicket {
+        style: Style::OnPrem,
+        customer: Some(f.customer),
+        delegate: None,
+        no_customer: false,
+        team: f.team,
+        config: f.config,
+        existing: System {
+            serial: serial.into(),
+            model: Some("Dell 5400".into()),
+            platform: Platform::Windows,
+        },
+        replacement: None,
+    }
+}
+
+async fn migrations_are_idempotent_and_the_database_answers(store: &Store) {
+    store.migrate().await.unwrap();
+    assert!(store.ping().await);
+}
+
+async fn directory_upserts_are_keyed_by_natural_keys(store: &Store) {
+    let f = fixture(store).await;
+    let again = fixture(store).await;
+    assert_eq!(
+        (f.customer, f.team, f.config),
+        (again.customer, again.team, again.config)
+    );
+    let config = store.config(f.config).await.unwrap();
+    assert_eq!(config.approvers, f.approvers.to_vec());
+    assert_eq!(config.approved_models, vec!["Dell 7450".to_string()]);
+    let ann = store
+        .person_by_email(&Email::parse("ANN@example.edu").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ann.id, f.approvers[0]);
+    assert_eq!(ann.slack_user.unwrap().as_str(), "UANN00001");
+    assert_eq!(store.teams().await.unwrap().len(), 1);
+}
+
+async fn creating_a_ticket_commits_its_audits_and_timers(store: &Store) {
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = Cadence::default();
+    let ctx = Ctx {
+        now: local(9, 4, 17, 59),
+        calendar: &cal,
+        cadence: &cadence,
+    };
+    let t = store
+        .create_refresh(
+            new_ticket(&f, "SN1"),
+            &Actor::System,
+            &ctx,
+            &Routing::default(),
+        )
+        .await
+        .unwrap();
+    let loaded = store.load_refresh(t.id).await.unwrap();
+    assert_eq!(loaded.value, t, "a ticket reads back exactly as saved");
+    assert_eq!(loaded.version, 1);
+    let timers = store.timers_of(t.reference()).await.unwrap();
+    assert_eq!(timers.len(), 4);
+    assert_eq!(
+        (timers[0].kind, timers[0].due_at),
+        (TimerKind::CustomerBegin, local(9, 8, 10, 5))
+    );
+    let audits = store.audits(t.reference()).await.unwrap();
+    assert_eq!(
+        audits.iter().map(|a| a.what.as_str()).collect::<Vec<_>>(),
+        ["created", "status"]
+    );
+    assert!(store.outbox_of(t.reference()).await.unwrap().is_empty());
+    // The invite is due on Tuesday, not before.
+    assert!(
+        store
+            .due_timers(local(9, 8, 10, 4), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .due_timers(local(9, 8, 10, 5), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn a_fired_timer_queues_one_message_per_dedupe_key(store: &Store) {
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = Cadence::default();
+    let ctx = Ctx {
+        now: local(11, 2, 9, 0),
+        calendar: &cal,
+        cadence: &cadence,
+    };
+    let mut new = new_ticket(&f, "SN2");
+    new.delegate = Some(f.delegate);
+    let t = store
+        .create_refresh(new, &Actor::System, &ctx, &Routing::default())
+        .await
+        .unwrap();
+    let fire = RefreshEvent::TimerFired {
+        kind: TimerKind::CustomerBegin,
+        step: 0,
+    };
+    for _ in 0..2 {
+        store
+            .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| {
+                t.apply(fire.clone(), &ctx)
+            })
+            .await
+            .unwrap();
+    }
+    let outbox = store.outbox_of(t.reference()).await.unwrap();
+    assert_eq!(outbox.len(), 1, "the same dedupe key is queued once");
+    assert_eq!(outbox[0].dedupe_key, format!("R-{}/customer_begin", t.id));
+    assert_eq!(
+        (outbox[0].channel.as_str(), outbox[0].recipient.as_str()),
+        ("email", "dan@example.edu"),
+        "the delegate, never the user"
+    );
+    assert_eq!(outbox[0].status, "pending");
+}
+
+async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = Cadence::default();
+    let ctx = Ctx {
+        now: local(11, 2, 9, 0),
+        calendar: &cal,
+        cadence: &cadence,
+    };
+    let routing = Routing::default();
+    for round in 0..5 {
+        let t = store
+            .create_refresh(
+                new_ticket(&f, &format!("RACE{round}")),
+                &Actor::System,
+                &ctx,
+                &routing,
+            )
+            .await
+            .unwrap();
+        let walked = RefreshEvent::WizardCompleted {
+            needs_approval: true,
+            location: None,
+            shipping_address: None,
+        };
+        store
+            .apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| {
+                t.apply(walked, &ctx)
+            })
+            .await
+            .unwrap();
+        let current = store.load_refresh(t.id).await.unwrap();
+        assert_eq!(current.value.status, RefreshStatus::RequiresApproval);
+
+        // Both approvers read the same version, then both save at once.
+        let mut tasks = Vec::new();
+        for (who, event) in [
+            (f.approvers[0], RefreshEvent::Approved),
+            (
+                f.approvers[1],
+                RefreshEvent::Denied {
+                    reason: "over budget".into(),
+                },
+            ),
+        ] {
+            let (store, current, cal, cadence) =
+                (store.clone(), current.clone(), cal.clone(), cadence.clone());
+            tasks.push(tokio::spawn(async move {
+                let ctx = Ctx {
+                    now: local(11, 2, 10, 0),
+                    calendar: &cal,
+                    cadence: &cadence,
+                };
+                let (next, effects) = current.value.apply(event, &ctx).unwrap();
+                let actor = Actor::Person(who);
+                store
+                    .save_refresh(
+                        &current,
+                        &next,
+                        &effects,
+                        &actor,
+                        ctx.now,
+                        &Routing::default(),
+                    )
+                    .await
+                    .map(|_| who)
+            }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(who) => winners.push(who),
+                Err(StoreError::Conflict { ticket }) => assert_eq!(ticket, t.reference()),
+                Err(other) => panic!("expected a conflict, got {other}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: exactly one approver wins");
+        let loser = if winners[0] == f.approvers[0] {
+            f.approvers[1]
+        } else {
+            f.approvers[0]
+        };
+        let audits = store.audits(t.reference()).await.unwrap();
+        assert!(
+            audits
+                .iter()
+                .any(|a| a.actor == format!("person:{}", winners[0]))
+        );
+        assert!(
+            !audits.iter().any(|a| a.actor == format!("person:{loser}")),
+            "no audit of the loser remains"
+        );
+        let final_status = store.load_refresh(t.id).await.unwrap().value.status;
+        let denied_msgs = store
+            .outbox_of(t.reference())
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.template == "refresh_denied")
+            .count();
+        match final_status {
+            RefreshStatus::PendingOrdering => {
+                assert_eq!(denied_msgs, 0, "no outbox row of the losing deny")
+            }
+            RefreshStatus::Cancelled => assert_eq!(denied_msgs, 1),
+            other => panic!("unexpected status {other}"),
+        }
+    }
+}
+
+async fn an_illegal_transition_writes_nothing(store: &Store) {
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = Cadence::default();
+    let ctx = Ctx {
+        now: local(11, 2, 9, 0),
+        calendar: &cal,
+        cadence: &cadence,
+    };
+    let t = store
+        .create_refresh(
+            new_ticket(&f, "SN3"),
+            &Actor::System,
+            &ctx,
+            &Routing::default(),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| {
+            t.apply(RefreshEvent::Approved, &ctx)
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "approved is not allowed while the ticket is pending_wizard"
+    );
+    assert_eq!(store.load_refresh(t.id).await.unwrap().version, 1);
+    assert_eq!(store.audits(t.reference()).await.unwrap().len(), 2);
+}
+
+async fn a_batch_with_a_bad_item_is_not_half_applied(store: &Store) {
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = Cadence::default();
+    let ctx = Ctx {
+        now: local(11, 2, 9, 0),
+        calendar: &cal,
+        cadence: &cadence,
+    };
+    let batch = vec![
+        (new_ticket(&f, "B1"), ctx),
+        (new_ticket(&f, "B2"), ctx),
+        (new_ticket(&f, "B1"), ctx),
+    ];
+    let (index, err) = store
+        .create_refresh_batch(batch, &Actor::System, &Routing::default())
+        .await
+        .unwrap_err();
+    assert_eq!(index, 2);
+    assert!(
+        err.to_string().contains("already exists for serial B1"),
+        "{err}"
+    );
+    // Nothing of the first two items was kept: the same batch without the
+    // duplicate now succeeds from id 1's serials.
+    let ok = vec![(new_ticket(&f, "B1"), ctx), (new_ticket(&f, "B2"), ctx)];
+    let created = store
+        .create_refresh_batch(ok, &Actor::System, &Routing::default())
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 2);
+    assert!(
+        store
+            .due_timers(local(12, 31, 0, 0), 100)
+            .await
+            .unwrap()
+            .len()
+            == 8
+    );
+}
+
+async fn holding_pauses_timers_and_release_shifts_them(store: &Store) {
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = Cadence::default();
+    let created = local(11, 2, 9, 0);
+    let ctx = Ctx {
+        now: created,
+        calendar: &cal,
+        cadence: &cadence,
+    };
+    let routing = Routing::default();
+    let t = store
+        .create_refresh(new_ticket(&f, "SN4"), &Actor::System, &ctx, &routing)
+        .await
+        .unwrap();
+    let before = store.timers_of(t.reference()).await.unwrap();
+    let hold = RefreshEvent::PutOnHold {
+        reason: "customer on leave".into(),
+    };
+    store
+        .apply_refresh(t.id, &Actor::System, created, &routing, |t| {
+            t.apply(hold, &ctx)
+        })
+        .await
+        .unwrap();
+    assert!(
+        store
+            .timers_of(t.reference())
+            .await
+            .unwrap()
+            .iter()
+            .all(|x| x.paused)
+    );
+    assert!(
+        store
+            .due_timers(local(12, 31, 0, 0), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "paused timers never come due"
+    );
+    let later = created + Duration::days(3);
+    let ctx = Ctx { now: later, ..ctx };
+    store
+        .apply_refresh(t.id, &Actor::System, later, &routing, |t| {
+            t.apply(RefreshEvent::Released, &ctx)
+        })
+        .await
+        .unwrap();
+    let after = store.timers_of(t.reference()).await.unwrap();
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(a.due_at - b.due_at, Duration::days(3));
+        assert!(!a.paused);
+    }
+}
+
+async fn group_recipients_fan_out_one_row_each(store: &Store) {
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = Cadence::default();
+    let ctx = Ctx {
+        now: local(11, 2, 9, 0),
+        calendar: &cal,
+        cadence: &cadence,
+    };
+    let routing = Routing::default();
+    let t = store
+        .create_refresh(new_ticket(&f, "SN5"), &Actor::System, &ctx, &routing)
+        .await
+        .unwrap();
+    let walked = RefreshEvent::WizardCompleted {
+        needs_approval: true,
+        location: None,
+        shipping_address: None,
+    };
+    store
+        .apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| {
+            t.apply(walked, &ctx)
+        })
+        .await
+        .unwrap();
+    let rows = store.outbox_of(t.reference()).await.unwrap();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| (r.dedupe_key.clone(), r.channel.clone(), r.recipient.clone()))
+        .collect();
+    let r = t.reference();
+    assert_eq!(
+        got,
+        vec![
+            (
+                format!("{r}/approval_request/{}", f.approvers[0]),
+                "slack".into(),
+                "UANN00001".into()
+            ),
+            (
+                format!("{r}/approval_request/{}", f.approvers[1]),
+                "email".into(),
+                "abe@example.edu".into()
+            ),
+        ],
+        "staff with a Slack id get a DM, others mail"
+    );
+}
+
+async fn service_tickets_round_trip_and_notify_roles(store: &Store) {
+    let f = fixture(store).await;
+    let routing = Routing::default();
+    let now = local(11, 2, 9, 0);
+    let new = NewServiceTicket {
+        kind: ServiceKind::Incident,
+        priority: Priority::P2,
+        vip: true,
+        issue_type: "Network".into(),
+        subtype: "VPN - Troubleshooting".into(),
+        summary: "VPN down for the dean's office".into(),
+        contact: f.customer,
+        team: f.team,
+    };
+    let t = store
+        .create_service(new, &Actor::System, now, &routing)
+        .await
+        .unwrap();
+    assert_eq!(store.load_service(t.id).await.unwrap().value, t);
+    let assign = ServiceEvent::Assign {
+        engineer: f.engineer,
+    };
+    let t = store
+        .apply_service(t.id, &Actor::Person(f.engineer), now, &routing, |t| {
+            t.apply(assign, now)
+        })
+        .await
+        .unwrap();
+    let later = now + Duration::minutes(10);
+    let t = store
+        .apply_service(t.id, &Actor::System, later, &routing, |t| {
+            t.apply(ServiceEvent::Escalate, later)
+        })
+        .await
+        .unwrap();
+    let loaded = store.load_service(t.id).await.unwrap();
+    assert_eq!(
+        (loaded.value.status, loaded.value.tier, loaded.version),
+        (ServiceStatus::Escalated, 2, 3)
+    );
+    let keys: Vec<_> = store
+        .outbox_of(TicketRef::Service(t.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.dedupe_key)
+        .collect();
+    let r = t.reference();
+    assert_eq!(
+        keys,
+        vec![
+            format!("{r}/ticket_received"),
+            format!("{r}/technician_assigned/1"),
+            format!("{r}/engineer_assigned/1"),
+            format!("{r}/escalated_to_tier/2"),
+            format!("{r}/escalated_to_tier/2/{}", f.engineer),
+        ]
+    );
+}
+
+async fn unbooked_slots_can_be_deleted(store: &Store) {
+    let f = fixture(store).await;
+    let start = local(11, 9, 9, 0);
+    store
+        .add_slot(f.team, start, start + Duration::hours(1), 2)
+        .await
+        .unwrap();
+    store
+        .add_slot(f.team, start, start + Duration::hours(1), 2)
+        .await
+        .unwrap();
+    let slots = store
+        .slots(f.team, start, start + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(slots.len(), 1, "a slot at the same start is added once");
+    assert!(slots[0].is_free());
+    store.delete_slot(slots[0].id).await.unwrap();
+    assert!(matches!(
+        store.delete_slot(slots[0].id).await,
+        Err(StoreError::NotFound(_))
+    ));
+}

@@ -1,0 +1,157 @@
+//! Shared test helpers: fresh databases of both kinds and fixtures.
+
+pub mod postgres;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono_tz::America::Detroit;
+use deskbell::calendar::BusinessCalendar;
+use deskbell::domain::{ConfigOptions, Email, PersonId, Role, SlackChannelId, SlackUserId, TeamId};
+use deskbell::store::{NewPerson, Store};
+
+/// A database under test and what keeps it alive.
+pub struct TestDb {
+    pub store: Store,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/deskbell.db", dir.path().display());
+    let store = Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    TestDb {
+        store,
+        _dir: Some(dir),
+    }
+}
+
+pub async fn postgres() -> TestDb {
+    let store = Store::connect(&postgres::fresh_database_url().await, 8)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    TestDb { store, _dir: None }
+}
+
+/// Runs one async test body against SQLite and against PostgreSQL.
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = $crate::support::sqlite().await;
+                super::$name(&db.store).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let db = $crate::support::postgres().await;
+                super::$name(&db.store).await;
+            }
+        }
+    )*};
+}
+
+pub fn calendar() -> BusinessCalendar {
+    let mut c = BusinessCalendar::standard("umich", Detroit);
+    c.holidays
+        .insert(NaiveDate::from_ymd_opt(2026, 9, 7).unwrap());
+    c
+}
+
+pub fn local(m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    calendar().at_local(
+        NaiveDate::from_ymd_opt(2026, m, d).unwrap(),
+        NaiveTime::from_hms_opt(h, min, 0).unwrap(),
+    )
+}
+
+/// A small directory: a customer, a delegate, two approvers, a dispatcher,
+/// one team and one refresh config.
+pub struct Fixture {
+    pub customer: PersonId,
+    pub delegate: PersonId,
+    pub approvers: [PersonId; 2],
+    pub engineer: PersonId,
+    pub team: TeamId,
+    pub config: deskbell::domain::ConfigId,
+}
+
+pub async fn fixture(store: &Store) -> Fixture {
+    let person = |name: &str, email: &str, slack: Option<&str>, roles: Vec<Role>| NewPerson {
+        name: name.into(),
+        email: Email::parse(email).unwrap(),
+        slack_user: slack.map(|s| SlackUserId::parse(s).unwrap()),
+        roles,
+    };
+    let customer = store
+        .upsert_person(&person(
+            "Cara Customer",
+            "cara@example.edu",
+            None,
+            vec![Role::Customer],
+        ))
+        .await
+        .unwrap();
+    let delegate = store
+        .upsert_person(&person(
+            "Dan Delegate",
+            "dan@example.edu",
+            None,
+            vec![Role::Delegate],
+        ))
+        .await
+        .unwrap();
+    let a1 = store
+        .upsert_person(&person(
+            "Ann Approver",
+            "ann@example.edu",
+            Some("UANN00001"),
+            vec![Role::Approver],
+        ))
+        .await
+        .unwrap();
+    let a2 = store
+        .upsert_person(&person(
+            "Abe Approver",
+            "abe@example.edu",
+            None,
+            vec![Role::Approver],
+        ))
+        .await
+        .unwrap();
+    let engineer = store
+        .upsert_person(&person(
+            "Eve Engineer",
+            "eve@example.edu",
+            Some("UEVE00001"),
+            vec![Role::Engineer, Role::Dispatcher],
+        ))
+        .await
+        .unwrap();
+    let team = store
+        .upsert_team(
+            "NIT North",
+            &SlackChannelId::parse("CNORTH001").unwrap(),
+            "umich",
+        )
+        .await
+        .unwrap();
+    let config = store
+        .upsert_config(
+            "LSA 2026",
+            &[a1, a2],
+            &["Dell 7450".into()],
+            ConfigOptions::default(),
+        )
+        .await
+        .unwrap();
+    Fixture {
+        customer,
+        delegate,
+        approvers: [a1, a2],
+        engineer,
+        team,
+        config,
+    }
+}
