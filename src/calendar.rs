@@ -38,10 +38,21 @@ pub struct CalendarFile {
     pub business_day_end: NaiveTime,
     #[serde(default = "default_weekend")]
     pub weekend: Vec<Weekday>,
+    /// TOML dates, unquoted: `holidays = [2026-11-26, 2026-11-27]`.
     #[serde(default)]
-    pub holidays: Vec<NaiveDate>,
+    pub holidays: Vec<toml::value::Datetime>,
     #[serde(default)]
-    pub season_days: Vec<NaiveDate>,
+    pub season_days: Vec<toml::value::Datetime>,
+}
+
+fn date_of(d: &toml::value::Datetime) -> Result<NaiveDate, String> {
+    match (d.date, d.time, d.offset) {
+        (Some(date), None, None) => {
+            NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
+                .ok_or_else(|| format!("{d} is not a date"))
+        }
+        _ => Err(format!("{d} must be a plain date such as 2026-11-26")),
+    }
 }
 
 fn default_start() -> NaiveTime {
@@ -71,8 +82,16 @@ impl CalendarFile {
             day_start: self.business_day_start,
             day_end: self.business_day_end,
             weekend: self.weekend,
-            holidays: self.holidays.into_iter().collect(),
-            season_days: self.season_days.into_iter().collect(),
+            holidays: self
+                .holidays
+                .iter()
+                .map(date_of)
+                .collect::<Result<_, _>>()?,
+            season_days: self
+                .season_days
+                .iter()
+                .map(date_of)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -309,7 +328,7 @@ mod tests {
     #[test]
     fn calendar_file_rejects_inverted_hours() {
         let file: CalendarFile = toml::from_str(
-            "time_zone = \"America/Detroit\"\nbusiness_day_start = \"18:00:00\"\nbusiness_day_end = \"05:00:00\"\n",
+            "time_zone = \"America/Detroit\"\nbusiness_day_start = \"18:00\"\nbusiness_day_end = \"05:00\"\n",
         )
         .unwrap();
         assert!(

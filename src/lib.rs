@@ -4,5 +4,11 @@
 
 pub mod calendar;
 pub mod clock;
+pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod http;
+pub mod import;
+pub mod startup;
 pub mod store;
+pub mod telemetry;

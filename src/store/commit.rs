@@ -20,33 +20,54 @@ pub struct Routing {
     pub mac_engineering: Option<Email>,
 }
 
+/// Who changed which ticket when; `seq` is the ticket's new row version.
+pub(super) struct Change<'a> {
+    pub ticket: TicketRef,
+    pub seq: i64,
+    pub actor: &'a Actor,
+    pub now: DateTime<Utc>,
+    pub routing: &'a Routing,
+}
+
+/// One outbox row about to be written.
+struct Message<'a> {
+    key: &'a str,
+    channel: &'a str,
+    recipient: &'a str,
+    template: &'a str,
+    payload: &'a str,
+}
+
 /// Runs the optimistic update of the ticket row (`… WHERE version = $n`),
 /// then writes the effects. Zero rows updated means another writer won.
 pub(super) async fn commit_change(
     conn: &mut AnyConnection,
-    ticket: TicketRef,
     update: Query<'_, Any, AnyArguments>,
-    seq: i64,
-    actor: &Actor,
-    now: DateTime<Utc>,
+    change: &Change<'_>,
     effects: &[Effect],
-    routing: &Routing,
 ) -> Result<()> {
+    let Change {
+        ticket,
+        seq,
+        actor,
+        now,
+        routing,
+    } = *change;
     if update.execute(&mut *conn).await?.rows_affected() == 0 {
         return Err(StoreError::Conflict { ticket });
     }
     let ticket_s = ticket.to_string();
     for effect in effects {
         match effect {
-            Effect::Audit(change) => {
+            Effect::Audit(audit) => {
                 sqlx::query(
                     "INSERT INTO audits (ticket, actor, what, from_value, to_value, at) VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(&ticket_s)
                 .bind(actor.to_string())
-                .bind(&change.what)
-                .bind(change.from.clone())
-                .bind(change.to.clone())
+                .bind(&audit.what)
+                .bind(audit.from.clone())
+                .bind(audit.to.clone())
                 .bind(ms(now))
                 .execute(&mut *conn)
                 .await?;
@@ -58,35 +79,29 @@ pub(super) async fn commit_change(
                         Address::SlackUser(u) => ("slack", u.to_string()),
                         Address::SlackChannel(c) => ("slack", c.to_string()),
                     };
-                    let payload = serde_json::json!({ "ticket": ticket_s });
-                    enqueue(
-                        conn,
-                        &key,
-                        &ticket_s,
+                    let payload = serde_json::json!({ "ticket": ticket_s }).to_string();
+                    let msg = Message {
+                        key: &key,
                         channel,
-                        &to,
-                        n.template.into(),
-                        &payload.to_string(),
-                        now,
-                    )
-                    .await?;
+                        recipient: &to,
+                        template: n.template.into(),
+                        payload: &payload,
+                    };
+                    enqueue(conn, change, &msg).await?;
                 }
             }
             Effect::Itsm(request) => {
                 // One ITSM call of a kind per transition: the ticket version keys it.
                 let key = format!("{ticket_s}/tdx/{}/{seq}", request.name());
                 let payload = serde_json::to_string(request).expect("ITSM requests serialize");
-                enqueue(
-                    conn,
-                    &key,
-                    &ticket_s,
-                    "tdx",
-                    "tdx",
-                    request.name(),
-                    &payload,
-                    now,
-                )
-                .await?;
+                let msg = Message {
+                    key: &key,
+                    channel: "tdx",
+                    recipient: "tdx",
+                    template: request.name(),
+                    payload: &payload,
+                };
+                enqueue(conn, change, &msg).await?;
             }
             Effect::SetTimer(t) => {
                 sqlx::query(
@@ -134,28 +149,18 @@ pub(super) async fn commit_change(
 }
 
 /// A message enqueued twice under one dedupe key is stored once.
-#[allow(clippy::too_many_arguments)]
-async fn enqueue(
-    conn: &mut AnyConnection,
-    key: &str,
-    ticket: &str,
-    channel: &str,
-    recipient: &str,
-    template: &str,
-    payload: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
+async fn enqueue(conn: &mut AnyConnection, change: &Change<'_>, m: &Message<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO outbox (dedupe_key, ticket, channel, recipient, template, payload, not_before, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind(key)
-    .bind(ticket)
-    .bind(channel)
-    .bind(recipient)
-    .bind(template)
-    .bind(payload)
-    .bind(ms(now))
+    .bind(m.key)
+    .bind(change.ticket.to_string())
+    .bind(m.channel)
+    .bind(m.recipient)
+    .bind(m.template)
+    .bind(m.payload)
+    .bind(ms(change.now))
     .execute(&mut *conn)
     .await?;
     Ok(())

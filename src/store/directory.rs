@@ -180,13 +180,30 @@ impl Store {
         })
     }
 
-    /// Ids of teams and configs by name, for imports that name them.
-    pub async fn team_id(&self, name: &str) -> Result<Option<TeamId>> {
-        let row = sqlx::query("SELECT id FROM teams WHERE name = $1")
+    pub async fn team_by_name(&self, name: &str) -> Result<Option<SupportTeam>> {
+        let row =
+            sqlx::query("SELECT id, name, slack_channel, calendar FROM teams WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(team_from_row).transpose()
+    }
+
+    /// The person with this email, added with `role` if unknown. Unlike
+    /// [`Store::upsert_person`] it never changes someone already known: an
+    /// import must not strip an approver of their role.
+    pub async fn ensure_person(&self, name: &str, email: &Email, role: Role) -> Result<PersonId> {
+        sqlx::query("INSERT INTO people (name, email, roles) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .bind(email.as_str())
+            .bind(<&str>::from(role))
+            .execute(&self.pool)
             .await?;
-        Ok(row.map(|r| r.try_get("id").map(TeamId)).transpose()?)
+        let row = sqlx::query("SELECT id FROM people WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(PersonId(row.try_get("id")?))
     }
 
     pub async fn config_id(&self, name: &str) -> Result<Option<ConfigId>> {

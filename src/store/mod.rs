@@ -82,6 +82,9 @@ impl Store {
                 url.split(':').next().unwrap_or_default()
             )));
         };
+        if backend == Backend::Sqlite {
+            create_parent_dir(url)?;
+        }
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") && !url.contains(":memory:") => {
                 format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
@@ -136,6 +139,24 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// SQLite creates the file but not its directory (`./var/` on a fresh clone).
+fn create_parent_dir(url: &str) -> Result<()> {
+    let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Ok(());
+    }
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Invalid(format!(
+                "cannot create database directory {}: {e}",
+                dir.display()
+            ))
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -7,7 +7,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
-use super::commit::{Routing, commit_change};
+use super::commit::{Change, Routing, commit_change};
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
 use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshTicket, System};
@@ -144,13 +144,15 @@ async fn create_in(
     let (ticket, effects) = RefreshTicket::create(id, new, ctx)?;
     commit_change(
         conn,
-        id.into(),
         update_row(&ticket, 0, ctx.now),
-        1,
-        actor,
-        ctx.now,
+        &Change {
+            ticket: id.into(),
+            seq: 1,
+            actor,
+            now: ctx.now,
+            routing,
+        },
         &effects,
-        routing,
     )
     .await?;
     Ok(ticket)
@@ -192,6 +194,27 @@ impl Store {
         Ok(created)
     }
 
+    /// The open (not complete or cancelled) ticket of an existing system.
+    pub async fn open_refresh_by_serial(&self, serial: &str) -> Result<Option<RefreshTicketId>> {
+        let row = sqlx::query(
+            "SELECT id FROM refresh_tickets WHERE existing_serial = $1 AND status NOT IN ('complete', 'cancelled')",
+        )
+        .bind(serial)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|r| r.try_get("id").map(RefreshTicketId))
+            .transpose()?)
+    }
+
+    /// How many refresh tickets exist at all.
+    pub async fn refresh_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM refresh_tickets")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
     pub async fn load_refresh(&self, id: RefreshTicketId) -> Result<Versioned<RefreshTicket>> {
         let row = sqlx::query("SELECT * FROM refresh_tickets WHERE id = $1")
             .bind(id.0)
@@ -214,16 +237,17 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let update = update_row(next, current.version, now);
-        let seq = current.version + 1;
         commit_change(
             &mut tx,
-            next.id.into(),
             update,
-            seq,
-            actor,
-            now,
+            &Change {
+                ticket: next.id.into(),
+                seq: current.version + 1,
+                actor,
+                now,
+                routing,
+            },
             effects,
-            routing,
         )
         .await?;
         tx.commit().await?;

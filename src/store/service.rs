@@ -6,7 +6,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
-use super::commit::{Routing, commit_change};
+use super::commit::{Change, Routing, commit_change};
 use super::refresh::Versioned;
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
@@ -101,13 +101,15 @@ impl Store {
         let (ticket, effects) = ServiceTicket::create(id, new, now)?;
         commit_change(
             &mut tx,
-            id.into(),
             update_row(&ticket, 0, now),
-            1,
-            actor,
-            now,
+            &Change {
+                ticket: id.into(),
+                seq: 1,
+                actor,
+                now,
+                routing,
+            },
             &effects,
-            routing,
         )
         .await?;
         tx.commit().await?;
@@ -141,13 +143,15 @@ impl Store {
         let update = update_row(&next, current.version, now);
         commit_change(
             &mut tx,
-            id.into(),
             update,
-            current.version + 1,
-            actor,
-            now,
+            &Change {
+                ticket: id.into(),
+                seq: current.version + 1,
+                actor,
+                now,
+                routing,
+            },
             &effects,
-            routing,
         )
         .await?;
         tx.commit().await?;

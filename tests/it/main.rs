@@ -3,4 +3,7 @@
 
 mod support;
 
+mod cli;
+mod http;
+mod import;
 mod store;

@@ -6,7 +6,7 @@ mod transition;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{Display, EnumIter, EnumString, IntoStaticStr};
+use strum::{Display, EnumIter, EnumString, IntoStaticStr, VariantNames};
 
 pub use transition::{Ctx, RefreshEvent};
 
@@ -63,6 +63,7 @@ impl RefreshStatus {
     EnumString,
     EnumIter,
     IntoStaticStr,
+    VariantNames,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -88,6 +89,7 @@ pub enum Style {
     EnumString,
     EnumIter,
     IntoStaticStr,
+    VariantNames,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

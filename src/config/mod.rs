@@ -1,0 +1,315 @@
+//! Configuration in layers: built-in defaults, then `deskbell.toml` (from
+//! `--config` or `DESKBELL_CONFIG`), then environment variables
+//! `DESKBELL_<SECTION>__<KEY>` (and `DATABASE_URL`). Read and checked once at
+//! start-up; a bad value stops the process with one line naming the file and
+//! the key, before anything is served.
+
+mod calendars;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+pub use calendars::Calendars;
+
+use crate::domain::Email;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub slack: SlackSettings,
+    pub refresh: RefreshSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://var/deskbell.db".into(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// Secrets are `SecretString`: their `Debug` prints `[REDACTED]`, so logging
+/// the settings never leaks them.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackSettings {
+    pub signing_secret: Option<SecretString>,
+    pub bot_token: Option<SecretString>,
+    pub api_url: String,
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        Self {
+            signing_secret: None,
+            bot_token: None,
+            api_url: "https://slack.com/api".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RefreshSettings {
+    pub calendars_dir: PathBuf,
+    pub mac_engineering_email: Option<Email>,
+}
+
+impl Default for RefreshSettings {
+    fn default() -> Self {
+        Self {
+            calendars_dir: "config/calendars".into(),
+            mac_engineering_email: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `deskbell=debug,sqlx=warn`;
+    /// `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info".into(),
+        }
+    }
+}
+
+/// A configuration problem, as one line: `config error: FILE: key K: …`.
+#[derive(Debug, thiserror::Error)]
+#[error("config error: {0}")]
+pub struct ConfigError(pub String);
+
+/// Collapses a multi-line parser message into one line.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Settings {
+    /// Loads the layers. `file` must exist when given; with none, the
+    /// defaults and the environment alone are used.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(
+            file,
+            Env::prefixed("DESKBELL_"),
+            Env::raw().only(&["DATABASE_URL"]),
+        )
+    }
+
+    fn load_from(
+        file: Option<&Path>,
+        prefixed: Env,
+        database_url: Env,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "{}: no such config file",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let figment = figment
+            .merge(prefixed.ignore(&["CONFIG"]).split("__"))
+            .merge(database_url.map(|_| "database.url".into()));
+        let settings: Settings = figment.extract().map_err(|e| {
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| m.name.to_string())
+                .unwrap_or_else(|| "defaults".into());
+            let source = match (&e.metadata, file) {
+                (Some(m), Some(path))
+                    if m.source.as_ref().is_some_and(|s| s.file_path().is_some()) =>
+                {
+                    path.display().to_string()
+                }
+                _ => source,
+            };
+            let key = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!("key '{}': ", e.path.join("."))
+            };
+            ConfigError(format!("{source}: {key}{}", one_line(&e.kind.to_string())))
+        })?;
+        settings.check().map_err(|why| {
+            let source = file
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "environment".into());
+            ConfigError(format!("{source}: {why}"))
+        })?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err("key 'database.url': expected sqlite:PATH or postgres://… "
+                .trim_end()
+                .to_owned());
+        }
+        if self.database.max_connections == 0 {
+            return Err("key 'database.max_connections': expected at least 1".into());
+        }
+        if !self.slack.api_url.starts_with("http://") && !self.slack.api_url.starts_with("https://")
+        {
+            return Err("key 'slack.api_url': expected an http(s) URL".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn no_env() -> (Env, Env) {
+        (
+            Env::prefixed("DESKBELL_TEST_NOTHING_"),
+            Env::raw().only(&["DESKBELL_TEST_NOTHING"]),
+        )
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_loopback() {
+        let (a, b) = no_env();
+        let s = Settings::load_from(None, a, b).unwrap();
+        assert_eq!(s.server.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database.url, "sqlite://var/deskbell.db");
+    }
+
+    #[test]
+    fn a_bad_value_names_the_file_and_the_key() {
+        let f = file("[database]\nmax_connections = \"many\"\n");
+        let (a, b) = no_env();
+        let err = Settings::load_from(Some(f.path()), a, b)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&f.path().display().to_string()), "{err}");
+        assert!(err.contains("database.max_connections"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        let f = file("[server]\nbnd = \"127.0.0.1:1\"\n");
+        let (a, b) = no_env();
+        let err = Settings::load_from(Some(f.path()), a, b)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bnd"), "{err}");
+    }
+
+    #[test]
+    fn a_syntax_error_is_one_line_with_the_file() {
+        let f = file("[server\nbind = 1\n");
+        let (a, b) = no_env();
+        let err = Settings::load_from(Some(f.path()), a, b)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&f.path().display().to_string()) && !err.contains('\n'),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let (a, b) = no_env();
+        let err =
+            Settings::load_from(Some(Path::new("/nonexistent/deskbell.toml")), a, b).unwrap_err();
+        assert!(err.to_string().contains("no such config file"));
+    }
+
+    // figment::Jail's closures return figment::Error, which clippy finds large.
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn environment_overrides_the_file_and_secrets_stay_out_of_debug() {
+        let f =
+            file("[server]\nbind = \"127.0.0.1:9000\"\n[slack]\nsigning_secret = \"from-file\"\n");
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DESKBELL_SERVER__BIND", "127.0.0.1:9100");
+            jail.set_env("DESKBELL_SLACK__SIGNING_SECRET", "s3cr3t-value");
+            jail.set_env("DATABASE_URL", "postgres://db.example/deskbell");
+            let s = Settings::load(Some(f.path())).unwrap();
+            assert_eq!(s.server.bind.to_string(), "127.0.0.1:9100");
+            assert_eq!(s.database.url, "postgres://db.example/deskbell");
+            let secret = s.slack.signing_secret.as_ref().unwrap();
+            assert_eq!(secrecy::ExposeSecret::expose_secret(secret), "s3cr3t-value");
+            assert!(
+                !format!("{s:?}").contains("s3cr3t"),
+                "secrets never reach logs"
+            );
+            Ok(())
+        });
+    }
+
+    #[allow(clippy::result_large_err)]
+    #[test]
+    fn a_bad_database_url_is_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("DESKBELL_DATABASE__URL", "mysql://x");
+            let err = Settings::load(None).unwrap_err().to_string();
+            assert!(err.contains("database.url"), "{err}");
+            Ok(())
+        });
+    }
+}

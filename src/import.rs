@@ -1,0 +1,292 @@
+//! `deskbell import refresh-batch FILE.csv`: a batch of refresh tickets from
+//! the serial numbers and customer data an admin gathered (`000_*`, "Refresh
+//! Ticket Batch"). Every row is checked first and every bad row reported
+//! with its line; only a clean file is applied, in one transaction.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use strum::VariantNames;
+
+use crate::config::Calendars;
+use crate::domain::refresh::{
+    Cadence, Ctx, NewRefreshTicket, Platform, RefreshTicket, Style, System,
+};
+use crate::domain::{Actor, ConfigId, Email, Role, SupportTeam};
+use crate::store::{Routing, Store, StoreError};
+
+/// One CSV record as written; columns after `config` may be left out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    serial: String,
+    platform: String,
+    style: String,
+    team: String,
+    config: String,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    customer_name: Option<String>,
+    #[serde(default)]
+    customer_email: Option<String>,
+    #[serde(default)]
+    delegate_name: Option<String>,
+    #[serde(default)]
+    delegate_email: Option<String>,
+    #[serde(default)]
+    no_customer: Option<String>,
+    #[serde(default)]
+    replacement_serial: Option<String>,
+    #[serde(default)]
+    replacement_platform: Option<String>,
+}
+
+/// A checked row: everything parsed, team and config found.
+struct Row {
+    line: u64,
+    team: SupportTeam,
+    config: ConfigId,
+    customer: Option<(String, Email)>,
+    delegate: Option<(String, Email)>,
+    no_customer: bool,
+    style: Style,
+    existing: System,
+    replacement: Option<System>,
+}
+
+#[derive(Debug)]
+pub enum ImportError {
+    /// Bad rows, each `line N: why`; nothing was applied.
+    Rows(Vec<String>),
+    Store(StoreError),
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rows(errors) => write!(
+                f,
+                "{} bad row(s), nothing imported:\n  {}",
+                errors.len(),
+                errors.join("\n  ")
+            ),
+            Self::Store(e) => write!(f, "nothing imported: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+impl From<StoreError> for ImportError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+fn blank_to_none(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn parse_flag(s: Option<String>) -> Result<bool, String> {
+    match blank_to_none(s).map(|s| s.to_lowercase()).as_deref() {
+        None | Some("false" | "no" | "0") => Ok(false),
+        Some("true" | "yes" | "1") => Ok(true),
+        Some(other) => Err(format!("no_customer must be true or false, not '{other}'")),
+    }
+}
+
+fn contact(
+    name: Option<String>,
+    email: Option<String>,
+    what: &str,
+) -> Result<Option<(String, Email)>, String> {
+    match (blank_to_none(name), blank_to_none(email)) {
+        (None, None) => Ok(None),
+        (name, Some(email)) => {
+            let email = Email::parse(&email).map_err(|e| format!("{what}_email: {e}"))?;
+            Ok(Some((name.unwrap_or_else(|| email.to_string()), email)))
+        }
+        (Some(_), None) => Err(format!("{what}_name is given but {what}_email is empty")),
+    }
+}
+
+async fn check(store: &Store, calendars: &Calendars, line: u64, r: Record) -> Result<Row, String> {
+    let serial = r.serial.trim().to_owned();
+    if serial.is_empty() {
+        return Err("serial is empty".into());
+    }
+    let parse = |what: &str, v: &str, known: &[&str]| {
+        format!("{what} '{v}' is not one of {}", known.join(", "))
+    };
+    let platform: Platform = r
+        .platform
+        .trim()
+        .parse()
+        .map_err(|_| parse("platform", &r.platform, Platform::VARIANTS))?;
+    let style: Style = r
+        .style
+        .trim()
+        .parse()
+        .map_err(|_| parse("style", &r.style, Style::VARIANTS))?;
+    let team = store
+        .team_by_name(r.team.trim())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("team '{}' does not exist", r.team.trim()))?;
+    calendars.for_team(&team).map_err(|e| e.0)?;
+    let config = store
+        .config_id(r.config.trim())
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("refresh config '{}' does not exist", r.config.trim()))?;
+    let no_customer = parse_flag(r.no_customer)?;
+    let customer = contact(r.customer_name, r.customer_email, "customer")?;
+    if customer.is_none() && !no_customer {
+        return Err("customer_email is required unless no_customer is true".into());
+    }
+    let delegate = contact(r.delegate_name, r.delegate_email, "delegate")?;
+    let replacement = match blank_to_none(r.replacement_serial) {
+        None => None,
+        Some(serial) => {
+            let p = blank_to_none(r.replacement_platform).unwrap_or_else(|| platform.to_string());
+            let platform = p
+                .parse()
+                .map_err(|_| parse("replacement_platform", &p, Platform::VARIANTS))?;
+            Some(System {
+                serial,
+                model: None,
+                platform,
+            })
+        }
+    };
+    if let Some(open) = store
+        .open_refresh_by_serial(&serial)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Err(format!(
+            "serial {serial} already has an open ticket R-{open}"
+        ));
+    }
+    let existing = System {
+        serial,
+        model: blank_to_none(r.model),
+        platform,
+    };
+    Ok(Row {
+        line,
+        team,
+        config,
+        customer,
+        delegate,
+        no_customer,
+        style,
+        existing,
+        replacement,
+    })
+}
+
+/// Checks every row, then creates all tickets at `now` or none.
+pub async fn refresh_batch(
+    store: &Store,
+    calendars: &Calendars,
+    routing: &Routing,
+    now: DateTime<Utc>,
+    csv_text: &str,
+) -> Result<Vec<RefreshTicket>, ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(csv_text.as_bytes());
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let headers = reader
+        .headers()
+        .map_err(|e| ImportError::Rows(vec![format!("line 1: {e}")]))?
+        .clone();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                errors.push(format!(
+                    "line {line}: {}",
+                    crate::config::one_line(&e.to_string())
+                ));
+                if reader.position().line() == line {
+                    break; // the reader cannot move past this record
+                }
+                continue;
+            }
+        }
+        let checked = match record.deserialize::<Record>(Some(&headers)) {
+            Ok(r) => check(store, calendars, line, r).await,
+            Err(e) => Err(crate::config::one_line(&e.to_string())),
+        };
+        match checked {
+            Ok(row) => match seen.insert(row.existing.serial.clone(), line) {
+                Some(first) => errors.push(format!(
+                    "line {line}: serial {} is also on line {first}",
+                    row.existing.serial
+                )),
+                None => rows.push(row),
+            },
+            Err(why) => errors.push(format!("line {line}: {why}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Rows(errors));
+    }
+    if rows.is_empty() {
+        return Err(ImportError::Rows(vec!["the file has no rows".into()]));
+    }
+
+    let cadence = Cadence::default();
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let customer = match &row.customer {
+            Some((name, email)) => Some(store.ensure_person(name, email, Role::Customer).await?),
+            None => None,
+        };
+        let delegate = match &row.delegate {
+            Some((name, email)) => Some(store.ensure_person(name, email, Role::Delegate).await?),
+            None => None,
+        };
+        let calendar = calendars
+            .for_team(&row.team)
+            .map_err(|e| ImportError::Rows(vec![e.0]))?;
+        let new = NewRefreshTicket {
+            style: row.style,
+            customer,
+            delegate,
+            no_customer: row.no_customer,
+            team: row.team.id,
+            config: row.config,
+            existing: row.existing.clone(),
+            replacement: row.replacement.clone(),
+        };
+        items.push((new, calendar.clone()));
+    }
+    let batch = items
+        .iter()
+        .map(|(new, cal)| {
+            (
+                new.clone(),
+                Ctx {
+                    now,
+                    calendar: cal,
+                    cadence: &cadence,
+                },
+            )
+        })
+        .collect();
+    store
+        .create_refresh_batch(batch, &Actor::System, routing)
+        .await
+        .map_err(|(i, e)| ImportError::Rows(vec![format!("line {}: {e}", rows[i].line)]))
+}

@@ -1,0 +1,94 @@
+//! The `deskbell` binary as an operator runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn deskbell(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskbell"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("DESKBELL_CONFIG")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env(
+            "DESKBELL_DATABASE__URL",
+            format!("sqlite://{}/deskbell.db", dir.display()),
+        );
+    cmd
+}
+
+#[test]
+fn serve_with_a_malformed_config_exits_non_zero_with_one_line_naming_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("deskbell.toml");
+    std::fs::write(&config, "[database]\nmax_connections = \"lots\"\n").unwrap();
+    let out = deskbell(dir.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&config.display().to_string())
+            && stderr.contains("database.max_connections"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("deskbell.db").exists(),
+        "nothing was started"
+    );
+}
+
+#[test]
+fn check_config_accepts_the_shipped_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = deskbell(dir.path())
+        .args(["--config", "config/deskbell.example.toml", "check-config"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = deskbell(dir.path())
+        .args(["serve", "--demo"])
+        .env("DESKBELL_SERVER__BIND", "127.0.0.1:0")
+        .env("DESKBELL_LOG__FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = loop {
+        assert!(Instant::now() < deadline, "no listening line");
+        let line = lines.next().expect("serve exited early").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(addr) = v["fields"]["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+    for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let resp = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.text().await.unwrap(), body);
+    }
+
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit on SIGTERM: {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("deskbell stopped")),
+        "{rest:?}"
+    );
+}
