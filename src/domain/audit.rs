@@ -14,6 +14,19 @@ pub enum Actor {
     External(String),
 }
 
+impl Actor {
+    /// Reads back what [`Actor`]'s `Display` wrote (`person:12`, `system`,
+    /// `external:tdx`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.split_once(':') {
+            None if s == "system" => Some(Self::System),
+            Some(("person", id)) => id.parse().ok().map(|id| Self::Person(PersonId(id))),
+            Some(("external", name)) if !name.is_empty() => Some(Self::External(name.to_owned())),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Actor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -58,4 +71,22 @@ pub struct ExternalEvent {
     pub kind: String,
     pub detail: String,
     pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_round_trip_through_text() {
+        for a in [
+            Actor::System,
+            Actor::Person(PersonId(12)),
+            Actor::External("tdx".into()),
+        ] {
+            assert_eq!(Actor::parse(&a.to_string()), Some(a));
+        }
+        assert_eq!(Actor::parse("person:x"), None);
+        assert_eq!(Actor::parse("robot"), None);
+    }
 }

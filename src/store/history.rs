@@ -1,20 +1,11 @@
-//! What happened to a ticket: its audits and the messages queued for it.
+//! What happened to a ticket: its audits, the changes seen in external
+//! systems, and the messages queued for it.
 
 use sqlx::Row;
 
-use super::rows::from_ms;
-use super::{Result, Store};
-use crate::domain::TicketRef;
-
-/// One audit row as shown to people.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRow {
-    pub actor: String,
-    pub what: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub at: chrono::DateTime<chrono::Utc>,
-}
+use super::rows::{from_ms, ms};
+use super::{Result, Store, StoreError};
+use crate::domain::{Actor, Audit, Change, ExternalEvent, TicketRef};
 
 /// One queued or sent message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,18 +19,56 @@ pub struct OutboxRow {
 }
 
 impl Store {
-    pub async fn audits(&self, ticket: TicketRef) -> Result<Vec<AuditRow>> {
+    pub async fn audits(&self, ticket: TicketRef) -> Result<Vec<Audit>> {
         let rows = sqlx::query("SELECT actor, what, from_value, to_value, at FROM audits WHERE ticket = $1 ORDER BY id")
             .bind(ticket.to_string())
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
             .map(|r| {
-                Ok(AuditRow {
-                    actor: r.try_get("actor")?,
-                    what: r.try_get("what")?,
-                    from: r.try_get("from_value")?,
-                    to: r.try_get("to_value")?,
+                let actor: String = r.try_get("actor")?;
+                Ok(Audit {
+                    ticket,
+                    actor: Actor::parse(&actor)
+                        .ok_or_else(|| StoreError::Invalid(format!("stored actor '{actor}'")))?,
+                    change: Change {
+                        what: r.try_get("what")?,
+                        from: r.try_get("from_value")?,
+                        to: r.try_get("to_value")?,
+                    },
+                    at: from_ms(r.try_get("at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Keeps a change observed in an external system, as it was reported.
+    pub async fn record_event(&self, e: &ExternalEvent) -> Result<()> {
+        sqlx::query("INSERT INTO external_events (ticket, source, kind, detail, at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(e.ticket.to_string())
+            .bind(&e.source)
+            .bind(&e.kind)
+            .bind(&e.detail)
+            .bind(ms(e.at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn events(&self, ticket: TicketRef) -> Result<Vec<ExternalEvent>> {
+        let rows = sqlx::query(
+            "SELECT source, kind, detail, at FROM external_events WHERE ticket = $1 ORDER BY id",
+        )
+        .bind(ticket.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ExternalEvent {
+                    ticket,
+                    source: r.try_get("source")?,
+                    kind: r.try_get("kind")?,
+                    detail: r.try_get("detail")?,
                     at: from_ms(r.try_get("at")?)?,
                 })
             })

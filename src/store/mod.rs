@@ -24,7 +24,7 @@ use thiserror::Error;
 
 pub use commit::Routing;
 pub use directory::NewPerson;
-pub use history::{AuditRow, OutboxRow};
+pub use history::OutboxRow;
 pub use refresh::Versioned;
 pub use timers::DueTimer;
 

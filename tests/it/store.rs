@@ -9,7 +9,7 @@ use deskbell::domain::refresh::{
 use deskbell::domain::service::{
     NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus,
 };
-use deskbell::domain::{Actor, Email, TicketRef, TimerKind};
+use deskbell::domain::{Actor, Email, ExternalEvent, RefreshTicketId, TicketRef, TimerKind};
 use deskbell::store::{Routing, Store, StoreError};
 
 use crate::both_databases;
@@ -27,6 +27,7 @@ both_databases!(
     group_recipients_fan_out_one_row_each,
     service_tickets_round_trip_and_notify_roles,
     unbooked_slots_can_be_deleted,
+    external_events_are_kept_as_reported,
 );
 
 fn new_ticket(f: &Fixture, serial: &str) -> NewRefreshTicket {
@@ -100,8 +101,16 @@ async fn creating_a_ticket_commits_its_audits_and_timers(store: &Store) {
     );
     let audits = store.audits(t.reference()).await.unwrap();
     assert_eq!(
-        audits.iter().map(|a| a.what.as_str()).collect::<Vec<_>>(),
+        audits
+            .iter()
+            .map(|a| a.change.what.as_str())
+            .collect::<Vec<_>>(),
         ["created", "status"]
+    );
+    assert!(
+        audits
+            .iter()
+            .all(|a| a.actor == Actor::System && a.at == ctx.now)
     );
     assert!(store.outbox_of(t.reference()).await.unwrap().is_empty());
     // The invite is due on Tuesday, not before.
@@ -243,13 +252,9 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
             f.approvers[0]
         };
         let audits = store.audits(t.reference()).await.unwrap();
+        assert!(audits.iter().any(|a| a.actor == Actor::Person(winners[0])));
         assert!(
-            audits
-                .iter()
-                .any(|a| a.actor == format!("person:{}", winners[0]))
-        );
-        assert!(
-            !audits.iter().any(|a| a.actor == format!("person:{loser}")),
+            !audits.iter().any(|a| a.actor == Actor::Person(loser)),
             "no audit of the loser remains"
         );
         let final_status = store.load_refresh(t.id).await.unwrap().value.status;
@@ -530,4 +535,28 @@ async fn unbooked_slots_can_be_deleted(store: &Store) {
         store.delete_slot(slots[0].id).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn external_events_are_kept_as_reported(store: &Store) {
+    let ticket = TicketRef::Refresh(RefreshTicketId(42));
+    let event = |kind: &str, m| ExternalEvent {
+        ticket,
+        source: "tdx".into(),
+        kind: kind.into(),
+        detail: format!("{{\"StatusName\":\"{kind}\"}}"),
+        at: local(11, 2, 9, m),
+    };
+    store.record_event(&event("installed", 0)).await.unwrap();
+    store.record_event(&event("closed", 5)).await.unwrap();
+    assert_eq!(
+        store.events(ticket).await.unwrap(),
+        vec![event("installed", 0), event("closed", 5)]
+    );
+    assert!(
+        store
+            .events(TicketRef::Refresh(RefreshTicketId(43)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
