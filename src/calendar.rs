@@ -9,10 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
-    Weekday,
-};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
@@ -47,10 +44,8 @@ pub struct CalendarFile {
 
 fn date_of(d: &toml::value::Datetime) -> Result<NaiveDate, String> {
     match (d.date, d.time, d.offset) {
-        (Some(date), None, None) => {
-            NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
-                .ok_or_else(|| format!("{d} is not a date"))
-        }
+        (Some(date), None, None) => NaiveDate::from_ymd_opt(date.year.into(), date.month.into(), date.day.into())
+            .ok_or_else(|| format!("{d} is not a date")),
         _ => Err(format!("{d} must be a plain date such as 2026-11-26")),
     }
 }
@@ -82,16 +77,8 @@ impl CalendarFile {
             day_start: self.business_day_start,
             day_end: self.business_day_end,
             weekend: self.weekend,
-            holidays: self
-                .holidays
-                .iter()
-                .map(date_of)
-                .collect::<Result<_, _>>()?,
-            season_days: self
-                .season_days
-                .iter()
-                .map(date_of)
-                .collect::<Result<_, _>>()?,
+            holidays: self.holidays.iter().map(date_of).collect::<Result<_, _>>()?,
+            season_days: self.season_days.iter().map(date_of).collect::<Result<_, _>>()?,
         })
     }
 }
@@ -111,9 +98,7 @@ impl BusinessCalendar {
     }
 
     pub fn is_business_day(&self, day: NaiveDate) -> bool {
-        !self.weekend.contains(&day.weekday())
-            && !self.holidays.contains(&day)
-            && !self.season_days.contains(&day)
+        !self.weekend.contains(&day.weekday()) && !self.holidays.contains(&day) && !self.season_days.contains(&day)
     }
 
     /// The first business day strictly after `day`.
@@ -219,45 +204,30 @@ mod tests {
     fn friday_1759_before_a_monday_holiday_is_invited_tuesday_1005() {
         let c = cal();
         let created = local(&c, 2026, 9, 4, 17, 59);
-        assert_eq!(
-            c.next_business_morning_at(created, t(10, 5)),
-            local(&c, 2026, 9, 8, 10, 5)
-        );
+        assert_eq!(c.next_business_morning_at(created, t(10, 5)), local(&c, 2026, 9, 8, 10, 5));
     }
 
     #[test]
     fn created_after_hours_is_invited_the_morning_after_next() {
         let c = cal();
         let created = local(&c, 2026, 11, 10, 18, 1); // Tuesday
-        assert_eq!(
-            c.next_business_morning_at(created, t(10, 5)),
-            local(&c, 2026, 11, 12, 10, 5)
-        );
+        assert_eq!(c.next_business_morning_at(created, t(10, 5)), local(&c, 2026, 11, 12, 10, 5));
         let at_close = local(&c, 2026, 11, 10, 18, 0);
-        assert_eq!(
-            c.next_business_morning_at(at_close, t(10, 5)),
-            local(&c, 2026, 11, 12, 10, 5)
-        );
+        assert_eq!(c.next_business_morning_at(at_close, t(10, 5)), local(&c, 2026, 11, 12, 10, 5));
     }
 
     #[test]
     fn created_before_opening_counts_as_that_day() {
         let c = cal();
         let created = local(&c, 2026, 11, 10, 3, 0);
-        assert_eq!(
-            c.next_business_morning_at(created, t(10, 5)),
-            local(&c, 2026, 11, 11, 10, 5)
-        );
+        assert_eq!(c.next_business_morning_at(created, t(10, 5)), local(&c, 2026, 11, 11, 10, 5));
     }
 
     #[test]
     fn created_on_a_weekend_counts_as_monday() {
         let c = cal();
         let created = local(&c, 2026, 11, 14, 12, 0); // Saturday
-        assert_eq!(
-            c.next_business_morning_at(created, t(10, 5)),
-            local(&c, 2026, 11, 17, 10, 5)
-        );
+        assert_eq!(c.next_business_morning_at(created, t(10, 5)), local(&c, 2026, 11, 17, 10, 5));
     }
 
     #[test]
@@ -269,21 +239,14 @@ mod tests {
         let day = c.add_business_days(c.local(start).date(), 5);
         assert_eq!(day, d(2026, 11, 6));
         let due = c.at_local(day, t(10, 5));
-        assert_eq!(
-            due.to_rfc3339(),
-            "2026-11-06T15:05:00+00:00",
-            "10:05 EST is 15:05 UTC"
-        );
+        assert_eq!(due.to_rfc3339(), "2026-11-06T15:05:00+00:00", "10:05 EST is 15:05 UTC");
     }
 
     #[test]
     fn five_business_days_across_the_spring_dst_change() {
         let c = cal();
         let day = c.add_business_days(d(2026, 3, 6), 5); // DST starts Sunday 2026-03-08
-        assert_eq!(
-            c.at_local(day, t(10, 5)).to_rfc3339(),
-            "2026-03-13T14:05:00+00:00"
-        );
+        assert_eq!(c.at_local(day, t(10, 5)).to_rfc3339(), "2026-03-13T14:05:00+00:00");
     }
 
     #[test]
@@ -300,15 +263,9 @@ mod tests {
     fn local_times_in_a_gap_or_overlap_resolve_deterministically() {
         let c = cal();
         // 02:30 does not exist on 2026-03-08 in Detroit; 03:00 EDT is next.
-        assert_eq!(
-            c.at_local(d(2026, 3, 8), t(2, 30)).to_rfc3339(),
-            "2026-03-08T07:00:00+00:00"
-        );
+        assert_eq!(c.at_local(d(2026, 3, 8), t(2, 30)).to_rfc3339(), "2026-03-08T07:00:00+00:00");
         // 01:30 happens twice on 2026-11-01; the first (EDT) is taken.
-        assert_eq!(
-            c.at_local(d(2026, 11, 1), t(1, 30)).to_rfc3339(),
-            "2026-11-01T05:30:00+00:00"
-        );
+        assert_eq!(c.at_local(d(2026, 11, 1), t(1, 30)).to_rfc3339(), "2026-11-01T05:30:00+00:00");
     }
 
     #[test]
@@ -331,10 +288,6 @@ mod tests {
             "time_zone = \"America/Detroit\"\nbusiness_day_start = \"18:00\"\nbusiness_day_end = \"05:00\"\n",
         )
         .unwrap();
-        assert!(
-            file.into_calendar("x")
-                .unwrap_err()
-                .contains("must be before")
-        );
+        assert!(file.into_calendar("x").unwrap_err().contains("must be before"));
     }
 }

@@ -16,9 +16,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-            .duration_trunc(Duration::milliseconds(1))
-            .expect("millisecond truncation cannot overflow")
+        Utc::now().duration_trunc(Duration::milliseconds(1)).expect("millisecond truncation cannot overflow")
     }
 }
 

@@ -61,15 +61,9 @@ struct DemoConfig {
 /// Loads `dir/demo.toml`, then imports `dir/batch.csv` if no ticket exists yet.
 pub async fn load(res: &Resources, dir: &Path, now: DateTime<Utc>) -> anyhow::Result<()> {
     let path = dir.join("demo.toml");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let demo: DemoFile = toml::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {}",
-            path.display(),
-            crate::config::one_line(&e.to_string())
-        )
-    })?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let demo: DemoFile = toml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), crate::config::one_line(&e.to_string())))?;
     let store = &res.store;
     for p in &demo.people {
         let new = NewPerson {
@@ -81,20 +75,13 @@ pub async fn load(res: &Resources, dir: &Path, now: DateTime<Utc>) -> anyhow::Re
         store.upsert_person(&new).await?;
     }
     for t in &demo.teams {
-        let team = store
-            .upsert_team(&t.name, &t.slack_channel, &t.calendar)
-            .await?;
+        let team = store.upsert_team(&t.name, &t.slack_channel, &t.calendar).await?;
         let prefs = t
             .slots
             .iter()
             .map(|s| {
                 let start = NaiveTime::parse_from_str(&s.start, "%H:%M").with_context(|| {
-                    format!(
-                        "{}: team {}: start '{}' is not HH:MM",
-                        path.display(),
-                        t.name,
-                        s.start
-                    )
+                    format!("{}: team {}: start '{}' is not HH:MM", path.display(), t.name, s.start)
                 })?;
                 Ok(SlotPreference {
                     team,
@@ -111,25 +98,17 @@ pub async fn load(res: &Resources, dir: &Path, now: DateTime<Utc>) -> anyhow::Re
         let mut approvers = Vec::new();
         for email in &c.approvers {
             let person = store.person_by_email(email).await?.with_context(|| {
-                format!(
-                    "{}: config {}: approver {email} is not among the people",
-                    path.display(),
-                    c.name
-                )
+                format!("{}: config {}: approver {email} is not among the people", path.display(), c.name)
             })?;
             approvers.push(person.id);
         }
-        store
-            .upsert_config(&c.name, &approvers, &c.approved_models, c.options)
-            .await?;
+        store.upsert_config(&c.name, &approvers, &c.approved_models, c.options).await?;
     }
     res.check_teams().await?;
     if store.refresh_count().await? == 0 {
         let batch = dir.join("batch.csv");
-        let csv = std::fs::read_to_string(&batch)
-            .with_context(|| format!("cannot read {}", batch.display()))?;
-        let created =
-            crate::import::refresh_batch(store, &res.calendars, &res.routing, now, &csv).await?;
+        let csv = std::fs::read_to_string(&batch).with_context(|| format!("cannot read {}", batch.display()))?;
+        let created = crate::import::refresh_batch(store, &res.calendars, &res.routing, now, &csv).await?;
         tracing::info!(tickets = created.len(), "demo batch imported");
     }
     Ok(())

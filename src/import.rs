@@ -11,9 +11,7 @@ use serde::Deserialize;
 use strum::VariantNames;
 
 use crate::config::Calendars;
-use crate::domain::refresh::{
-    Cadence, Ctx, NewRefreshTicket, Platform, RefreshTicket, Style, System,
-};
+use crate::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshTicket, Style, System};
 use crate::domain::{Actor, ConfigId, Email, Role, SupportTeam};
 use crate::store::{Routing, Store, StoreError};
 
@@ -67,12 +65,9 @@ pub enum ImportError {
 impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Rows(errors) => write!(
-                f,
-                "{} bad row(s), nothing imported:\n  {}",
-                errors.len(),
-                errors.join("\n  ")
-            ),
+            Self::Rows(errors) => {
+                write!(f, "{} bad row(s), nothing imported:\n  {}", errors.len(), errors.join("\n  "))
+            }
             Self::Store(e) => write!(f, "nothing imported: {e}"),
         }
     }
@@ -98,11 +93,7 @@ fn parse_flag(s: Option<String>) -> Result<bool, String> {
     }
 }
 
-fn contact(
-    name: Option<String>,
-    email: Option<String>,
-    what: &str,
-) -> Result<Option<(String, Email)>, String> {
+fn contact(name: Option<String>, email: Option<String>, what: &str) -> Result<Option<(String, Email)>, String> {
     match (blank_to_none(name), blank_to_none(email)) {
         (None, None) => Ok(None),
         (name, Some(email)) => {
@@ -118,19 +109,10 @@ async fn check(store: &Store, calendars: &Calendars, line: u64, r: Record) -> Re
     if serial.is_empty() {
         return Err("serial is empty".into());
     }
-    let parse = |what: &str, v: &str, known: &[&str]| {
-        format!("{what} '{v}' is not one of {}", known.join(", "))
-    };
-    let platform: Platform = r
-        .platform
-        .trim()
-        .parse()
-        .map_err(|_| parse("platform", &r.platform, Platform::VARIANTS))?;
-    let style: Style = r
-        .style
-        .trim()
-        .parse()
-        .map_err(|_| parse("style", &r.style, Style::VARIANTS))?;
+    let parse = |what: &str, v: &str, known: &[&str]| format!("{what} '{v}' is not one of {}", known.join(", "));
+    let platform: Platform =
+        r.platform.trim().parse().map_err(|_| parse("platform", &r.platform, Platform::VARIANTS))?;
+    let style: Style = r.style.trim().parse().map_err(|_| parse("style", &r.style, Style::VARIANTS))?;
     let team = store
         .team_by_name(r.team.trim())
         .await
@@ -152,41 +134,15 @@ async fn check(store: &Store, calendars: &Calendars, line: u64, r: Record) -> Re
         None => None,
         Some(serial) => {
             let p = blank_to_none(r.replacement_platform).unwrap_or_else(|| platform.to_string());
-            let platform = p
-                .parse()
-                .map_err(|_| parse("replacement_platform", &p, Platform::VARIANTS))?;
-            Some(System {
-                serial,
-                model: None,
-                platform,
-            })
+            let platform = p.parse().map_err(|_| parse("replacement_platform", &p, Platform::VARIANTS))?;
+            Some(System { serial, model: None, platform })
         }
     };
-    if let Some(open) = store
-        .open_refresh_by_serial(&serial)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Err(format!(
-            "serial {serial} already has an open ticket R-{open}"
-        ));
+    if let Some(open) = store.open_refresh_by_serial(&serial).await.map_err(|e| e.to_string())? {
+        return Err(format!("serial {serial} already has an open ticket R-{open}"));
     }
-    let existing = System {
-        serial,
-        model: blank_to_none(r.model),
-        platform,
-    };
-    Ok(Row {
-        line,
-        team,
-        config,
-        customer,
-        delegate,
-        no_customer,
-        style,
-        existing,
-        replacement,
-    })
+    let existing = System { serial, model: blank_to_none(r.model), platform };
+    Ok(Row { line, team, config, customer, delegate, no_customer, style, existing, replacement })
 }
 
 /// Checks every row, then creates all tickets at `now` or none.
@@ -197,16 +153,11 @@ pub async fn refresh_batch(
     now: DateTime<Utc>,
     csv_text: &str,
 ) -> Result<Vec<RefreshTicket>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(csv_text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let headers = reader
-        .headers()
-        .map_err(|e| ImportError::Rows(vec![format!("line 1: {e}")]))?
-        .clone();
+    let headers = reader.headers().map_err(|e| ImportError::Rows(vec![format!("line 1: {e}")]))?.clone();
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line();
@@ -214,10 +165,7 @@ pub async fn refresh_batch(
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                errors.push(format!(
-                    "line {line}: {}",
-                    crate::config::one_line(&e.to_string())
-                ));
+                errors.push(format!("line {line}: {}", crate::config::one_line(&e.to_string())));
                 if reader.position().line() == line {
                     break; // the reader cannot move past this record
                 }
@@ -230,10 +178,9 @@ pub async fn refresh_batch(
         };
         match checked {
             Ok(row) => match seen.insert(row.existing.serial.clone(), line) {
-                Some(first) => errors.push(format!(
-                    "line {line}: serial {} is also on line {first}",
-                    row.existing.serial
-                )),
+                Some(first) => {
+                    errors.push(format!("line {line}: serial {} is also on line {first}", row.existing.serial))
+                }
                 None => rows.push(row),
             },
             Err(why) => errors.push(format!("line {line}: {why}")),
@@ -257,9 +204,7 @@ pub async fn refresh_batch(
             Some((name, email)) => Some(store.ensure_person(name, email, Role::Delegate).await?),
             None => None,
         };
-        let calendar = calendars
-            .for_team(&row.team)
-            .map_err(|e| ImportError::Rows(vec![e.0]))?;
+        let calendar = calendars.for_team(&row.team).map_err(|e| ImportError::Rows(vec![e.0]))?;
         let new = NewRefreshTicket {
             style: row.style,
             customer,
@@ -272,19 +217,7 @@ pub async fn refresh_batch(
         };
         items.push((new, calendar.clone()));
     }
-    let batch = items
-        .iter()
-        .map(|(new, cal)| {
-            (
-                new.clone(),
-                Ctx {
-                    now,
-                    calendar: cal,
-                    cadence: &cadence,
-                },
-            )
-        })
-        .collect();
+    let batch = items.iter().map(|(new, cal)| (new.clone(), Ctx { now, calendar: cal, cadence: &cadence })).collect();
     store
         .create_refresh_batch(batch, &Actor::System, routing)
         .await

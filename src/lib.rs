@@ -3,6 +3,7 @@
 //! library builds the application.
 
 pub mod calendar;
+pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -12,3 +13,4 @@ pub mod import;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod templates;

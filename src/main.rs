@@ -11,11 +11,7 @@ use deskbell::startup::{Application, Resources, shutdown_signal};
 use deskbell::{demo, import, telemetry};
 
 #[derive(Parser)]
-#[command(
-    name = "deskbell",
-    version,
-    about = "Slack bot and notification hub for IT service desks"
-)]
+#[command(name = "deskbell", version, about = "Slack bot and notification hub for IT service desks")]
 struct Cli {
     /// The configuration file (TOML); without one, built-in defaults and
     /// DESKBELL_* environment variables are used.
@@ -74,29 +70,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("database migrated");
         }
         Command::Import(ImportCommand::RefreshBatch { file }) => {
-            let csv = std::fs::read_to_string(&file)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let res = Resources::open(&settings).await?;
-            let created =
-                import::refresh_batch(&res.store, &res.calendars, &res.routing, clock.now(), &csv)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let created = import::refresh_batch(&res.store, &res.calendars, &res.routing, clock.now(), &csv)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let refs: Vec<String> = created.iter().map(|t| t.reference().to_string()).collect();
-            println!(
-                "imported {} refresh ticket(s): {}",
-                created.len(),
-                refs.join(", ")
-            );
+            println!("imported {} refresh ticket(s): {}", created.len(), refs.join(", "));
         }
         Command::Serve { demo } => {
             let res = Resources::open(&settings).await?;
             if demo {
                 demo::load(&res, "config/demo".as_ref(), clock.now()).await?;
             }
-            Application::build(&settings, &res)
-                .await?
-                .run_until_stopped(shutdown_signal())
-                .await?;
+            Application::build(&settings, &res).await?.run_until_stopped(shutdown_signal()).await?;
         }
     }
     Ok(())

@@ -31,14 +31,8 @@ impl Resources {
             .await
             .context("cannot open the database")?;
         store.migrate().await?;
-        let routing = Routing {
-            mac_engineering: settings.refresh.mac_engineering_email.clone(),
-        };
-        Ok(Self {
-            store,
-            calendars: Arc::new(calendars),
-            routing,
-        })
+        let routing = Routing { mac_engineering: settings.refresh.mac_engineering_email.clone() };
+        Ok(Self { store, calendars: Arc::new(calendars), routing })
     }
 
     /// Every team must name a calendar that exists, or its cadence cannot run.
@@ -56,32 +50,19 @@ impl Application {
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
-        Ok(Self {
-            listener,
-            state: AppState {
-                store: res.store.clone(),
-            },
-        })
+        Ok(Self { listener, state: AppState { store: res.store.clone() } })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
     /// Serves until `shutdown` completes, then finishes in-flight requests
     /// and closes the database pool.
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();
         tracing::info!(addr = %self.listener.local_addr()?, "deskbell listening");
-        axum::serve(self.listener, http::router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(shutdown).await?;
         store.close().await;
         tracing::info!("deskbell stopped");
         Ok(())

@@ -19,26 +19,15 @@ impl Calendars {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return Ok(Self(map));
         };
-        let mut paths: Vec<_> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
+        let mut paths: Vec<_> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
         paths.sort();
         for path in paths {
-            let name = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or_default()
-                .to_owned();
+            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
             let fail = |why: String| ConfigError(format!("{}: {why}", path.display()));
             let text = std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?;
-            let file: CalendarFile =
-                toml::from_str(&text).map_err(|e| fail(one_line(&e.to_string())))?;
-            map.insert(
-                name.clone(),
-                Arc::new(file.into_calendar(&name).map_err(fail)?),
-            );
+            let file: CalendarFile = toml::from_str(&text).map_err(|e| fail(one_line(&e.to_string())))?;
+            map.insert(name.clone(), Arc::new(file.into_calendar(&name).map_err(fail)?));
         }
         Ok(Self(map))
     }
@@ -69,20 +58,14 @@ mod tests {
     #[test]
     fn loads_calendars_and_names_the_file_and_line_of_a_bad_one() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("umich.toml"),
-            "time_zone = \"America/Detroit\"\nholidays = [2026-11-26]\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("umich.toml"), "time_zone = \"America/Detroit\"\nholidays = [2026-11-26]\n")
+            .unwrap();
         let cals = Calendars::load_dir(dir.path()).unwrap();
         let c = cals.get("umich").unwrap();
         assert!(!c.is_business_day(chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()));
 
-        std::fs::write(
-            dir.path().join("bad.toml"),
-            "time_zone = \"America/Detroit\"\n\nweekend = [\"Funday\"]\n",
-        )
-        .unwrap();
+        std::fs::write(dir.path().join("bad.toml"), "time_zone = \"America/Detroit\"\n\nweekend = [\"Funday\"]\n")
+            .unwrap();
         let err = Calendars::load_dir(dir.path()).unwrap_err().to_string();
         assert!(err.contains("bad.toml") && err.contains("line 3"), "{err}");
     }
@@ -91,11 +74,6 @@ mod tests {
     fn an_unknown_time_zone_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("x.toml"), "time_zone = \"Mars/Olympus\"\n").unwrap();
-        assert!(
-            Calendars::load_dir(dir.path())
-                .unwrap_err()
-                .to_string()
-                .contains("x.toml")
-        );
+        assert!(Calendars::load_dir(dir.path()).unwrap_err().to_string().contains("x.toml"));
     }
 }

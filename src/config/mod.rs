@@ -24,6 +24,9 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub slack: SlackSettings,
+    pub email: EmailSettings,
+    pub outbox: OutboxSettings,
+    pub templates: TemplateSettings,
     pub refresh: RefreshSettings,
     pub log: LogSettings,
 }
@@ -36,9 +39,7 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self {
-            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-        }
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)) }
     }
 }
 
@@ -51,10 +52,7 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self {
-            url: "sqlite://var/deskbell.db".into(),
-            max_connections: 8,
-        }
+        Self { url: "sqlite://var/deskbell.db".into(), max_connections: 8 }
     }
 }
 
@@ -66,6 +64,8 @@ pub struct SlackSettings {
     pub signing_secret: Option<SecretString>,
     pub bot_token: Option<SecretString>,
     pub api_url: String,
+    /// Without a bot token, messages are appended here instead of sent.
+    pub log_file: PathBuf,
 }
 
 impl Default for SlackSettings {
@@ -74,7 +74,82 @@ impl Default for SlackSettings {
             signing_secret: None,
             bot_token: None,
             api_url: "https://slack.com/api".into(),
+            log_file: "var/slack.jsonl".into(),
         }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailSettings {
+    /// The From mailbox, `Name <address>`.
+    pub from: String,
+    /// `smtp://host:587?tls=required`, `smtps://user:pass@host`; unset writes
+    /// `.eml` files to `drop_dir` instead.
+    pub smtp_url: Option<SecretString>,
+    pub drop_dir: PathBuf,
+    /// Base address replies go to; each ticket's mail carries
+    /// `local+<ticket>.<token>@domain` so replies thread back.
+    pub reply_to: Option<Email>,
+    /// Key of the reply tokens; required with `reply_to`.
+    pub reply_secret: Option<SecretString>,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            from: "Service Desk <deskbell@localhost>".into(),
+            smtp_url: None,
+            drop_dir: "var/mail".into(),
+            reply_to: None,
+            reply_secret: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Attempts before a message is dead and admins are alerted.
+    pub max_attempts: u32,
+    /// First retry delay; doubles per attempt up to `max_delay_seconds`.
+    pub base_delay_seconds: u64,
+    pub max_delay_seconds: u64,
+    /// How long a claimed message stays with one dispatcher before another
+    /// may take it (a dispatcher that crashed mid-send).
+    pub lease_seconds: u64,
+    pub batch_size: u32,
+    /// Pause between polls when nothing is due.
+    pub poll_interval_ms: u64,
+    /// Where dead-letter alerts go: a Slack channel id, else an email.
+    pub admin_slack_channel: Option<crate::domain::SlackChannelId>,
+    pub admin_email: Option<Email>,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 8,
+            base_delay_seconds: 30,
+            max_delay_seconds: 3600,
+            lease_seconds: 300,
+            batch_size: 100,
+            poll_interval_ms: 1000,
+            admin_slack_channel: None,
+            admin_email: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplateSettings {
+    pub dir: PathBuf,
+}
+
+impl Default for TemplateSettings {
+    fn default() -> Self {
+        Self { dir: "templates".into() }
     }
 }
 
@@ -87,10 +162,7 @@ pub struct RefreshSettings {
 
 impl Default for RefreshSettings {
     fn default() -> Self {
-        Self {
-            calendars_dir: "config/calendars".into(),
-            mac_engineering_email: None,
-        }
+        Self { calendars_dir: "config/calendars".into(), mac_engineering_email: None }
     }
 }
 
@@ -113,10 +185,7 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Pretty,
-            filter: "info".into(),
-        }
+        Self { format: LogFormat::Pretty, filter: "info".into() }
     }
 }
 
@@ -134,56 +203,32 @@ impl Settings {
     /// Loads the layers. `file` must exist when given; with none, the
     /// defaults and the environment alone are used.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_from(
-            file,
-            Env::prefixed("DESKBELL_"),
-            Env::raw().only(&["DATABASE_URL"]),
-        )
+        Self::load_from(file, Env::prefixed("DESKBELL_"), Env::raw().only(&["DATABASE_URL"]))
     }
 
-    fn load_from(
-        file: Option<&Path>,
-        prefixed: Env,
-        database_url: Env,
-    ) -> Result<Self, ConfigError> {
+    fn load_from(file: Option<&Path>, prefixed: Env, database_url: Env) -> Result<Self, ConfigError> {
         let mut figment = Figment::new();
         if let Some(path) = file {
             if !path.is_file() {
-                return Err(ConfigError(format!(
-                    "{}: no such config file",
-                    path.display()
-                )));
+                return Err(ConfigError(format!("{}: no such config file", path.display())));
             }
             figment = figment.merge(Toml::file_exact(path));
         }
-        let figment = figment
-            .merge(prefixed.ignore(&["CONFIG"]).split("__"))
-            .merge(database_url.map(|_| "database.url".into()));
+        let figment =
+            figment.merge(prefixed.ignore(&["CONFIG"]).split("__")).merge(database_url.map(|_| "database.url".into()));
         let settings: Settings = figment.extract().map_err(|e| {
-            let source = e
-                .metadata
-                .as_ref()
-                .map(|m| m.name.to_string())
-                .unwrap_or_else(|| "defaults".into());
+            let source = e.metadata.as_ref().map(|m| m.name.to_string()).unwrap_or_else(|| "defaults".into());
             let source = match (&e.metadata, file) {
-                (Some(m), Some(path))
-                    if m.source.as_ref().is_some_and(|s| s.file_path().is_some()) =>
-                {
+                (Some(m), Some(path)) if m.source.as_ref().is_some_and(|s| s.file_path().is_some()) => {
                     path.display().to_string()
                 }
                 _ => source,
             };
-            let key = if e.path.is_empty() {
-                String::new()
-            } else {
-                format!("key '{}': ", e.path.join("."))
-            };
+            let key = if e.path.is_empty() { String::new() } else { format!("key '{}': ", e.path.join(".")) };
             ConfigError(format!("{source}: {key}{}", one_line(&e.kind.to_string())))
         })?;
         settings.check().map_err(|why| {
-            let source = file
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "environment".into());
+            let source = file.map(|p| p.display().to_string()).unwrap_or_else(|| "environment".into());
             ConfigError(format!("{source}: {why}"))
         })?;
         Ok(settings)
@@ -191,20 +236,23 @@ impl Settings {
 
     fn check(&self) -> Result<(), String> {
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:")
-            || url.starts_with("postgres://")
-            || url.starts_with("postgresql://"))
-        {
-            return Err("key 'database.url': expected sqlite:PATH or postgres://… "
-                .trim_end()
-                .to_owned());
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err("key 'database.url': expected sqlite:PATH or postgres://…".into());
         }
         if self.database.max_connections == 0 {
             return Err("key 'database.max_connections': expected at least 1".into());
         }
-        if !self.slack.api_url.starts_with("http://") && !self.slack.api_url.starts_with("https://")
-        {
+        if !self.slack.api_url.starts_with("http://") && !self.slack.api_url.starts_with("https://") {
             return Err("key 'slack.api_url': expected an http(s) URL".into());
+        }
+        if let Err(e) = self.email.from.parse::<lettre::message::Mailbox>() {
+            return Err(format!("key 'email.from': expected 'Name <address>': {e}"));
+        }
+        if self.email.reply_to.is_some() && self.email.reply_secret.is_none() {
+            return Err("key 'email.reply_secret': required when email.reply_to is set".into());
+        }
+        if self.outbox.max_attempts == 0 || self.outbox.batch_size == 0 {
+            return Err("keys 'outbox.max_attempts' and 'outbox.batch_size': expected at least 1".into());
         }
         Ok(())
     }
@@ -216,10 +264,7 @@ mod tests {
     use std::io::Write;
 
     fn no_env() -> (Env, Env) {
-        (
-            Env::prefixed("DESKBELL_TEST_NOTHING_"),
-            Env::raw().only(&["DESKBELL_TEST_NOTHING"]),
-        )
+        (Env::prefixed("DESKBELL_TEST_NOTHING_"), Env::raw().only(&["DESKBELL_TEST_NOTHING"]))
     }
 
     fn file(text: &str) -> tempfile::NamedTempFile {
@@ -240,9 +285,7 @@ mod tests {
     fn a_bad_value_names_the_file_and_the_key() {
         let f = file("[database]\nmax_connections = \"many\"\n");
         let (a, b) = no_env();
-        let err = Settings::load_from(Some(f.path()), a, b)
-            .unwrap_err()
-            .to_string();
+        let err = Settings::load_from(Some(f.path()), a, b).unwrap_err().to_string();
         assert!(err.contains(&f.path().display().to_string()), "{err}");
         assert!(err.contains("database.max_connections"), "{err}");
         assert!(!err.contains('\n'));
@@ -252,9 +295,7 @@ mod tests {
     fn an_unknown_key_is_refused() {
         let f = file("[server]\nbnd = \"127.0.0.1:1\"\n");
         let (a, b) = no_env();
-        let err = Settings::load_from(Some(f.path()), a, b)
-            .unwrap_err()
-            .to_string();
+        let err = Settings::load_from(Some(f.path()), a, b).unwrap_err().to_string();
         assert!(err.contains("bnd"), "{err}");
     }
 
@@ -262,20 +303,14 @@ mod tests {
     fn a_syntax_error_is_one_line_with_the_file() {
         let f = file("[server\nbind = 1\n");
         let (a, b) = no_env();
-        let err = Settings::load_from(Some(f.path()), a, b)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains(&f.path().display().to_string()) && !err.contains('\n'),
-            "{err}"
-        );
+        let err = Settings::load_from(Some(f.path()), a, b).unwrap_err().to_string();
+        assert!(err.contains(&f.path().display().to_string()) && !err.contains('\n'), "{err}");
     }
 
     #[test]
     fn a_missing_file_is_an_error() {
         let (a, b) = no_env();
-        let err =
-            Settings::load_from(Some(Path::new("/nonexistent/deskbell.toml")), a, b).unwrap_err();
+        let err = Settings::load_from(Some(Path::new("/nonexistent/deskbell.toml")), a, b).unwrap_err();
         assert!(err.to_string().contains("no such config file"));
     }
 
@@ -283,8 +318,7 @@ mod tests {
     #[allow(clippy::result_large_err)]
     #[test]
     fn environment_overrides_the_file_and_secrets_stay_out_of_debug() {
-        let f =
-            file("[server]\nbind = \"127.0.0.1:9000\"\n[slack]\nsigning_secret = \"from-file\"\n");
+        let f = file("[server]\nbind = \"127.0.0.1:9000\"\n[slack]\nsigning_secret = \"from-file\"\n");
         figment::Jail::expect_with(|jail| {
             jail.set_env("DESKBELL_SERVER__BIND", "127.0.0.1:9100");
             jail.set_env("DESKBELL_SLACK__SIGNING_SECRET", "s3cr3t-value");
@@ -294,10 +328,7 @@ mod tests {
             assert_eq!(s.database.url, "postgres://db.example/deskbell");
             let secret = s.slack.signing_secret.as_ref().unwrap();
             assert_eq!(secrecy::ExposeSecret::expose_secret(secret), "s3cr3t-value");
-            assert!(
-                !format!("{s:?}").contains("s3cr3t"),
-                "secrets never reach logs"
-            );
+            assert!(!format!("{s:?}").contains("s3cr3t"), "secrets never reach logs");
             Ok(())
         });
     }

@@ -47,11 +47,7 @@ pub struct Change {
 
 impl Change {
     pub fn new(what: &str, from: impl Into<Option<String>>, to: impl Into<Option<String>>) -> Self {
-        Self {
-            what: what.to_owned(),
-            from: from.into(),
-            to: to.into(),
-        }
+        Self { what: what.to_owned(), from: from.into(), to: to.into() }
     }
 }
 
@@ -79,11 +75,7 @@ mod tests {
 
     #[test]
     fn actors_round_trip_through_text() {
-        for a in [
-            Actor::System,
-            Actor::Person(PersonId(12)),
-            Actor::External("tdx".into()),
-        ] {
+        for a in [Actor::System, Actor::Person(PersonId(12)), Actor::External("tdx".into())] {
             assert_eq!(Actor::parse(&a.to_string()), Some(a));
         }
         assert_eq!(Actor::parse("person:x"), None);

@@ -22,19 +22,10 @@ pub enum Effect {
     ResumeTimers,
 }
 
-/// Every message template deskbell sends from a state machine.
+/// Every message template deskbell sends. Each has an email form, a Slack
+/// form or both (`templates/email/NAME.*`, `templates/slack/NAME.json`).
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -43,8 +34,10 @@ pub enum Template {
     WizardReminder,
     LocationInfoNeeded,
     ApprovalRequest,
+    ApprovalDigest,
     RefreshDenied,
     SlotInvitation,
+    SlotReminder,
     RescheduleConfirmation,
     TrackingNumber,
     MacMdmRequest,
@@ -53,6 +46,71 @@ pub enum Template {
     TechnicianAssigned,
     EngineerAssigned,
     EscalatedToTier,
+    WaitingOnClientReminder,
+    ClosingNotice,
+    DispatcherCloseNotice,
+    StatusUpdateReminder,
+    EscalationPing,
+    DeliveryDead,
+}
+
+/// What a template is about, which decides the context it is rendered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    RefreshTicket,
+    ServiceTicket,
+    /// The Friday list of an approver's open tickets.
+    Digest,
+    /// An outbox row that could not be delivered.
+    Delivery,
+}
+
+/// The forms a template must have: `(email, slack)`.
+impl Template {
+    pub fn forms(self) -> (bool, bool) {
+        use Template::*;
+        match self {
+            CustomerBegin
+            | WizardReminder
+            | ApprovalDigest
+            | RefreshDenied
+            | SlotInvitation
+            | SlotReminder
+            | RescheduleConfirmation
+            | TrackingNumber
+            | MacMdmRequest
+            | TicketReceived
+            | TechnicianAssigned
+            | ClosingNotice => (true, false),
+            LocationInfoNeeded | TeamTdxAlert => (false, true),
+            ApprovalRequest
+            | EngineerAssigned
+            | EscalatedToTier
+            | WaitingOnClientReminder
+            | DispatcherCloseNotice
+            | StatusUpdateReminder
+            | EscalationPing
+            | DeliveryDead => (true, true),
+        }
+    }
+
+    pub fn subject(self) -> Subject {
+        use Template::*;
+        match self {
+            ApprovalDigest => Subject::Digest,
+            DeliveryDead => Subject::Delivery,
+            TicketReceived
+            | TechnicianAssigned
+            | EngineerAssigned
+            | EscalatedToTier
+            | WaitingOnClientReminder
+            | ClosingNotice
+            | DispatcherCloseNotice
+            | StatusUpdateReminder
+            | EscalationPing => Subject::ServiceTicket,
+            _ => Subject::RefreshTicket,
+        }
+    }
 }
 
 /// Who a message is for, before the directory resolves it to addresses.
@@ -109,18 +167,7 @@ impl ItsmRequest {
 }
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    EnumIter,
-    IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

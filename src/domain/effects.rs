@@ -12,10 +12,7 @@ pub(crate) struct Effects {
 
 impl Effects {
     pub fn new(ticket: TicketRef) -> Self {
-        Self {
-            ticket,
-            list: Vec::new(),
-        }
+        Self { ticket, list: Vec::new() }
     }
 
     pub fn push(&mut self, effect: Effect) {
@@ -37,10 +34,6 @@ impl Effects {
         if let Some(s) = suffix {
             dedupe_key = format!("{dedupe_key}/{s}");
         }
-        self.list.push(Effect::Notify(Notification {
-            template,
-            to,
-            dedupe_key,
-        }));
+        self.list.push(Effect::Notify(Notification { template, to, dedupe_key }));
     }
 }

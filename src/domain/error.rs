@@ -5,10 +5,7 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum DomainError {
     #[error("{event} is not allowed while the ticket is {state}")]
-    IllegalTransition {
-        state: &'static str,
-        event: &'static str,
-    },
+    IllegalTransition { state: &'static str, event: &'static str },
     #[error("{0}")]
     Invalid(String),
 }

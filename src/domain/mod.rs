@@ -15,12 +15,10 @@ mod slack;
 mod slot;
 
 pub use audit::{Actor, Audit, Change, ExternalEvent};
-pub use effect::{Effect, ItsmRequest, Notification, Recipient, Template, Timer, TimerKind};
+pub use effect::{Effect, ItsmRequest, Notification, Recipient, Subject, Template, Timer, TimerKind};
 pub use email::{BadEmail, Email};
 pub use error::DomainError;
-pub use ids::{
-    BadTicketRef, ConfigId, PersonId, RefreshTicketId, ServiceTicketId, SlotId, TeamId, TicketRef,
-};
+pub use ids::{BadTicketRef, ConfigId, PersonId, RefreshTicketId, ServiceTicketId, SlotId, TeamId, TicketRef};
 pub use people::{Address, ConfigOptions, Person, RefreshConfig, Role, SupportTeam};
 pub use slack::{BadSlackId, SlackChannelId, SlackUserId};
 pub use slot::{ScheduleSlot, SlotPreference};

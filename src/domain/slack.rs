@@ -19,16 +19,8 @@ fn parse_id(s: &str, prefixes: &[char], what: &'static str) -> Result<String, Ba
     let ok = s.len() >= 3
         && s.len() <= 24
         && s.starts_with(prefixes)
-        && s.chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(BadSlackId {
-            what,
-            value: s.to_owned(),
-        })
-    }
+        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if ok { Ok(s.to_owned()) } else { Err(BadSlackId { what, value: s.to_owned() }) }
 }
 
 macro_rules! slack_id {
@@ -76,10 +68,7 @@ mod tests {
 
     #[test]
     fn parses_user_and_channel_ids() {
-        assert_eq!(
-            SlackUserId::parse("U024BE7LH").unwrap().as_str(),
-            "U024BE7LH"
-        );
+        assert_eq!(SlackUserId::parse("U024BE7LH").unwrap().as_str(), "U024BE7LH");
         assert!(SlackUserId::parse("W012A3CDE").is_ok());
         assert!(SlackChannelId::parse("C0123ABCD").is_ok());
     }

@@ -50,14 +50,7 @@ mod tests {
     #[test]
     fn booked_slots_are_not_deletable() {
         let at = DateTime::<Utc>::from_timestamp(0, 0).unwrap();
-        let mut s = ScheduleSlot {
-            id: SlotId(1),
-            team: TeamId(1),
-            starts_at: at,
-            ends_at: at,
-            capacity: 2,
-            booked: 0,
-        };
+        let mut s = ScheduleSlot { id: SlotId(1), team: TeamId(1), starts_at: at, ends_at: at, capacity: 2, booked: 0 };
         assert!(s.is_free() && s.check_deletable().is_ok());
         s.booked = 2;
         assert!(!s.is_free());

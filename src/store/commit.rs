@@ -7,12 +7,14 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
+use serde_json::json;
+
+use super::context::ticket_context;
 use super::directory::person_from_row;
+use super::outbox::{NewMessage, insert_message};
 use super::rows::ms;
 use super::{Result, StoreError};
-use crate::domain::{
-    Actor, Address, Effect, Email, Notification, Recipient, SlackChannelId, TicketRef,
-};
+use crate::domain::{Actor, Address, Effect, Email, Notification, Recipient, SlackChannelId, TicketRef};
 
 /// Addresses that come from configuration rather than the directory.
 #[derive(Debug, Clone, Default)]
@@ -29,15 +31,6 @@ pub(super) struct Change<'a> {
     pub routing: &'a Routing,
 }
 
-/// One outbox row about to be written.
-struct Message<'a> {
-    key: &'a str,
-    channel: &'a str,
-    recipient: &'a str,
-    template: &'a str,
-    payload: &'a str,
-}
-
 /// Runs the optimistic update of the ticket row (`… WHERE version = $n`),
 /// then writes the effects. Zero rows updated means another writer won.
 pub(super) async fn commit_change(
@@ -46,17 +39,12 @@ pub(super) async fn commit_change(
     change: &Change<'_>,
     effects: &[Effect],
 ) -> Result<()> {
-    let Change {
-        ticket,
-        seq,
-        actor,
-        now,
-        routing,
-    } = *change;
+    let Change { ticket, seq, actor, now, routing } = *change;
     if update.execute(&mut *conn).await?.rows_affected() == 0 {
         return Err(StoreError::Conflict { ticket });
     }
     let ticket_s = ticket.to_string();
+    let mut snapshot = None;
     for effect in effects {
         match effect {
             Effect::Audit(audit) => {
@@ -73,35 +61,41 @@ pub(super) async fn commit_change(
                 .await?;
             }
             Effect::Notify(n) => {
-                for (key, address) in resolve(conn, n, routing).await? {
+                if snapshot.is_none() {
+                    snapshot = Some(ticket_context(conn, ticket).await?);
+                }
+                for (key, address, name) in resolve(conn, n, routing).await? {
                     let (channel, to) = match address {
                         Address::Email(e) => ("email", e.to_string()),
                         Address::SlackUser(u) => ("slack", u.to_string()),
                         Address::SlackChannel(c) => ("slack", c.to_string()),
                     };
-                    let payload = serde_json::json!({ "ticket": ticket_s }).to_string();
-                    let msg = Message {
-                        key: &key,
+                    let payload = json!({ "ticket": snapshot, "recipient": { "name": name } }).to_string();
+                    let template = n.template.into();
+                    let m = NewMessage {
+                        dedupe_key: &key,
+                        ticket: Some(ticket),
                         channel,
                         recipient: &to,
-                        template: n.template.into(),
+                        template,
                         payload: &payload,
                     };
-                    enqueue(conn, change, &msg).await?;
+                    insert_message(conn, &m, now).await?;
                 }
             }
             Effect::Itsm(request) => {
                 // One ITSM call of a kind per transition: the ticket version keys it.
                 let key = format!("{ticket_s}/tdx/{}/{seq}", request.name());
                 let payload = serde_json::to_string(request).expect("ITSM requests serialize");
-                let msg = Message {
-                    key: &key,
+                let m = NewMessage {
+                    dedupe_key: &key,
+                    ticket: Some(ticket),
                     channel: "tdx",
                     recipient: "tdx",
                     template: request.name(),
                     payload: &payload,
                 };
-                enqueue(conn, change, &msg).await?;
+                insert_message(conn, &m, now).await?;
             }
             Effect::SetTimer(t) => {
                 sqlx::query(
@@ -125,13 +119,11 @@ pub(super) async fn commit_change(
                 }
             }
             Effect::PauseTimers => {
-                sqlx::query(
-                    "UPDATE timers SET paused_at = $2 WHERE ticket = $1 AND paused_at IS NULL",
-                )
-                .bind(&ticket_s)
-                .bind(ms(now))
-                .execute(&mut *conn)
-                .await?;
+                sqlx::query("UPDATE timers SET paused_at = $2 WHERE ticket = $1 AND paused_at IS NULL")
+                    .bind(&ticket_s)
+                    .bind(ms(now))
+                    .execute(&mut *conn)
+                    .await?;
             }
             Effect::ResumeTimers => {
                 sqlx::query(
@@ -148,57 +140,30 @@ pub(super) async fn commit_change(
     Ok(())
 }
 
-/// A message enqueued twice under one dedupe key is stored once.
-async fn enqueue(conn: &mut AnyConnection, change: &Change<'_>, m: &Message<'_>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO outbox (dedupe_key, ticket, channel, recipient, template, payload, not_before, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
-    )
-    .bind(m.key)
-    .bind(change.ticket.to_string())
-    .bind(m.channel)
-    .bind(m.recipient)
-    .bind(m.template)
-    .bind(m.payload)
-    .bind(ms(change.now))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Turns a recipient into (dedupe key, address) pairs. Groups fan out with
+/// Turns a recipient into (dedupe key, address, name) triples. Groups fan out with
 /// the person id in the key, so each member gets exactly one message. A group
 /// with nobody in it is an error: a message nobody receives is a silent miss.
 async fn resolve(
     conn: &mut AnyConnection,
     n: &Notification,
     routing: &Routing,
-) -> Result<Vec<(String, Address)>> {
-    let single = |address| Ok(vec![(n.dedupe_key.clone(), address)]);
-    let group = |rows: Vec<sqlx::any::AnyRow>, what: String| -> Result<Vec<(String, Address)>> {
+) -> Result<Vec<(String, Address, String)>> {
+    let single = |address, name: String| Ok(vec![(n.dedupe_key.clone(), address, name)]);
+    let group = |rows: Vec<sqlx::any::AnyRow>, what: String| -> Result<Vec<(String, Address, String)>> {
         if rows.is_empty() {
-            return Err(StoreError::Invalid(format!(
-                "{what}: nobody to send {} to",
-                n.template
-            )));
+            return Err(StoreError::Invalid(format!("{what}: nobody to send {} to", n.template)));
         }
         rows.iter()
-            .map(|r| {
-                person_from_row(r).map(|p| (format!("{}/{}", n.dedupe_key, p.id), p.address(false)))
-            })
+            .map(|r| person_from_row(r).map(|p| (format!("{}/{}", n.dedupe_key, p.id), p.address(false), p.name)))
             .collect()
     };
     match &n.to {
         Recipient::Customer(id) | Recipient::Staff(id) => {
-            let sql =
-                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p WHERE p.id = $1";
-            let row = sqlx::query(sql)
-                .bind(id.0)
-                .fetch_optional(&mut *conn)
-                .await?;
-            let person =
-                person_from_row(&row.ok_or_else(|| StoreError::NotFound(format!("person {id}")))?)?;
-            single(person.address(matches!(n.to, Recipient::Customer(_))))
+            let sql = "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p WHERE p.id = $1";
+            let row = sqlx::query(sql).bind(id.0).fetch_optional(&mut *conn).await?;
+            let person = person_from_row(&row.ok_or_else(|| StoreError::NotFound(format!("person {id}")))?)?;
+            let address = person.address(matches!(n.to, Recipient::Customer(_)));
+            single(address, person.name)
         }
         Recipient::Approvers(config) => {
             let rows = sqlx::query(
@@ -221,21 +186,18 @@ async fn resolve(
             group(rows, format!("no person has the role {role}"))
         }
         Recipient::TeamChannel(team) => {
-            let row = sqlx::query("SELECT slack_channel FROM teams WHERE id = $1")
+            let row = sqlx::query("SELECT name, slack_channel FROM teams WHERE id = $1")
                 .bind(team.0)
                 .fetch_optional(&mut *conn)
                 .await?
                 .ok_or_else(|| StoreError::NotFound(format!("team {team}")))?;
             let channel: String = row.try_get("slack_channel")?;
-            let channel =
-                SlackChannelId::parse(&channel).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            single(Address::SlackChannel(channel))
+            let channel = SlackChannelId::parse(&channel).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            single(Address::SlackChannel(channel), row.try_get("name")?)
         }
         Recipient::MacEngineering => match &routing.mac_engineering {
-            Some(email) => single(Address::Email(email.clone())),
-            None => Err(StoreError::Invalid(
-                "[refresh] mac_engineering_email is not configured".into(),
-            )),
+            Some(email) => single(Address::Email(email.clone()), "Mac engineering".into()),
+            None => Err(StoreError::Invalid("[refresh] mac_engineering_email is not configured".into())),
         },
     }
 }

@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError, parse_col};
 use crate::domain::{
-    ConfigId, ConfigOptions, Email, Person, PersonId, RefreshConfig, Role, SlackChannelId,
-    SlackUserId, SupportTeam, TeamId,
+    ConfigId, ConfigOptions, Email, Person, PersonId, RefreshConfig, Role, SlackChannelId, SlackUserId, SupportTeam,
+    TeamId,
 };
 
 /// A person as given by an import or the demo data.
@@ -31,16 +31,8 @@ pub(super) fn person_from_row(row: &AnyRow) -> Result<Person> {
         id: PersonId(row.try_get("id")?),
         name: row.try_get("name")?,
         email: Email::parse(&row.try_get::<String, _>("email")?).map_err(|e| bad("email", e))?,
-        slack_user: slack
-            .as_deref()
-            .map(SlackUserId::parse)
-            .transpose()
-            .map_err(|e| bad("slack user", e))?,
-        roles: roles
-            .split(',')
-            .filter(|r| !r.is_empty())
-            .map(|r| parse_col("role", r))
-            .collect::<Result<_>>()?,
+        slack_user: slack.as_deref().map(SlackUserId::parse).transpose().map_err(|e| bad("slack user", e))?,
+        roles: roles.split(',').filter(|r| !r.is_empty()).map(|r| parse_col("role", r)).collect::<Result<_>>()?,
     })
 }
 
@@ -72,30 +64,23 @@ impl Store {
     }
 
     pub async fn person(&self, id: PersonId) -> Result<Person> {
-        let row =
-            sqlx::query("SELECT id, name, email, slack_user, roles FROM people WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("person {id}")))?;
+        let row = sqlx::query("SELECT id, name, email, slack_user, roles FROM people WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("person {id}")))?;
         person_from_row(&row)
     }
 
     pub async fn person_by_email(&self, email: &Email) -> Result<Option<Person>> {
-        let row =
-            sqlx::query("SELECT id, name, email, slack_user, roles FROM people WHERE email = $1")
-                .bind(email.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query("SELECT id, name, email, slack_user, roles FROM people WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(person_from_row).transpose()
     }
 
-    pub async fn upsert_team(
-        &self,
-        name: &str,
-        channel: &SlackChannelId,
-        calendar: &str,
-    ) -> Result<TeamId> {
+    pub async fn upsert_team(&self, name: &str, channel: &SlackChannelId, calendar: &str) -> Result<TeamId> {
         let row = sqlx::query(
             "INSERT INTO teams (name, slack_channel, calendar) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET slack_channel = excluded.slack_channel, calendar = excluded.calendar
@@ -136,10 +121,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;
-        sqlx::query("DELETE FROM config_approvers WHERE config_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM config_approvers WHERE config_id = $1").bind(id).execute(&mut *tx).await?;
         for person in approvers {
             sqlx::query("INSERT INTO config_approvers (config_id, person_id) VALUES ($1, $2)")
                 .bind(id)
@@ -152,40 +134,34 @@ impl Store {
     }
 
     pub async fn config(&self, id: ConfigId) -> Result<RefreshConfig> {
-        let row = sqlx::query(
-            "SELECT id, name, approved_models, options FROM refresh_configs WHERE id = $1",
-        )
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("refresh config {id}")))?;
-        let approvers = sqlx::query(
-            "SELECT person_id FROM config_approvers WHERE config_id = $1 ORDER BY person_id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| r.try_get("person_id").map(PersonId))
-        .collect::<Result<_, _>>()?;
+        let row = sqlx::query("SELECT id, name, approved_models, options FROM refresh_configs WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("refresh config {id}")))?;
+        let approvers = sqlx::query("SELECT person_id FROM config_approvers WHERE config_id = $1 ORDER BY person_id")
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get("person_id").map(PersonId))
+            .collect::<Result<_, _>>()?;
         let models: String = row.try_get("approved_models")?;
         let options: String = row.try_get("options")?;
         Ok(RefreshConfig {
             id,
             name: row.try_get("name")?,
             approvers,
-            approved_models: serde_json::from_str(&models)
-                .map_err(|e| bad("approved models", e))?,
+            approved_models: serde_json::from_str(&models).map_err(|e| bad("approved models", e))?,
             options: serde_json::from_str(&options).map_err(|e| bad("options", e))?,
         })
     }
 
     pub async fn team_by_name(&self, name: &str) -> Result<Option<SupportTeam>> {
-        let row =
-            sqlx::query("SELECT id, name, slack_channel, calendar FROM teams WHERE name = $1")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query("SELECT id, name, slack_channel, calendar FROM teams WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(team_from_row).transpose()
     }
 
@@ -199,18 +175,14 @@ impl Store {
             .bind(<&str>::from(role))
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("SELECT id FROM people WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_one(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id FROM people WHERE email = $1").bind(email.as_str()).fetch_one(&self.pool).await?;
         Ok(PersonId(row.try_get("id")?))
     }
 
     pub async fn config_id(&self, name: &str) -> Result<Option<ConfigId>> {
-        let row = sqlx::query("SELECT id FROM refresh_configs WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id FROM refresh_configs WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.try_get("id").map(ConfigId)).transpose()?)
     }
 }

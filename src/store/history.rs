@@ -20,10 +20,11 @@ pub struct OutboxRow {
 
 impl Store {
     pub async fn audits(&self, ticket: TicketRef) -> Result<Vec<Audit>> {
-        let rows = sqlx::query("SELECT actor, what, from_value, to_value, at FROM audits WHERE ticket = $1 ORDER BY id")
-            .bind(ticket.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT actor, what, from_value, to_value, at FROM audits WHERE ticket = $1 ORDER BY id")
+                .bind(ticket.to_string())
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|r| {
                 let actor: String = r.try_get("actor")?;
@@ -56,12 +57,10 @@ impl Store {
     }
 
     pub async fn events(&self, ticket: TicketRef) -> Result<Vec<ExternalEvent>> {
-        let rows = sqlx::query(
-            "SELECT source, kind, detail, at FROM external_events WHERE ticket = $1 ORDER BY id",
-        )
-        .bind(ticket.to_string())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT source, kind, detail, at FROM external_events WHERE ticket = $1 ORDER BY id")
+            .bind(ticket.to_string())
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(ExternalEvent {

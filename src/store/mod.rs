@@ -7,8 +7,10 @@
 //! both accept. Where the SQL must differ (row locks), [`Backend`] says which.
 
 mod commit;
+mod context;
 mod directory;
 mod history;
+mod outbox;
 mod refresh;
 mod rows;
 mod service;
@@ -25,6 +27,7 @@ use thiserror::Error;
 pub use commit::Routing;
 pub use directory::NewPerson;
 pub use history::OutboxRow;
+pub use outbox::{Claimed, Delivery, NewMessage, Outcome};
 pub use refresh::Versioned;
 pub use timers::DueTimer;
 
@@ -48,9 +51,7 @@ pub enum StoreError {
     Domain(#[from] DomainError),
     /// Another writer changed the ticket between our read and our write.
     /// Nothing of this attempt was saved.
-    #[error(
-        "{ticket} was changed by someone else at the same time; nothing was saved, reload and try again"
-    )]
+    #[error("{ticket} was changed by someone else at the same time; nothing was saved, reload and try again")]
     Conflict { ticket: TicketRef },
     #[error("{0} does not exist")]
     NotFound(String),
@@ -92,19 +93,14 @@ impl Store {
             _ => url.to_owned(),
         };
         // Each in-memory SQLite connection would be its own database.
-        let max = if url.contains(":memory:") {
-            1
-        } else {
-            max_connections.max(1)
-        };
+        let max = if url.contains(":memory:") { 1 } else { max_connections.max(1) };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
-                            .await?;
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;").await?;
                     }
                     Ok(())
                 })
@@ -112,9 +108,7 @@ impl Store {
             .connect(&url)
             .await?;
         if backend == Backend::Sqlite && !url.contains(":memory:") {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         Ok(Self { pool, backend })
     }
@@ -150,12 +144,8 @@ fn create_parent_dir(url: &str) -> Result<()> {
         return Ok(());
     }
     match std::path::Path::new(path).parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Invalid(format!(
-                "cannot create database directory {}: {e}",
-                dir.display()
-            ))
-        }),
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Invalid(format!("cannot create database directory {}: {e}", dir.display()))),
         _ => Ok(()),
     }
 }
@@ -163,7 +153,5 @@ fn create_parent_dir(url: &str) -> Result<()> {
 /// Parses an enum stored as text, naming the column when the database holds
 /// something this version does not know.
 fn parse_col<T: FromStr>(column: &str, value: &str) -> Result<T> {
-    value
-        .parse()
-        .map_err(|_| StoreError::Invalid(format!("unknown {column} '{value}' in the database")))
+    value.parse().map_err(|_| StoreError::Invalid(format!("unknown {column} '{value}' in the database")))
 }

@@ -11,9 +11,7 @@ use super::commit::{Change, Routing, commit_change};
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
 use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshTicket, System};
-use crate::domain::{
-    Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId,
-};
+use crate::domain::{Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
 
 /// A value as read, with the row version a save must still find.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +25,7 @@ fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
         Some(serial) => Some(System {
             serial,
             model: row.try_get("replacement_model")?,
-            platform: parse_col(
-                "platform",
-                &row.try_get::<String, _>("replacement_platform")?,
-            )?,
+            platform: parse_col("platform", &row.try_get::<String, _>("replacement_platform")?)?,
         }),
         None => None,
     };
@@ -61,18 +56,11 @@ fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
         reschedules: u32::try_from(row.try_get::<i64, _>("reschedules")?).unwrap_or(u32::MAX),
         created_at: from_ms(row.try_get("created_at")?)?,
     };
-    Ok(Versioned {
-        value,
-        version: row.try_get("version")?,
-    })
+    Ok(Versioned { value, version: row.try_get("version")? })
 }
 
 /// The whole row, saved only if it still has version `expected`.
-fn update_row(
-    t: &RefreshTicket,
-    expected: i64,
-    now: DateTime<Utc>,
-) -> Query<'static, Any, AnyArguments> {
+fn update_row(t: &RefreshTicket, expected: i64, now: DateTime<Utc>) -> Query<'static, Any, AnyArguments> {
     let replacement = t.replacement.as_ref();
     sqlx::query(
         "UPDATE refresh_tickets SET status = $2, held_from = $3, style = $4, customer_id = $5, delegate_id = $6,
@@ -145,13 +133,7 @@ async fn create_in(
     commit_change(
         conn,
         update_row(&ticket, 0, ctx.now),
-        &Change {
-            ticket: id.into(),
-            seq: 1,
-            actor,
-            now: ctx.now,
-            routing,
-        },
+        &Change { ticket: id.into(), seq: 1, actor, now: ctx.now, routing },
         &effects,
     )
     .await?;
@@ -166,10 +148,7 @@ impl Store {
         ctx: &Ctx<'_>,
         routing: &Routing,
     ) -> Result<RefreshTicket> {
-        let mut tickets = self
-            .create_refresh_batch(vec![(new, *ctx)], actor, routing)
-            .await
-            .map_err(|(_, e)| e)?;
+        let mut tickets = self.create_refresh_batch(vec![(new, *ctx)], actor, routing).await.map_err(|(_, e)| e)?;
         Ok(tickets.pop().expect("one ticket in, one out"))
     }
 
@@ -184,11 +163,7 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(|e| (0, e.into()))?;
         let mut created = Vec::with_capacity(items.len());
         for (i, (new, ctx)) in items.into_iter().enumerate() {
-            created.push(
-                create_in(&mut tx, new, actor, &ctx, routing)
-                    .await
-                    .map_err(|e| (i, e))?,
-            );
+            created.push(create_in(&mut tx, new, actor, &ctx, routing).await.map_err(|e| (i, e))?);
         }
         tx.commit().await.map_err(|e| (created.len(), e.into()))?;
         Ok(created)
@@ -202,17 +177,12 @@ impl Store {
         .bind(serial)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row
-            .map(|r| r.try_get("id").map(RefreshTicketId))
-            .transpose()?)
+        Ok(row.map(|r| r.try_get("id").map(RefreshTicketId)).transpose()?)
     }
 
     /// How many refresh tickets exist at all.
     pub async fn refresh_count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM refresh_tickets")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?)
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM refresh_tickets").fetch_one(&self.pool).await?.try_get("n")?)
     }
 
     pub async fn load_refresh(&self, id: RefreshTicketId) -> Result<Versioned<RefreshTicket>> {
@@ -240,13 +210,7 @@ impl Store {
         commit_change(
             &mut tx,
             update,
-            &Change {
-                ticket: next.id.into(),
-                seq: current.version + 1,
-                actor,
-                now,
-                routing,
-            },
+            &Change { ticket: next.id.into(), seq: current.version + 1, actor, now, routing },
             effects,
         )
         .await?;
@@ -268,8 +232,7 @@ impl Store {
     {
         let current = self.load_refresh(id).await?;
         let (next, effects) = transition(&current.value)?;
-        self.save_refresh(&current, &next, &effects, actor, now, routing)
-            .await?;
+        self.save_refresh(&current, &next, &effects, actor, now, routing).await?;
         Ok(next)
     }
 }

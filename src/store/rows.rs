@@ -11,8 +11,7 @@ pub fn ms(at: DateTime<Utc>) -> i64 {
 }
 
 pub fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Invalid(format!("time {ms} out of range")))
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Invalid(format!("time {ms} out of range")))
 }
 
 pub fn opt_from_ms(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {

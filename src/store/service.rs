@@ -34,17 +34,10 @@ fn service_from_row(row: &AnyRow) -> Result<Versioned<ServiceTicket>> {
         status_since: from_ms(row.try_get("status_since")?)?,
         created_at: from_ms(row.try_get("created_at")?)?,
     };
-    Ok(Versioned {
-        value,
-        version: row.try_get("version")?,
-    })
+    Ok(Versioned { value, version: row.try_get("version")? })
 }
 
-fn update_row(
-    t: &ServiceTicket,
-    expected: i64,
-    now: DateTime<Utc>,
-) -> Query<'static, Any, AnyArguments> {
+fn update_row(t: &ServiceTicket, expected: i64, now: DateTime<Utc>) -> Query<'static, Any, AnyArguments> {
     sqlx::query(
         "UPDATE service_tickets SET kind = $2, priority = $3, vip = $4, issue_type = $5, subtype = $6, summary = $7,
             contact_id = $8, team_id = $9, assignee_id = $10, tier = $11, status = $12, held_from = $13,
@@ -102,13 +95,7 @@ impl Store {
         commit_change(
             &mut tx,
             update_row(&ticket, 0, now),
-            &Change {
-                ticket: id.into(),
-                seq: 1,
-                actor,
-                now,
-                routing,
-            },
+            &Change { ticket: id.into(), seq: 1, actor, now, routing },
             &effects,
         )
         .await?;
@@ -144,13 +131,7 @@ impl Store {
         commit_change(
             &mut tx,
             update,
-            &Change {
-                ticket: id.into(),
-                seq: current.version + 1,
-                actor,
-                now,
-                routing,
-            },
+            &Change { ticket: id.into(), seq: current.version + 1, actor, now, routing },
             &effects,
         )
         .await?;

@@ -9,8 +9,7 @@ use super::{Result, Store, StoreError};
 use crate::domain::{ScheduleSlot, SlotId, SlotPreference, TeamId};
 
 fn slot_from_row(row: &AnyRow) -> Result<ScheduleSlot> {
-    let count =
-        |c: &str| -> Result<u32> { Ok(u32::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0)) };
+    let count = |c: &str| -> Result<u32> { Ok(u32::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0)) };
     Ok(ScheduleSlot {
         id: SlotId(row.try_get("id")?),
         team: TeamId(row.try_get("team_id")?),
@@ -25,10 +24,7 @@ impl Store {
     /// Replaces a team's weekly preferences.
     pub async fn set_slot_preferences(&self, team: TeamId, prefs: &[SlotPreference]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM slot_preferences WHERE team_id = $1")
-            .bind(team.0)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("DELETE FROM slot_preferences WHERE team_id = $1").bind(team.0).execute(&mut *tx).await?;
         for p in prefs {
             sqlx::query(
                 "INSERT INTO slot_preferences (team_id, weekday, start_time, length_minutes, capacity)
@@ -59,13 +55,10 @@ impl Store {
                 let start: String = r.try_get("start_time")?;
                 Ok(SlotPreference {
                     team,
-                    weekday: weekday
-                        .parse()
-                        .map_err(|_| StoreError::Invalid(format!("stored weekday '{weekday}'")))?,
+                    weekday: weekday.parse().map_err(|_| StoreError::Invalid(format!("stored weekday '{weekday}'")))?,
                     start: NaiveTime::parse_from_str(&start, "%H:%M")
                         .map_err(|_| StoreError::Invalid(format!("stored start time '{start}'")))?,
-                    length_minutes: u32::try_from(r.try_get::<i64, _>("length_minutes")?)
-                        .unwrap_or(0),
+                    length_minutes: u32::try_from(r.try_get::<i64, _>("length_minutes")?).unwrap_or(0),
                     capacity: u32::try_from(r.try_get::<i64, _>("capacity")?).unwrap_or(0),
                 })
             })
@@ -93,12 +86,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn slots(
-        &self,
-        team: TeamId,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<ScheduleSlot>> {
+    pub async fn slots(&self, team: TeamId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ScheduleSlot>> {
         let rows = sqlx::query(
             "SELECT * FROM schedule_slots WHERE team_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at",
         )
@@ -124,9 +112,7 @@ impl Store {
             .execute(&self.pool)
             .await?;
         if deleted.rows_affected() == 0 {
-            return Err(StoreError::Invalid(format!(
-                "slot {id} was booked meanwhile and cannot be deleted"
-            )));
+            return Err(StoreError::Invalid(format!("slot {id} was booked meanwhile and cannot be deleted")));
         }
         Ok(())
     }

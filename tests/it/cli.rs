@@ -10,10 +10,7 @@ fn deskbell(dir: &std::path::Path) -> Command {
         .env_remove("DESKBELL_CONFIG")
         .env_remove("DATABASE_URL")
         .env_remove("RUST_LOG")
-        .env(
-            "DESKBELL_DATABASE__URL",
-            format!("sqlite://{}/deskbell.db", dir.display()),
-        );
+        .env("DESKBELL_DATABASE__URL", format!("sqlite://{}/deskbell.db", dir.display()));
     cmd
 }
 
@@ -22,38 +19,19 @@ fn serve_with_a_malformed_config_exits_non_zero_with_one_line_naming_file_and_ke
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("deskbell.toml");
     std::fs::write(&config, "[database]\nmax_connections = \"lots\"\n").unwrap();
-    let out = deskbell(dir.path())
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .output()
-        .unwrap();
+    let out = deskbell(dir.path()).arg("--config").arg(&config).arg("serve").output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains(&config.display().to_string())
-            && stderr.contains("database.max_connections"),
-        "{stderr}"
-    );
-    assert!(
-        !dir.path().join("deskbell.db").exists(),
-        "nothing was started"
-    );
+    assert!(stderr.contains(&config.display().to_string()) && stderr.contains("database.max_connections"), "{stderr}");
+    assert!(!dir.path().join("deskbell.db").exists(), "nothing was started");
 }
 
 #[test]
 fn check_config_accepts_the_shipped_example() {
     let dir = tempfile::tempdir().unwrap();
-    let out = deskbell(dir.path())
-        .args(["--config", "config/deskbell.example.toml", "check-config"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = deskbell(dir.path()).args(["--config", "config/deskbell.example.toml", "check-config"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[tokio::test]
@@ -87,8 +65,5 @@ async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit on SIGTERM: {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(
-        rest.iter().any(|l| l.contains("deskbell stopped")),
-        "{rest:?}"
-    );
+    assert!(rest.iter().any(|l| l.contains("deskbell stopped")), "{rest:?}");
 }

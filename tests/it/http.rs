@@ -14,17 +14,12 @@ pub async fn spawn_app() -> TestApp {
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
     settings.database.url = format!("sqlite://{}/deskbell.db", dir.path().display());
-    settings.refresh.calendars_dir =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
+    settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
     let res = Resources::open(&settings).await.unwrap();
     let app = Application::build(&settings, &res).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp {
-        address,
-        res,
-        _dir: dir,
-    }
+    TestApp { address, res, _dir: dir }
 }
 
 #[tokio::test]
@@ -35,15 +30,7 @@ async fn health_and_readiness_follow_the_database() {
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
     assert_eq!(get("/readyz").await.unwrap().status(), 200);
     app.res.store.close().await;
-    assert_eq!(
-        get("/readyz").await.unwrap().status(),
-        503,
-        "not ready without a database"
-    );
-    assert_eq!(
-        get("/healthz").await.unwrap().status(),
-        200,
-        "but still alive"
-    );
+    assert_eq!(get("/readyz").await.unwrap().status(), 503, "not ready without a database");
+    assert_eq!(get("/healthz").await.unwrap().status(), 200, "but still alive");
     assert_eq!(get("/nope").await.unwrap().status(), 404);
 }

@@ -11,8 +11,7 @@ use crate::support::{calendar, fixture, local};
 
 both_databases!(a_broken_batch_applies_nothing_and_a_clean_one_everything);
 
-const HEADER: &str =
-    "serial,platform,style,team,config,customer_name,customer_email,delegate_email,no_customer\n";
+const HEADER: &str = "serial,platform,style,team,config,customer_name,customer_email,delegate_email,no_customer\n";
 
 async fn a_broken_batch_applies_nothing_and_a_clean_one_everything(store: &Store) {
     fixture(store).await;
@@ -31,46 +30,23 @@ async fn a_broken_batch_applies_nothing_and_a_clean_one_everything(store: &Store
         panic!("a broken batch must be refused");
     };
     assert_eq!(errors.len(), 3, "{errors:?}");
-    assert!(
-        errors[0].starts_with("line 3: customer_email:"),
-        "{errors:?}"
-    );
-    assert!(
-        errors[1].starts_with("line 4: style 'sideways' is not one of on_prem, remote_customer"),
-        "{errors:?}"
-    );
-    assert!(
-        errors[2].starts_with("line 5: no_customer must be true or false"),
-        "{errors:?}"
-    );
-    assert_eq!(
-        store.refresh_count().await.unwrap(),
-        0,
-        "nothing of a broken batch is applied"
-    );
+    assert!(errors[0].starts_with("line 3: customer_email:"), "{errors:?}");
+    assert!(errors[1].starts_with("line 4: style 'sideways' is not one of on_prem, remote_customer"), "{errors:?}");
+    assert!(errors[2].starts_with("line 5: no_customer must be true or false"), "{errors:?}");
+    assert_eq!(store.refresh_count().await.unwrap(), 0, "nothing of a broken batch is applied");
 
     let clean = format!(
         "{HEADER}A1,windows,on_prem,NIT North,LSA 2026,Al,al@example.edu,,\n\
          A2,mac,remote_customer,NIT North,LSA 2026,Bo,bo@example.edu,bo.assistant@example.edu,\n\
          A3,windows,on_prem,NIT North,LSA 2026,,,,true\n"
     );
-    let created = import::refresh_batch(store, &calendars, &Routing::default(), now, &clean)
-        .await
-        .unwrap();
+    let created = import::refresh_batch(store, &calendars, &Routing::default(), now, &clean).await.unwrap();
     assert_eq!(created.len(), 3);
     assert!(created[1].delegate.is_some() && created[2].no_customer);
-    let again = import::refresh_batch(store, &calendars, &Routing::default(), now, &clean)
-        .await
-        .unwrap_err();
-    assert!(
-        again.to_string().contains("already has an open ticket"),
-        "{again}"
-    );
+    let again = import::refresh_batch(store, &calendars, &Routing::default(), now, &clean).await.unwrap_err();
+    assert!(again.to_string().contains("already has an open ticket"), "{again}");
     assert_eq!(store.refresh_count().await.unwrap(), 3);
     // The invite of the first ticket is set for the next business morning.
-    let timers = store
-        .timers_of(TicketRef::Refresh(created[0].id))
-        .await
-        .unwrap();
+    let timers = store.timers_of(TicketRef::Refresh(created[0].id)).await.unwrap();
     assert_eq!(timers[0].due_at, local(11, 3, 10, 5));
 }

@@ -3,12 +3,8 @@
 //! batches.
 
 use chrono::Duration;
-use deskbell::domain::refresh::{
-    Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, RefreshStatus, Style, System,
-};
-use deskbell::domain::service::{
-    NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus,
-};
+use deskbell::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, RefreshStatus, Style, System};
+use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus};
 use deskbell::domain::{Actor, Email, ExternalEvent, RefreshTicketId, TicketRef, TimerKind};
 use deskbell::store::{Routing, Store, StoreError};
 
@@ -38,11 +34,7 @@ fn new_ticket(f: &Fixture, serial: &str) -> NewRefreshTicket {
         no_customer: false,
         team: f.team,
         config: f.config,
-        existing: System {
-            serial: serial.into(),
-            model: Some("Dell 5400".into()),
-            platform: Platform::Windows,
-        },
+        existing: System { serial: serial.into(), model: Some("Dell 5400".into()), platform: Platform::Windows },
         replacement: None,
     }
 }
@@ -55,18 +47,11 @@ async fn migrations_are_idempotent_and_the_database_answers(store: &Store) {
 async fn directory_upserts_are_keyed_by_natural_keys(store: &Store) {
     let f = fixture(store).await;
     let again = fixture(store).await;
-    assert_eq!(
-        (f.customer, f.team, f.config),
-        (again.customer, again.team, again.config)
-    );
+    assert_eq!((f.customer, f.team, f.config), (again.customer, again.team, again.config));
     let config = store.config(f.config).await.unwrap();
     assert_eq!(config.approvers, f.approvers.to_vec());
     assert_eq!(config.approved_models, vec!["Dell 7450".to_string()]);
-    let ann = store
-        .person_by_email(&Email::parse("ANN@example.edu").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let ann = store.person_by_email(&Email::parse("ANN@example.edu").unwrap()).await.unwrap().unwrap();
     assert_eq!(ann.id, f.approvers[0]);
     assert_eq!(ann.slack_user.unwrap().as_str(), "UANN00001");
     assert_eq!(store.teams().await.unwrap().len(), 1);
@@ -76,85 +61,35 @@ async fn creating_a_ticket_commits_its_audits_and_timers(store: &Store) {
     let f = fixture(store).await;
     let cal = calendar();
     let cadence = Cadence::default();
-    let ctx = Ctx {
-        now: local(9, 4, 17, 59),
-        calendar: &cal,
-        cadence: &cadence,
-    };
-    let t = store
-        .create_refresh(
-            new_ticket(&f, "SN1"),
-            &Actor::System,
-            &ctx,
-            &Routing::default(),
-        )
-        .await
-        .unwrap();
+    let ctx = Ctx { now: local(9, 4, 17, 59), calendar: &cal, cadence: &cadence };
+    let t = store.create_refresh(new_ticket(&f, "SN1"), &Actor::System, &ctx, &Routing::default()).await.unwrap();
     let loaded = store.load_refresh(t.id).await.unwrap();
     assert_eq!(loaded.value, t, "a ticket reads back exactly as saved");
     assert_eq!(loaded.version, 1);
     let timers = store.timers_of(t.reference()).await.unwrap();
     assert_eq!(timers.len(), 4);
-    assert_eq!(
-        (timers[0].kind, timers[0].due_at),
-        (TimerKind::CustomerBegin, local(9, 8, 10, 5))
-    );
+    assert_eq!((timers[0].kind, timers[0].due_at), (TimerKind::CustomerBegin, local(9, 8, 10, 5)));
     let audits = store.audits(t.reference()).await.unwrap();
-    assert_eq!(
-        audits
-            .iter()
-            .map(|a| a.change.what.as_str())
-            .collect::<Vec<_>>(),
-        ["created", "status"]
-    );
-    assert!(
-        audits
-            .iter()
-            .all(|a| a.actor == Actor::System && a.at == ctx.now)
-    );
+    assert_eq!(audits.iter().map(|a| a.change.what.as_str()).collect::<Vec<_>>(), ["created", "status"]);
+    assert!(audits.iter().all(|a| a.actor == Actor::System && a.at == ctx.now));
     assert!(store.outbox_of(t.reference()).await.unwrap().is_empty());
     // The invite is due on Tuesday, not before.
-    assert!(
-        store
-            .due_timers(local(9, 8, 10, 4), 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        store
-            .due_timers(local(9, 8, 10, 5), 10)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert!(store.due_timers(local(9, 8, 10, 4), 10).await.unwrap().is_empty());
+    assert_eq!(store.due_timers(local(9, 8, 10, 5), 10).await.unwrap().len(), 1);
 }
 
 async fn a_fired_timer_queues_one_message_per_dedupe_key(store: &Store) {
     let f = fixture(store).await;
     let cal = calendar();
     let cadence = Cadence::default();
-    let ctx = Ctx {
-        now: local(11, 2, 9, 0),
-        calendar: &cal,
-        cadence: &cadence,
-    };
+    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
     let mut new = new_ticket(&f, "SN2");
     new.delegate = Some(f.delegate);
-    let t = store
-        .create_refresh(new, &Actor::System, &ctx, &Routing::default())
-        .await
-        .unwrap();
-    let fire = RefreshEvent::TimerFired {
-        kind: TimerKind::CustomerBegin,
-        step: 0,
-    };
+    let t = store.create_refresh(new, &Actor::System, &ctx, &Routing::default()).await.unwrap();
+    let fire = RefreshEvent::TimerFired { kind: TimerKind::CustomerBegin, step: 0 };
     for _ in 0..2 {
         store
-            .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| {
-                t.apply(fire.clone(), &ctx)
-            })
+            .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| t.apply(fire.clone(), &ctx))
             .await
             .unwrap();
     }
@@ -173,33 +108,15 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
     let f = fixture(store).await;
     let cal = calendar();
     let cadence = Cadence::default();
-    let ctx = Ctx {
-        now: local(11, 2, 9, 0),
-        calendar: &cal,
-        cadence: &cadence,
-    };
+    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
     let routing = Routing::default();
     for round in 0..5 {
         let t = store
-            .create_refresh(
-                new_ticket(&f, &format!("RACE{round}")),
-                &Actor::System,
-                &ctx,
-                &routing,
-            )
+            .create_refresh(new_ticket(&f, &format!("RACE{round}")), &Actor::System, &ctx, &routing)
             .await
             .unwrap();
-        let walked = RefreshEvent::WizardCompleted {
-            needs_approval: true,
-            location: None,
-            shipping_address: None,
-        };
-        store
-            .apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| {
-                t.apply(walked, &ctx)
-            })
-            .await
-            .unwrap();
+        let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+        store.apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| t.apply(walked, &ctx)).await.unwrap();
         let current = store.load_refresh(t.id).await.unwrap();
         assert_eq!(current.value.status, RefreshStatus::RequiresApproval);
 
@@ -207,34 +124,14 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
         let mut tasks = Vec::new();
         for (who, event) in [
             (f.approvers[0], RefreshEvent::Approved),
-            (
-                f.approvers[1],
-                RefreshEvent::Denied {
-                    reason: "over budget".into(),
-                },
-            ),
+            (f.approvers[1], RefreshEvent::Denied { reason: "over budget".into() }),
         ] {
-            let (store, current, cal, cadence) =
-                (store.clone(), current.clone(), cal.clone(), cadence.clone());
+            let (store, current, cal, cadence) = (store.clone(), current.clone(), cal.clone(), cadence.clone());
             tasks.push(tokio::spawn(async move {
-                let ctx = Ctx {
-                    now: local(11, 2, 10, 0),
-                    calendar: &cal,
-                    cadence: &cadence,
-                };
+                let ctx = Ctx { now: local(11, 2, 10, 0), calendar: &cal, cadence: &cadence };
                 let (next, effects) = current.value.apply(event, &ctx).unwrap();
                 let actor = Actor::Person(who);
-                store
-                    .save_refresh(
-                        &current,
-                        &next,
-                        &effects,
-                        &actor,
-                        ctx.now,
-                        &Routing::default(),
-                    )
-                    .await
-                    .map(|_| who)
+                store.save_refresh(&current, &next, &effects, &actor, ctx.now, &Routing::default()).await.map(|_| who)
             }));
         }
         let mut winners = Vec::new();
@@ -246,17 +143,10 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
             }
         }
         assert_eq!(winners.len(), 1, "round {round}: exactly one approver wins");
-        let loser = if winners[0] == f.approvers[0] {
-            f.approvers[1]
-        } else {
-            f.approvers[0]
-        };
+        let loser = if winners[0] == f.approvers[0] { f.approvers[1] } else { f.approvers[0] };
         let audits = store.audits(t.reference()).await.unwrap();
         assert!(audits.iter().any(|a| a.actor == Actor::Person(winners[0])));
-        assert!(
-            !audits.iter().any(|a| a.actor == Actor::Person(loser)),
-            "no audit of the loser remains"
-        );
+        assert!(!audits.iter().any(|a| a.actor == Actor::Person(loser)), "no audit of the loser remains");
         let final_status = store.load_refresh(t.id).await.unwrap().value.status;
         let denied_msgs = store
             .outbox_of(t.reference())
@@ -279,30 +169,13 @@ async fn an_illegal_transition_writes_nothing(store: &Store) {
     let f = fixture(store).await;
     let cal = calendar();
     let cadence = Cadence::default();
-    let ctx = Ctx {
-        now: local(11, 2, 9, 0),
-        calendar: &cal,
-        cadence: &cadence,
-    };
-    let t = store
-        .create_refresh(
-            new_ticket(&f, "SN3"),
-            &Actor::System,
-            &ctx,
-            &Routing::default(),
-        )
-        .await
-        .unwrap();
+    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
+    let t = store.create_refresh(new_ticket(&f, "SN3"), &Actor::System, &ctx, &Routing::default()).await.unwrap();
     let err = store
-        .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| {
-            t.apply(RefreshEvent::Approved, &ctx)
-        })
+        .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| t.apply(RefreshEvent::Approved, &ctx))
         .await
         .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "approved is not allowed while the ticket is pending_wizard"
-    );
+    assert_eq!(err.to_string(), "approved is not allowed while the ticket is pending_wizard");
     assert_eq!(store.load_refresh(t.id).await.unwrap().version, 1);
     assert_eq!(store.audits(t.reference()).await.unwrap().len(), 2);
 }
@@ -311,41 +184,17 @@ async fn a_batch_with_a_bad_item_is_not_half_applied(store: &Store) {
     let f = fixture(store).await;
     let cal = calendar();
     let cadence = Cadence::default();
-    let ctx = Ctx {
-        now: local(11, 2, 9, 0),
-        calendar: &cal,
-        cadence: &cadence,
-    };
-    let batch = vec![
-        (new_ticket(&f, "B1"), ctx),
-        (new_ticket(&f, "B2"), ctx),
-        (new_ticket(&f, "B1"), ctx),
-    ];
-    let (index, err) = store
-        .create_refresh_batch(batch, &Actor::System, &Routing::default())
-        .await
-        .unwrap_err();
+    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
+    let batch = vec![(new_ticket(&f, "B1"), ctx), (new_ticket(&f, "B2"), ctx), (new_ticket(&f, "B1"), ctx)];
+    let (index, err) = store.create_refresh_batch(batch, &Actor::System, &Routing::default()).await.unwrap_err();
     assert_eq!(index, 2);
-    assert!(
-        err.to_string().contains("already exists for serial B1"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("already exists for serial B1"), "{err}");
     // Nothing of the first two items was kept: the same batch without the
     // duplicate now succeeds from id 1's serials.
     let ok = vec![(new_ticket(&f, "B1"), ctx), (new_ticket(&f, "B2"), ctx)];
-    let created = store
-        .create_refresh_batch(ok, &Actor::System, &Routing::default())
-        .await
-        .unwrap();
+    let created = store.create_refresh_batch(ok, &Actor::System, &Routing::default()).await.unwrap();
     assert_eq!(created.len(), 2);
-    assert!(
-        store
-            .due_timers(local(12, 31, 0, 0), 100)
-            .await
-            .unwrap()
-            .len()
-            == 8
-    );
+    assert!(store.due_timers(local(12, 31, 0, 0), 100).await.unwrap().len() == 8);
 }
 
 async fn holding_pauses_timers_and_release_shifts_them(store: &Store) {
@@ -353,48 +202,18 @@ async fn holding_pauses_timers_and_release_shifts_them(store: &Store) {
     let cal = calendar();
     let cadence = Cadence::default();
     let created = local(11, 2, 9, 0);
-    let ctx = Ctx {
-        now: created,
-        calendar: &cal,
-        cadence: &cadence,
-    };
+    let ctx = Ctx { now: created, calendar: &cal, cadence: &cadence };
     let routing = Routing::default();
-    let t = store
-        .create_refresh(new_ticket(&f, "SN4"), &Actor::System, &ctx, &routing)
-        .await
-        .unwrap();
+    let t = store.create_refresh(new_ticket(&f, "SN4"), &Actor::System, &ctx, &routing).await.unwrap();
     let before = store.timers_of(t.reference()).await.unwrap();
-    let hold = RefreshEvent::PutOnHold {
-        reason: "customer on leave".into(),
-    };
-    store
-        .apply_refresh(t.id, &Actor::System, created, &routing, |t| {
-            t.apply(hold, &ctx)
-        })
-        .await
-        .unwrap();
-    assert!(
-        store
-            .timers_of(t.reference())
-            .await
-            .unwrap()
-            .iter()
-            .all(|x| x.paused)
-    );
-    assert!(
-        store
-            .due_timers(local(12, 31, 0, 0), 10)
-            .await
-            .unwrap()
-            .is_empty(),
-        "paused timers never come due"
-    );
+    let hold = RefreshEvent::PutOnHold { reason: "customer on leave".into() };
+    store.apply_refresh(t.id, &Actor::System, created, &routing, |t| t.apply(hold, &ctx)).await.unwrap();
+    assert!(store.timers_of(t.reference()).await.unwrap().iter().all(|x| x.paused));
+    assert!(store.due_timers(local(12, 31, 0, 0), 10).await.unwrap().is_empty(), "paused timers never come due");
     let later = created + Duration::days(3);
     let ctx = Ctx { now: later, ..ctx };
     store
-        .apply_refresh(t.id, &Actor::System, later, &routing, |t| {
-            t.apply(RefreshEvent::Released, &ctx)
-        })
+        .apply_refresh(t.id, &Actor::System, later, &routing, |t| t.apply(RefreshEvent::Released, &ctx))
         .await
         .unwrap();
     let after = store.timers_of(t.reference()).await.unwrap();
@@ -408,46 +227,19 @@ async fn group_recipients_fan_out_one_row_each(store: &Store) {
     let f = fixture(store).await;
     let cal = calendar();
     let cadence = Cadence::default();
-    let ctx = Ctx {
-        now: local(11, 2, 9, 0),
-        calendar: &cal,
-        cadence: &cadence,
-    };
+    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
     let routing = Routing::default();
-    let t = store
-        .create_refresh(new_ticket(&f, "SN5"), &Actor::System, &ctx, &routing)
-        .await
-        .unwrap();
-    let walked = RefreshEvent::WizardCompleted {
-        needs_approval: true,
-        location: None,
-        shipping_address: None,
-    };
-    store
-        .apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| {
-            t.apply(walked, &ctx)
-        })
-        .await
-        .unwrap();
+    let t = store.create_refresh(new_ticket(&f, "SN5"), &Actor::System, &ctx, &routing).await.unwrap();
+    let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+    store.apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| t.apply(walked, &ctx)).await.unwrap();
     let rows = store.outbox_of(t.reference()).await.unwrap();
-    let got: Vec<_> = rows
-        .iter()
-        .map(|r| (r.dedupe_key.clone(), r.channel.clone(), r.recipient.clone()))
-        .collect();
+    let got: Vec<_> = rows.iter().map(|r| (r.dedupe_key.clone(), r.channel.clone(), r.recipient.clone())).collect();
     let r = t.reference();
     assert_eq!(
         got,
         vec![
-            (
-                format!("{r}/approval_request/{}", f.approvers[0]),
-                "slack".into(),
-                "UANN00001".into()
-            ),
-            (
-                format!("{r}/approval_request/{}", f.approvers[1]),
-                "email".into(),
-                "abe@example.edu".into()
-            ),
+            (format!("{r}/approval_request/{}", f.approvers[0]), "slack".into(), "UANN00001".into()),
+            (format!("{r}/approval_request/{}", f.approvers[1]), "email".into(), "abe@example.edu".into()),
         ],
         "staff with a Slack id get a DM, others mail"
     );
@@ -467,39 +259,20 @@ async fn service_tickets_round_trip_and_notify_roles(store: &Store) {
         contact: f.customer,
         team: f.team,
     };
-    let t = store
-        .create_service(new, &Actor::System, now, &routing)
-        .await
-        .unwrap();
+    let t = store.create_service(new, &Actor::System, now, &routing).await.unwrap();
     assert_eq!(store.load_service(t.id).await.unwrap().value, t);
-    let assign = ServiceEvent::Assign {
-        engineer: f.engineer,
-    };
-    let t = store
-        .apply_service(t.id, &Actor::Person(f.engineer), now, &routing, |t| {
-            t.apply(assign, now)
-        })
-        .await
-        .unwrap();
+    let assign = ServiceEvent::Assign { engineer: f.engineer };
+    let t =
+        store.apply_service(t.id, &Actor::Person(f.engineer), now, &routing, |t| t.apply(assign, now)).await.unwrap();
     let later = now + Duration::minutes(10);
     let t = store
-        .apply_service(t.id, &Actor::System, later, &routing, |t| {
-            t.apply(ServiceEvent::Escalate, later)
-        })
+        .apply_service(t.id, &Actor::System, later, &routing, |t| t.apply(ServiceEvent::Escalate, later))
         .await
         .unwrap();
     let loaded = store.load_service(t.id).await.unwrap();
-    assert_eq!(
-        (loaded.value.status, loaded.value.tier, loaded.version),
-        (ServiceStatus::Escalated, 2, 3)
-    );
-    let keys: Vec<_> = store
-        .outbox_of(TicketRef::Service(t.id))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.dedupe_key)
-        .collect();
+    assert_eq!((loaded.value.status, loaded.value.tier, loaded.version), (ServiceStatus::Escalated, 2, 3));
+    let keys: Vec<_> =
+        store.outbox_of(TicketRef::Service(t.id)).await.unwrap().into_iter().map(|r| r.dedupe_key).collect();
     let r = t.reference();
     assert_eq!(
         keys,
@@ -516,25 +289,13 @@ async fn service_tickets_round_trip_and_notify_roles(store: &Store) {
 async fn unbooked_slots_can_be_deleted(store: &Store) {
     let f = fixture(store).await;
     let start = local(11, 9, 9, 0);
-    store
-        .add_slot(f.team, start, start + Duration::hours(1), 2)
-        .await
-        .unwrap();
-    store
-        .add_slot(f.team, start, start + Duration::hours(1), 2)
-        .await
-        .unwrap();
-    let slots = store
-        .slots(f.team, start, start + Duration::days(1))
-        .await
-        .unwrap();
+    store.add_slot(f.team, start, start + Duration::hours(1), 2).await.unwrap();
+    store.add_slot(f.team, start, start + Duration::hours(1), 2).await.unwrap();
+    let slots = store.slots(f.team, start, start + Duration::days(1)).await.unwrap();
     assert_eq!(slots.len(), 1, "a slot at the same start is added once");
     assert!(slots[0].is_free());
     store.delete_slot(slots[0].id).await.unwrap();
-    assert!(matches!(
-        store.delete_slot(slots[0].id).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(store.delete_slot(slots[0].id).await, Err(StoreError::NotFound(_))));
 }
 
 async fn external_events_are_kept_as_reported(store: &Store) {
@@ -548,15 +309,6 @@ async fn external_events_are_kept_as_reported(store: &Store) {
     };
     store.record_event(&event("installed", 0)).await.unwrap();
     store.record_event(&event("closed", 5)).await.unwrap();
-    assert_eq!(
-        store.events(ticket).await.unwrap(),
-        vec![event("installed", 0), event("closed", 5)]
-    );
-    assert!(
-        store
-            .events(TicketRef::Refresh(RefreshTicketId(43)))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(store.events(ticket).await.unwrap(), vec![event("installed", 0), event("closed", 5)]);
+    assert!(store.events(TicketRef::Refresh(RefreshTicketId(43))).await.unwrap().is_empty());
 }

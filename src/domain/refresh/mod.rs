@@ -13,18 +13,7 @@ pub use transition::{Ctx, RefreshEvent};
 use super::{ConfigId, DomainError, PersonId, RefreshTicketId, SlotId, TeamId, TicketRef};
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    EnumIter,
-    IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -172,14 +161,10 @@ impl NewRefreshTicket {
     /// The rules a new ticket must satisfy before it exists at all.
     pub fn check(&self) -> Result<(), DomainError> {
         if !self.no_customer && self.customer.is_none() {
-            return Err(DomainError::Invalid(
-                "a ticket needs a customer unless it is no_customer".into(),
-            ));
+            return Err(DomainError::Invalid("a ticket needs a customer unless it is no_customer".into()));
         }
         if self.existing.serial.trim().is_empty() {
-            return Err(DomainError::Invalid(
-                "the existing system needs a serial number".into(),
-            ));
+            return Err(DomainError::Invalid("the existing system needs a serial number".into()));
         }
         Ok(())
     }
@@ -193,11 +178,7 @@ impl RefreshTicket {
     /// Who receives customer mail: the delegate if any, else the user, and
     /// nobody on a `no_customer` ticket.
     pub fn contact(&self) -> Option<PersonId> {
-        if self.no_customer {
-            None
-        } else {
-            self.delegate.or(self.customer)
-        }
+        if self.no_customer { None } else { self.delegate.or(self.customer) }
     }
 }
 

@@ -8,24 +8,16 @@ use crate::domain::{Effect, ItsmRequest, Recipient, Template, TimerKind};
 
 fn cal() -> BusinessCalendar {
     let mut c = BusinessCalendar::standard("umich", Detroit);
-    c.holidays
-        .insert(NaiveDate::from_ymd_opt(2026, 9, 7).unwrap());
+    c.holidays.insert(NaiveDate::from_ymd_opt(2026, 9, 7).unwrap());
     c
 }
 
 fn at(cal: &BusinessCalendar, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    cal.at_local(
-        NaiveDate::from_ymd_opt(2026, m, d).unwrap(),
-        NaiveTime::from_hms_opt(h, min, 0).unwrap(),
-    )
+    cal.at_local(NaiveDate::from_ymd_opt(2026, m, d).unwrap(), NaiveTime::from_hms_opt(h, min, 0).unwrap())
 }
 
 fn system(serial: &str, platform: Platform) -> System {
-    System {
-        serial: serial.into(),
-        model: None,
-        platform,
-    }
+    System { serial: serial.into(), model: None, platform }
 }
 
 fn new_ticket(style: Style) -> NewRefreshTicket {
@@ -44,13 +36,8 @@ fn new_ticket(style: Style) -> NewRefreshTicket {
 fn ticket_in(status: RefreshStatus) -> RefreshTicket {
     let c = cal();
     let cadence = Cadence::default();
-    let ctx = Ctx {
-        now: at(&c, 11, 2, 9, 0),
-        calendar: &c,
-        cadence: &cadence,
-    };
-    let (mut t, _) =
-        RefreshTicket::create(RefreshTicketId(1), new_ticket(Style::OnPrem), &ctx).unwrap();
+    let ctx = Ctx { now: at(&c, 11, 2, 9, 0), calendar: &c, cadence: &cadence };
+    let (mut t, _) = RefreshTicket::create(RefreshTicketId(1), new_ticket(Style::OnPrem), &ctx).unwrap();
     t.status = status;
     if status == RefreshStatus::OnHold {
         t.held_from = Some(RefreshStatus::PendingOrdering);
@@ -62,27 +49,9 @@ fn ticket_in(status: RefreshStatus) -> RefreshTicket {
 fn events() -> Vec<(&'static str, RefreshEvent)> {
     let when = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
     vec![
-        (
-            "timer_customer_begin",
-            RefreshEvent::TimerFired {
-                kind: TimerKind::CustomerBegin,
-                step: 0,
-            },
-        ),
-        (
-            "timer_wizard_reminder",
-            RefreshEvent::TimerFired {
-                kind: TimerKind::WizardReminder,
-                step: 1,
-            },
-        ),
-        (
-            "timer_wizard_expired",
-            RefreshEvent::TimerFired {
-                kind: TimerKind::WizardExpired,
-                step: 0,
-            },
-        ),
+        ("timer_customer_begin", RefreshEvent::TimerFired { kind: TimerKind::CustomerBegin, step: 0 }),
+        ("timer_wizard_reminder", RefreshEvent::TimerFired { kind: TimerKind::WizardReminder, step: 1 }),
+        ("timer_wizard_expired", RefreshEvent::TimerFired { kind: TimerKind::WizardExpired, step: 0 }),
         (
             "wizard",
             RefreshEvent::WizardCompleted {
@@ -93,19 +62,10 @@ fn events() -> Vec<(&'static str, RefreshEvent)> {
         ),
         (
             "wizard_approval",
-            RefreshEvent::WizardCompleted {
-                needs_approval: true,
-                location: None,
-                shipping_address: None,
-            },
+            RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None },
         ),
         ("approved", RefreshEvent::Approved),
-        (
-            "denied",
-            RefreshEvent::Denied {
-                reason: "no budget".into(),
-            },
-        ),
+        ("denied", RefreshEvent::Denied { reason: "no budget".into() }),
         (
             "replace_single",
             RefreshEvent::ReplacementAssigned {
@@ -123,45 +83,15 @@ fn events() -> Vec<(&'static str, RefreshEvent)> {
             },
         ),
         ("itsm_found", RefreshEvent::ItsmSystemFound),
-        (
-            "itsm_created",
-            RefreshEvent::ItsmRequestCreated {
-                request: "TDX-9".into(),
-            },
-        ),
+        ("itsm_created", RefreshEvent::ItsmRequestCreated { request: "TDX-9".into() }),
         ("slots_available", RefreshEvent::SlotsAvailable),
-        (
-            "slot_picked",
-            RefreshEvent::SlotPicked {
-                slot: SlotId(5),
-                starts_at: when,
-            },
-        ),
-        (
-            "rescheduled",
-            RefreshEvent::Rescheduled {
-                slot: SlotId(6),
-                starts_at: when,
-            },
-        ),
-        (
-            "customer_reschedule",
-            RefreshEvent::CustomerRescheduleTriggered,
-        ),
-        (
-            "hold",
-            RefreshEvent::PutOnHold {
-                reason: "customer away".into(),
-            },
-        ),
+        ("slot_picked", RefreshEvent::SlotPicked { slot: SlotId(5), starts_at: when }),
+        ("rescheduled", RefreshEvent::Rescheduled { slot: SlotId(6), starts_at: when }),
+        ("customer_reschedule", RefreshEvent::CustomerRescheduleTriggered),
+        ("hold", RefreshEvent::PutOnHold { reason: "customer away".into() }),
         ("released", RefreshEvent::Released),
         ("delivered", RefreshEvent::DeliveryConfirmed),
-        (
-            "cancelled",
-            RefreshEvent::Cancelled {
-                reason: "left the university".into(),
-            },
-        ),
+        ("cancelled", RefreshEvent::Cancelled { reason: "left the university".into() }),
     ]
 }
 
@@ -197,11 +127,7 @@ fn legal(status: RefreshStatus, event: &str) -> Option<RefreshStatus> {
 fn every_status_and_event_pair_is_legal_or_a_typed_error() {
     let c = cal();
     let cadence = Cadence::default();
-    let ctx = Ctx {
-        now: at(&c, 11, 3, 9, 0),
-        calendar: &c,
-        cadence: &cadence,
-    };
+    let ctx = Ctx { now: at(&c, 11, 3, 9, 0), calendar: &c, cadence: &cadence };
     let mut checked = 0;
     for status in RefreshStatus::iter() {
         for (name, event) in events() {
@@ -223,11 +149,7 @@ fn every_status_and_event_pair_is_legal_or_a_typed_error() {
 }
 
 fn ctx_at<'a>(c: &'a BusinessCalendar, cadence: &'a Cadence, now: DateTime<Utc>) -> Ctx<'a> {
-    Ctx {
-        now,
-        calendar: c,
-        cadence,
-    }
+    Ctx { now, calendar: c, cadence }
 }
 
 fn timers(effects: &[Effect]) -> Vec<(TimerKind, u16, DateTime<Utc>)> {
@@ -256,8 +178,7 @@ fn creation_schedules_invite_reminders_and_expiry_on_business_days() {
     let cadence = Cadence::default();
     // Friday 17:59 before Labor Day: invite Tuesday 10:05.
     let ctx = ctx_at(&c, &cadence, at(&c, 9, 4, 17, 59));
-    let (t, effects) =
-        RefreshTicket::create(RefreshTicketId(7), new_ticket(Style::OnPrem), &ctx).unwrap();
+    let (t, effects) = RefreshTicket::create(RefreshTicketId(7), new_ticket(Style::OnPrem), &ctx).unwrap();
     assert_eq!(t.status, RefreshStatus::PendingWizard);
     assert_eq!(
         timers(&effects),
@@ -268,10 +189,7 @@ fn creation_schedules_invite_reminders_and_expiry_on_business_days() {
             (TimerKind::WizardExpired, 0, at(&c, 9, 28, 10, 5)),
         ]
     );
-    assert!(
-        notifications(&effects).is_empty(),
-        "nothing is sent at creation"
-    );
+    assert!(notifications(&effects).is_empty(), "nothing is sent at creation");
 }
 
 #[test]
@@ -288,15 +206,7 @@ fn no_customer_tickets_skip_the_wizard_and_send_nothing() {
     // Timers fired by mistake still send nothing: there is no contact.
     let mut t2 = t.clone();
     t2.status = RefreshStatus::PendingWizard;
-    let (_, effects) = t2
-        .apply(
-            RefreshEvent::TimerFired {
-                kind: TimerKind::CustomerBegin,
-                step: 0,
-            },
-            &ctx,
-        )
-        .unwrap();
+    let (_, effects) = t2.apply(RefreshEvent::TimerFired { kind: TimerKind::CustomerBegin, step: 0 }, &ctx).unwrap();
     assert!(notifications(&effects).is_empty());
 }
 
@@ -306,12 +216,7 @@ fn a_customer_ticket_without_customer_is_refused() {
     let cadence = Cadence::default();
     let mut new = new_ticket(Style::OnPrem);
     new.customer = None;
-    let err = RefreshTicket::create(
-        RefreshTicketId(1),
-        new,
-        &ctx_at(&c, &cadence, at(&c, 11, 2, 9, 0)),
-    )
-    .unwrap_err();
+    let err = RefreshTicket::create(RefreshTicketId(1), new, &ctx_at(&c, &cadence, at(&c, 11, 2, 9, 0))).unwrap_err();
     assert!(matches!(err, DomainError::Invalid(_)));
 }
 
@@ -323,22 +228,10 @@ fn a_delegate_receives_customer_mail_instead_of_the_user() {
     let mut new = new_ticket(Style::OnPrem);
     new.delegate = Some(PersonId(99));
     let (t, _) = RefreshTicket::create(RefreshTicketId(3), new, &ctx).unwrap();
-    let (_, effects) = t
-        .apply(
-            RefreshEvent::TimerFired {
-                kind: TimerKind::WizardReminder,
-                step: 2,
-            },
-            &ctx,
-        )
-        .unwrap();
+    let (_, effects) = t.apply(RefreshEvent::TimerFired { kind: TimerKind::WizardReminder, step: 2 }, &ctx).unwrap();
     assert_eq!(
         notifications(&effects),
-        vec![(
-            Template::WizardReminder,
-            Recipient::Customer(PersonId(99)),
-            "R-3/wizard_reminder/2".into()
-        )]
+        vec![(Template::WizardReminder, Recipient::Customer(PersonId(99)), "R-3/wizard_reminder/2".into())]
     );
 }
 
@@ -348,25 +241,11 @@ fn wizard_expiry_alerts_the_team_and_walking_it_cancels_the_cadence() {
     let cadence = Cadence::default();
     let ctx = ctx_at(&c, &cadence, at(&c, 11, 2, 9, 0));
     let t = ticket_in(RefreshStatus::PendingWizard);
-    let (t, effects) = t
-        .apply(
-            RefreshEvent::TimerFired {
-                kind: TimerKind::WizardExpired,
-                step: 0,
-            },
-            &ctx,
-        )
-        .unwrap();
+    let (t, effects) = t.apply(RefreshEvent::TimerFired { kind: TimerKind::WizardExpired, step: 0 }, &ctx).unwrap();
     assert_eq!(t.status, RefreshStatus::PendingLocationInformation);
-    assert_eq!(
-        notifications(&effects)[0].1,
-        Recipient::TeamChannel(TeamId(1))
-    );
-    let walked = RefreshEvent::WizardCompleted {
-        needs_approval: true,
-        location: Some("B1".into()),
-        shipping_address: None,
-    };
+    assert_eq!(notifications(&effects)[0].1, Recipient::TeamChannel(TeamId(1)));
+    let walked =
+        RefreshEvent::WizardCompleted { needs_approval: true, location: Some("B1".into()), shipping_address: None };
     let (t, effects) = t.apply(walked, &ctx).unwrap();
     assert_eq!(t.location.as_deref(), Some("B1"));
     assert!(effects.contains(&Effect::CancelTimers(vec![
@@ -374,10 +253,7 @@ fn wizard_expiry_alerts_the_team_and_walking_it_cancels_the_cadence() {
         TimerKind::WizardReminder,
         TimerKind::WizardExpired
     ])));
-    assert_eq!(
-        notifications(&effects)[0].1,
-        Recipient::Approvers(ConfigId(1))
-    );
+    assert_eq!(notifications(&effects)[0].1, Recipient::Approvers(ConfigId(1)));
 }
 
 #[test]
@@ -387,25 +263,12 @@ fn remote_tickets_need_an_address_and_a_tracking_number() {
     let ctx = ctx_at(&c, &cadence, at(&c, 11, 2, 9, 0));
     let mut t = ticket_in(RefreshStatus::PendingWizard);
     t.style = Style::RemoteCustomer;
-    let no_address = RefreshEvent::WizardCompleted {
-        needs_approval: false,
-        location: None,
-        shipping_address: None,
-    };
-    assert!(matches!(
-        t.apply(no_address, &ctx),
-        Err(DomainError::Invalid(_))
-    ));
+    let no_address = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None };
+    assert!(matches!(t.apply(no_address, &ctx), Err(DomainError::Invalid(_))));
     t.status = RefreshStatus::PendingOrdering;
-    let untracked = RefreshEvent::ReplacementAssigned {
-        system: system("N", Platform::Mac),
-        tracking_number: None,
-        bulk: true,
-    };
-    assert!(matches!(
-        t.apply(untracked, &ctx),
-        Err(DomainError::Invalid(_))
-    ));
+    let untracked =
+        RefreshEvent::ReplacementAssigned { system: system("N", Platform::Mac), tracking_number: None, bulk: true };
+    assert!(matches!(t.apply(untracked, &ctx), Err(DomainError::Invalid(_))));
 }
 
 #[test]
@@ -422,10 +285,7 @@ fn remote_mac_asks_mac_engineering_and_remote_windows_closes_prestage() {
         let sent: Vec<_> = notifications(&effects).into_iter().map(|n| n.0).collect();
         assert_eq!(sent.contains(&Template::MacMdmRequest), expect_mdm);
         assert!(sent.contains(&Template::TrackingNumber));
-        assert_eq!(
-            effects.contains(&Effect::Itsm(ItsmRequest::ClosePrestageTask)),
-            !expect_mdm
-        );
+        assert_eq!(effects.contains(&Effect::Itsm(ItsmRequest::ClosePrestageTask)), !expect_mdm);
     }
 }
 
@@ -438,16 +298,10 @@ fn bump_down_skips_ordering_and_no_customer_gets_a_midnight_slot() {
     new.replacement = Some(system("RECYCLED", Platform::Windows));
     let (t, _) = RefreshTicket::create(RefreshTicketId(4), new, &ctx).unwrap();
     assert!(t.bump_down);
-    let walked = RefreshEvent::WizardCompleted {
-        needs_approval: false,
-        location: None,
-        shipping_address: None,
-    };
+    let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None };
     let (t, effects) = t.apply(walked, &ctx).unwrap();
     assert_eq!(t.status, RefreshStatus::PendingItsmExistence);
-    assert!(effects.contains(&Effect::Itsm(ItsmRequest::LookupSystem {
-        serial: "RECYCLED".into()
-    })));
+    assert!(effects.contains(&Effect::Itsm(ItsmRequest::LookupSystem { serial: "RECYCLED".into() })));
 
     let mut lab = ticket_in(RefreshStatus::PendingItsmExistence);
     lab.no_customer = true;
@@ -462,18 +316,11 @@ fn the_tdx_alert_goes_to_the_team_for_on_prem_only() {
     let c = cal();
     let cadence = Cadence::default();
     let ctx = ctx_at(&c, &cadence, at(&c, 11, 2, 9, 0));
-    let created = RefreshEvent::ItsmRequestCreated {
-        request: "TDX-1".into(),
-    };
-    let (t, effects) = ticket_in(RefreshStatus::DeliveryScheduled)
-        .apply(created.clone(), &ctx)
-        .unwrap();
+    let created = RefreshEvent::ItsmRequestCreated { request: "TDX-1".into() };
+    let (t, effects) = ticket_in(RefreshStatus::DeliveryScheduled).apply(created.clone(), &ctx).unwrap();
     assert_eq!(t.itsm_request.as_deref(), Some("TDX-1"));
     assert_eq!(notifications(&effects)[0].0, Template::TeamTdxAlert);
-    assert!(
-        t.apply(created.clone(), &ctx).is_err(),
-        "a second request is refused"
-    );
+    assert!(t.apply(created.clone(), &ctx).is_err(), "a second request is refused");
     let mut remote = ticket_in(RefreshStatus::PendingDelivery);
     remote.style = Style::RemoteCustomer;
     let (_, effects) = remote.apply(created, &ctx).unwrap();
@@ -488,29 +335,13 @@ fn customer_reschedule_offers_slots_again_and_updates_the_existing_request() {
     let mut t = ticket_in(RefreshStatus::DeliveryScheduled);
     t.slot = Some(SlotId(5));
     t.itsm_request = Some("TDX-1".into());
-    let (t, effects) = t
-        .apply(RefreshEvent::CustomerRescheduleTriggered, &ctx)
-        .unwrap();
-    assert_eq!(
-        (t.status, t.slot),
-        (RefreshStatus::PendingCustomerScheduling, None)
-    );
-    assert_eq!(
-        notifications(&effects)[0].2,
-        "R-1/slot_invitation/1",
-        "a new key for the new offer"
-    );
-    let picked = RefreshEvent::SlotPicked {
-        slot: SlotId(8),
-        starts_at: at(&c, 11, 9, 9, 0),
-    };
+    let (t, effects) = t.apply(RefreshEvent::CustomerRescheduleTriggered, &ctx).unwrap();
+    assert_eq!((t.status, t.slot), (RefreshStatus::PendingCustomerScheduling, None));
+    assert_eq!(notifications(&effects)[0].2, "R-1/slot_invitation/1", "a new key for the new offer");
+    let picked = RefreshEvent::SlotPicked { slot: SlotId(8), starts_at: at(&c, 11, 9, 9, 0) };
     let (t, effects) = t.apply(picked, &ctx).unwrap();
     assert_eq!(t.slot, Some(SlotId(8)));
-    assert!(
-        effects.contains(&Effect::Itsm(ItsmRequest::UpdateAppointment {
-            slot: SlotId(8)
-        }))
-    );
+    assert!(effects.contains(&Effect::Itsm(ItsmRequest::UpdateAppointment { slot: SlotId(8) })));
 }
 
 #[test]
@@ -519,19 +350,9 @@ fn hold_and_release_return_to_the_same_status() {
     let cadence = Cadence::default();
     let ctx = ctx_at(&c, &cadence, at(&c, 11, 2, 9, 0));
     let t = ticket_in(RefreshStatus::PendingCustomerScheduling);
-    let (held, effects) = t
-        .apply(
-            RefreshEvent::PutOnHold {
-                reason: "away".into(),
-            },
-            &ctx,
-        )
-        .unwrap();
+    let (held, effects) = t.apply(RefreshEvent::PutOnHold { reason: "away".into() }, &ctx).unwrap();
     assert!(effects.contains(&Effect::PauseTimers));
     let (back, effects) = held.apply(RefreshEvent::Released, &ctx).unwrap();
-    assert_eq!(
-        (back.status, back.held_from),
-        (RefreshStatus::PendingCustomerScheduling, None)
-    );
+    assert_eq!((back.status, back.held_from), (RefreshStatus::PendingCustomerScheduling, None));
     assert!(effects.contains(&Effect::ResumeTimers));
 }

@@ -8,10 +8,7 @@ use strum::{IntoEnumIterator, IntoStaticStr};
 use super::{Cadence, NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System};
 use crate::calendar::BusinessCalendar;
 use crate::domain::effects::Effects;
-use crate::domain::{
-    DomainError, Effect, ItsmRequest, Recipient, RefreshTicketId, SlotId, Template, Timer,
-    TimerKind,
-};
+use crate::domain::{DomainError, Effect, ItsmRequest, Recipient, RefreshTicketId, SlotId, Template, Timer, TimerKind};
 
 /// What a transition may consult besides the ticket: the current instant and
 /// the team's business calendar and cadence policy.
@@ -72,11 +69,7 @@ pub enum RefreshEvent {
     },
 }
 
-const WIZARD_TIMERS: [TimerKind; 3] = [
-    TimerKind::CustomerBegin,
-    TimerKind::WizardReminder,
-    TimerKind::WizardExpired,
-];
+const WIZARD_TIMERS: [TimerKind; 3] = [TimerKind::CustomerBegin, TimerKind::WizardReminder, TimerKind::WizardExpired];
 
 /// A ticket being changed and the effects of the change so far.
 struct Step {
@@ -97,8 +90,7 @@ impl Step {
 
     fn notify_customer(&mut self, template: Template, suffix: Option<String>) {
         if let Some(contact) = self.t.contact() {
-            self.fx
-                .notify(template, Recipient::Customer(contact), suffix);
+            self.fx.notify(template, Recipient::Customer(contact), suffix);
         }
     }
 
@@ -107,9 +99,7 @@ impl Step {
         match self.t.replacement.clone().filter(|_| self.t.bump_down) {
             Some(system) => {
                 self.status(RefreshStatus::PendingItsmExistence);
-                self.fx.push(Effect::Itsm(ItsmRequest::LookupSystem {
-                    serial: system.serial,
-                }));
+                self.fx.push(Effect::Itsm(ItsmRequest::LookupSystem { serial: system.serial }));
             }
             None => self.status(RefreshStatus::PendingOrdering),
         }
@@ -119,11 +109,7 @@ impl Step {
 impl RefreshTicket {
     /// A new ticket. `no_customer` tickets go straight to ordering with no
     /// mail; the rest get the invite and wizard timers of the cadence.
-    pub fn create(
-        id: RefreshTicketId,
-        new: NewRefreshTicket,
-        ctx: &Ctx,
-    ) -> Result<(Self, Vec<Effect>), DomainError> {
+    pub fn create(id: RefreshTicketId, new: NewRefreshTicket, ctx: &Ctx) -> Result<(Self, Vec<Effect>), DomainError> {
         new.check()?;
         let ticket = RefreshTicket {
             id,
@@ -158,57 +144,34 @@ impl RefreshTicket {
         Ok((s.t, s.fx.list))
     }
 
-    pub fn apply(
-        &self,
-        event: RefreshEvent,
-        ctx: &Ctx,
-    ) -> Result<(Self, Vec<Effect>), DomainError> {
+    pub fn apply(&self, event: RefreshEvent, ctx: &Ctx) -> Result<(Self, Vec<Effect>), DomainError> {
         use RefreshEvent as E;
         use RefreshStatus as S;
 
-        let illegal = |e: &RefreshEvent| DomainError::IllegalTransition {
-            state: self.status.into(),
-            event: e.into(),
-        };
+        let illegal = |e: &RefreshEvent| DomainError::IllegalTransition { state: self.status.into(), event: e.into() };
         let mut s = Step::new(self.clone());
         match (&event, self.status) {
             (E::TimerFired { kind, step }, S::PendingWizard) => match kind {
                 TimerKind::CustomerBegin => s.notify_customer(Template::CustomerBegin, None),
-                TimerKind::WizardReminder => {
-                    s.notify_customer(Template::WizardReminder, Some(step.to_string()))
-                }
+                TimerKind::WizardReminder => s.notify_customer(Template::WizardReminder, Some(step.to_string())),
                 TimerKind::WizardExpired => {
                     s.status(S::PendingLocationInformation);
-                    s.fx.notify(
-                        Template::LocationInfoNeeded,
-                        Recipient::TeamChannel(s.t.team),
-                        None,
-                    );
+                    s.fx.notify(Template::LocationInfoNeeded, Recipient::TeamChannel(s.t.team), None);
                 }
             },
             (
-                E::WizardCompleted {
-                    needs_approval,
-                    location,
-                    shipping_address,
-                },
+                E::WizardCompleted { needs_approval, location, shipping_address },
                 S::PendingWizard | S::PendingLocationInformation,
             ) => {
                 if s.t.style == Style::RemoteCustomer && shipping_address.is_none() {
-                    return Err(DomainError::Invalid(
-                        "a remote customer refresh needs a shipping address".into(),
-                    ));
+                    return Err(DomainError::Invalid("a remote customer refresh needs a shipping address".into()));
                 }
                 s.t.location = location.clone();
                 s.t.shipping_address = shipping_address.clone();
                 s.fx.push(Effect::CancelTimers(WIZARD_TIMERS.to_vec()));
                 if *needs_approval {
                     s.status(S::RequiresApproval);
-                    s.fx.notify(
-                        Template::ApprovalRequest,
-                        Recipient::Approvers(s.t.config),
-                        None,
-                    );
+                    s.fx.notify(Template::ApprovalRequest, Recipient::Approvers(s.t.config), None);
                 } else {
                     s.enter_ordering();
                 }
@@ -219,14 +182,7 @@ impl RefreshTicket {
                 s.fx.audit("denied", None, Some(reason.clone()));
                 s.notify_customer(Template::RefreshDenied, None);
             }
-            (
-                E::ReplacementAssigned {
-                    system,
-                    tracking_number,
-                    bulk: false,
-                },
-                status,
-            ) if !status.is_terminal() => {
+            (E::ReplacementAssigned { system, tracking_number, bulk: false }, status) if !status.is_terminal() => {
                 s.fx.audit(
                     "replacement",
                     s.t.replacement.as_ref().map(|r| r.serial.clone()),
@@ -237,21 +193,9 @@ impl RefreshTicket {
                     s.t.tracking_number = tracking_number.clone();
                 }
             }
-            (
-                E::ReplacementAssigned {
-                    system,
-                    tracking_number,
-                    bulk: true,
-                },
-                S::PendingOrdering,
-            ) => {
-                if s.t.style == Style::RemoteCustomer
-                    && !s.t.no_customer
-                    && tracking_number.is_none()
-                {
-                    return Err(DomainError::Invalid(
-                        "a remote customer replacement needs a tracking number".into(),
-                    ));
+            (E::ReplacementAssigned { system, tracking_number, bulk: true }, S::PendingOrdering) => {
+                if s.t.style == Style::RemoteCustomer && !s.t.no_customer && tracking_number.is_none() {
+                    return Err(DomainError::Invalid("a remote customer replacement needs a tracking number".into()));
                 }
                 s.fx.audit(
                     "replacement",
@@ -261,9 +205,7 @@ impl RefreshTicket {
                 s.t.replacement = Some(system.clone());
                 s.t.tracking_number = tracking_number.clone();
                 s.status(S::PendingItsmExistence);
-                s.fx.push(Effect::Itsm(ItsmRequest::LookupSystem {
-                    serial: system.serial.clone(),
-                }));
+                s.fx.push(Effect::Itsm(ItsmRequest::LookupSystem { serial: system.serial.clone() }));
             }
             (E::ItsmSystemFound, S::PendingItsmExistence) => system_found(&mut s, ctx),
             (E::ItsmRequestCreated { request }, S::DeliveryScheduled | S::PendingDelivery)
@@ -272,11 +214,7 @@ impl RefreshTicket {
                 s.fx.audit("itsm_request", None, Some(request.clone()));
                 s.t.itsm_request = Some(request.clone());
                 if s.t.style != Style::RemoteCustomer {
-                    s.fx.notify(
-                        Template::TeamTdxAlert,
-                        Recipient::TeamChannel(s.t.team),
-                        None,
-                    );
+                    s.fx.notify(Template::TeamTdxAlert, Recipient::TeamChannel(s.t.team), None);
                 }
             }
             (E::SlotsAvailable, S::PendingScheduleSlotDiscovery) => {
@@ -295,10 +233,7 @@ impl RefreshTicket {
                 book(&mut s, *slot, *starts_at);
                 s.t.reschedules += 1;
                 s.fx.push(Effect::Itsm(ItsmRequest::UpdateAppointment { slot: *slot }));
-                s.notify_customer(
-                    Template::RescheduleConfirmation,
-                    Some(s.t.reschedules.to_string()),
-                );
+                s.notify_customer(Template::RescheduleConfirmation, Some(s.t.reschedules.to_string()));
             }
             (E::CustomerRescheduleTriggered, S::DeliveryScheduled) => {
                 s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), None);
@@ -342,24 +277,12 @@ fn wizard_timers(ctx: &Ctx) -> Vec<Effect> {
     let invite_at = cal.next_business_morning_at(ctx.now, ctx.cadence.send_at);
     let invite_day = cal.local(invite_at).date();
     let on = |days| cal.at_local(cal.add_business_days(invite_day, days), ctx.cadence.send_at);
-    let mut timers = vec![Timer {
-        kind: TimerKind::CustomerBegin,
-        step: 0,
-        due_at: invite_at,
-    }];
+    let mut timers = vec![Timer { kind: TimerKind::CustomerBegin, step: 0, due_at: invite_at }];
     for (i, days) in ctx.cadence.reminder_days.iter().enumerate() {
         let step = u16::try_from(i + 1).expect("a handful of reminders");
-        timers.push(Timer {
-            kind: TimerKind::WizardReminder,
-            step,
-            due_at: on(*days),
-        });
+        timers.push(Timer { kind: TimerKind::WizardReminder, step, due_at: on(*days) });
     }
-    timers.push(Timer {
-        kind: TimerKind::WizardExpired,
-        step: 0,
-        due_at: on(ctx.cadence.expire_days),
-    });
+    timers.push(Timer { kind: TimerKind::WizardExpired, step: 0, due_at: on(ctx.cadence.expire_days) });
     timers.into_iter().map(Effect::SetTimer).collect()
 }
 
@@ -380,9 +303,7 @@ fn system_found(s: &mut Step, ctx: &Ctx) {
             s.notify_customer(Template::TrackingNumber, None);
             s.fx.push(Effect::Itsm(ItsmRequest::CreateRequest { slot: None }));
             match s.t.replacement.as_ref().map(|r| r.platform) {
-                Some(Platform::Mac) => {
-                    s.fx.notify(Template::MacMdmRequest, Recipient::MacEngineering, None)
-                }
+                Some(Platform::Mac) => s.fx.notify(Template::MacMdmRequest, Recipient::MacEngineering, None),
                 Some(Platform::Windows) => s.fx.push(Effect::Itsm(ItsmRequest::ClosePrestageTask)),
                 _ => {}
             }
@@ -391,11 +312,7 @@ fn system_found(s: &mut Step, ctx: &Ctx) {
 }
 
 fn book(s: &mut Step, slot: SlotId, starts_at: DateTime<Utc>) {
-    s.fx.audit(
-        "slot",
-        s.t.slot.map(|x| x.to_string()),
-        Some(slot.to_string()),
-    );
+    s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), Some(slot.to_string()));
     s.t.slot = Some(slot);
     s.t.appointment_at = Some(starts_at);
 }

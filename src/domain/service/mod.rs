@@ -13,18 +13,7 @@ pub use transition::ServiceEvent;
 use super::{DomainError, PersonId, ServiceTicketId, TeamId, TicketRef};
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    EnumIter,
-    IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -40,18 +29,7 @@ pub enum ServiceStatus {
 }
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    EnumIter,
-    IntoStaticStr,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -139,9 +117,7 @@ pub struct NewServiceTicket {
 impl NewServiceTicket {
     pub fn check(&self) -> Result<(), DomainError> {
         if self.summary.trim().is_empty() {
-            return Err(DomainError::Invalid(
-                "a service ticket needs a summary".into(),
-            ));
+            return Err(DomainError::Invalid("a service ticket needs a summary".into()));
         }
         if self.kind == ServiceKind::Request && self.priority != Priority::P5 {
             return Err(DomainError::Invalid("service requests are P5".into()));

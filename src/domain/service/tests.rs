@@ -37,22 +37,12 @@ fn ticket_in(status: ServiceStatus) -> ServiceTicket {
 
 fn events() -> Vec<(&'static str, ServiceEvent)> {
     vec![
-        (
-            "assign_other",
-            ServiceEvent::Assign {
-                engineer: PersonId(8),
-            },
-        ),
+        ("assign_other", ServiceEvent::Assign { engineer: PersonId(8) }),
         ("acknowledge", ServiceEvent::Acknowledge { by: ENGINEER }),
         ("wait", ServiceEvent::WaitOnClient),
         ("client_replied", ServiceEvent::ClientReplied),
         ("escalate", ServiceEvent::Escalate),
-        (
-            "hold",
-            ServiceEvent::PutOnHold {
-                reason: "vendor".into(),
-            },
-        ),
+        ("hold", ServiceEvent::PutOnHold { reason: "vendor".into() }),
         ("released", ServiceEvent::Released),
         ("resolve", ServiceEvent::Resolve),
         ("close", ServiceEvent::Close),
@@ -114,67 +104,34 @@ fn creation_tells_the_client_it_was_received() {
     assert_eq!(t.status, ServiceStatus::New);
     assert_eq!(
         sent(&effects),
-        vec![(
-            Template::TicketReceived,
-            Recipient::Customer(PersonId(1)),
-            "S-45/ticket_received".into()
-        )]
+        vec![(Template::TicketReceived, Recipient::Customer(PersonId(1)), "S-45/ticket_received".into())]
     );
 }
 
 #[test]
 fn each_assignment_starts_a_new_epoch_and_tells_client_and_engineer() {
     let t = ticket_in(ServiceStatus::New);
-    let (t, effects) = t
-        .apply(ServiceEvent::Assign { engineer: ENGINEER }, now())
-        .unwrap();
+    let (t, effects) = t.apply(ServiceEvent::Assign { engineer: ENGINEER }, now()).unwrap();
     assert_eq!((t.epoch, t.assignee), (1, Some(ENGINEER)));
     assert_eq!(
         sent(&effects),
         vec![
-            (
-                Template::TechnicianAssigned,
-                Recipient::Customer(PersonId(1)),
-                "S-1/technician_assigned/1".into()
-            ),
-            (
-                Template::EngineerAssigned,
-                Recipient::Staff(ENGINEER),
-                "S-1/engineer_assigned/1".into()
-            ),
+            (Template::TechnicianAssigned, Recipient::Customer(PersonId(1)), "S-1/technician_assigned/1".into()),
+            (Template::EngineerAssigned, Recipient::Staff(ENGINEER), "S-1/engineer_assigned/1".into()),
         ]
     );
-    assert!(
-        t.apply(ServiceEvent::Assign { engineer: ENGINEER }, now())
-            .is_err(),
-        "same engineer twice"
-    );
-    let (t, _) = t
-        .apply(
-            ServiceEvent::Assign {
-                engineer: PersonId(8),
-            },
-            now(),
-        )
-        .unwrap();
+    assert!(t.apply(ServiceEvent::Assign { engineer: ENGINEER }, now()).is_err(), "same engineer twice");
+    let (t, _) = t.apply(ServiceEvent::Assign { engineer: PersonId(8) }, now()).unwrap();
     assert_eq!(t.epoch, 2);
 }
 
 #[test]
 fn only_the_assignee_acknowledges() {
     let t = ticket_in(ServiceStatus::Assigned);
-    assert!(matches!(
-        t.apply(ServiceEvent::Acknowledge { by: PersonId(99) }, now()),
-        Err(DomainError::Invalid(_))
-    ));
+    assert!(matches!(t.apply(ServiceEvent::Acknowledge { by: PersonId(99) }, now()), Err(DomainError::Invalid(_))));
     let later = now() + Duration::minutes(12);
-    let (t, _) = t
-        .apply(ServiceEvent::Acknowledge { by: ENGINEER }, later)
-        .unwrap();
-    assert_eq!(
-        (t.status, t.acknowledged_at, t.status_since),
-        (ServiceStatus::InProgress, Some(later), later)
-    );
+    let (t, _) = t.apply(ServiceEvent::Acknowledge { by: ENGINEER }, later).unwrap();
+    assert_eq!((t.status, t.acknowledged_at, t.status_since), (ServiceStatus::InProgress, Some(later), later));
 }
 
 #[test]
@@ -182,16 +139,9 @@ fn escalation_moves_up_a_tier_and_stops_at_onsite() {
     let mut t = ticket_in(ServiceStatus::InProgress);
     let (e, effects) = t.apply(ServiceEvent::Escalate, now()).unwrap();
     assert_eq!((e.tier, e.assignee), (2, None));
-    assert!(
-        sent(&effects)
-            .iter()
-            .any(|n| n.1 == Recipient::Role(Role::Dispatcher))
-    );
+    assert!(sent(&effects).iter().any(|n| n.1 == Recipient::Role(Role::Dispatcher)));
     t.tier = LAST_TIER;
-    assert!(matches!(
-        t.apply(ServiceEvent::Escalate, now()),
-        Err(DomainError::Invalid(_))
-    ));
+    assert!(matches!(t.apply(ServiceEvent::Escalate, now()), Err(DomainError::Invalid(_))));
 }
 
 #[test]

@@ -6,9 +6,7 @@ use strum::{IntoEnumIterator, IntoStaticStr};
 
 use super::{LAST_TIER, NewServiceTicket, ServiceStatus, ServiceTicket};
 use crate::domain::effects::Effects;
-use crate::domain::{
-    DomainError, Effect, PersonId, Recipient, Role, ServiceTicketId, Template, TimerKind,
-};
+use crate::domain::{DomainError, Effect, PersonId, Recipient, Role, ServiceTicketId, Template, TimerKind};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq, Eq, IntoStaticStr)]
@@ -78,65 +76,33 @@ impl ServiceTicket {
         let mut fx = Effects::new(t.reference());
         fx.audit("created", None, None);
         fx.status(None, ServiceStatus::New);
-        fx.notify(
-            Template::TicketReceived,
-            Recipient::Customer(t.contact),
-            None,
-        );
+        fx.notify(Template::TicketReceived, Recipient::Customer(t.contact), None);
         Ok((t, fx.list))
     }
 
-    pub fn apply(
-        &self,
-        event: ServiceEvent,
-        now: DateTime<Utc>,
-    ) -> Result<(Self, Vec<Effect>), DomainError> {
+    pub fn apply(&self, event: ServiceEvent, now: DateTime<Utc>) -> Result<(Self, Vec<Effect>), DomainError> {
         use ServiceEvent as E;
         use ServiceStatus as S;
 
-        let illegal = |e: &ServiceEvent| DomainError::IllegalTransition {
-            state: self.status.into(),
-            event: e.into(),
-        };
-        let mut s = Step {
-            t: self.clone(),
-            fx: Effects::new(self.reference()),
-            now,
-        };
+        let illegal = |e: &ServiceEvent| DomainError::IllegalTransition { state: self.status.into(), event: e.into() };
+        let mut s = Step { t: self.clone(), fx: Effects::new(self.reference()), now };
         match (&event, self.status) {
             (E::Assign { engineer }, S::New | S::Assigned | S::InProgress | S::Escalated) => {
                 if s.t.assignee == Some(*engineer) && s.t.status == S::Assigned {
-                    return Err(DomainError::Invalid(format!(
-                        "{} is already assigned to them",
-                        s.t.reference()
-                    )));
+                    return Err(DomainError::Invalid(format!("{} is already assigned to them", s.t.reference())));
                 }
-                s.fx.audit(
-                    "assignee",
-                    s.t.assignee.map(|p| p.to_string()),
-                    Some(engineer.to_string()),
-                );
+                s.fx.audit("assignee", s.t.assignee.map(|p| p.to_string()), Some(engineer.to_string()));
                 s.t.assignee = Some(*engineer);
                 s.t.acknowledged_at = None;
                 s.t.epoch += 1;
                 s.status(S::Assigned);
                 let epoch = Some(s.t.epoch.to_string());
-                s.fx.notify(
-                    Template::TechnicianAssigned,
-                    Recipient::Customer(s.t.contact),
-                    epoch.clone(),
-                );
-                s.fx.notify(
-                    Template::EngineerAssigned,
-                    Recipient::Staff(*engineer),
-                    epoch,
-                );
+                s.fx.notify(Template::TechnicianAssigned, Recipient::Customer(s.t.contact), epoch.clone());
+                s.fx.notify(Template::EngineerAssigned, Recipient::Staff(*engineer), epoch);
             }
             (E::Acknowledge { by }, S::Assigned) => {
                 if s.t.assignee != Some(*by) {
-                    return Err(DomainError::Invalid(
-                        "only the assigned engineer can acknowledge".into(),
-                    ));
+                    return Err(DomainError::Invalid("only the assigned engineer can acknowledge".into()));
                 }
                 s.t.acknowledged_at = Some(now);
                 s.fx.audit("acknowledged", None, Some(by.to_string()));
@@ -146,34 +112,17 @@ impl ServiceTicket {
             (E::ClientReplied, S::WaitingOnClient) => s.status(S::InProgress),
             (E::Escalate, S::Assigned | S::InProgress | S::WaitingOnClient) => {
                 if s.t.tier >= LAST_TIER {
-                    return Err(DomainError::Invalid(format!(
-                        "{} is already at the last tier",
-                        s.t.reference()
-                    )));
+                    return Err(DomainError::Invalid(format!("{} is already at the last tier", s.t.reference())));
                 }
-                s.fx.audit(
-                    "tier",
-                    Some(s.t.tier.to_string()),
-                    Some((s.t.tier + 1).to_string()),
-                );
+                s.fx.audit("tier", Some(s.t.tier.to_string()), Some((s.t.tier + 1).to_string()));
                 s.t.tier += 1;
                 s.fx.audit("assignee", s.t.assignee.take().map(|p| p.to_string()), None);
                 s.status(S::Escalated);
                 let tier = Some(s.t.tier.to_string());
-                s.fx.notify(
-                    Template::EscalatedToTier,
-                    Recipient::Customer(s.t.contact),
-                    tier.clone(),
-                );
-                s.fx.notify(
-                    Template::EscalatedToTier,
-                    Recipient::Role(Role::Dispatcher),
-                    tier,
-                );
+                s.fx.notify(Template::EscalatedToTier, Recipient::Customer(s.t.contact), tier.clone());
+                s.fx.notify(Template::EscalatedToTier, Recipient::Role(Role::Dispatcher), tier);
             }
-            (E::PutOnHold { reason }, status)
-                if !matches!(status, S::OnHold | S::Resolved | S::Closed) =>
-            {
+            (E::PutOnHold { reason }, status) if !matches!(status, S::OnHold | S::Resolved | S::Closed) => {
                 s.t.held_from = Some(status);
                 s.status(S::OnHold);
                 s.fx.audit("hold_reason", None, Some(reason.clone()));

@@ -19,16 +19,11 @@ pub async fn sqlite() -> TestDb {
     let url = format!("sqlite://{}/deskbell.db", dir.path().display());
     let store = Store::connect(&url, 4).await.unwrap();
     store.migrate().await.unwrap();
-    TestDb {
-        store,
-        _dir: Some(dir),
-    }
+    TestDb { store, _dir: Some(dir) }
 }
 
 pub async fn postgres() -> TestDb {
-    let store = Store::connect(&postgres::fresh_database_url().await, 8)
-        .await
-        .unwrap();
+    let store = Store::connect(&postgres::fresh_database_url().await, 8).await.unwrap();
     store.migrate().await.unwrap();
     TestDb { store, _dir: None }
 }
@@ -54,16 +49,12 @@ macro_rules! both_databases {
 
 pub fn calendar() -> BusinessCalendar {
     let mut c = BusinessCalendar::standard("umich", Detroit);
-    c.holidays
-        .insert(NaiveDate::from_ymd_opt(2026, 9, 7).unwrap());
+    c.holidays.insert(NaiveDate::from_ymd_opt(2026, 9, 7).unwrap());
     c
 }
 
 pub fn local(m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    calendar().at_local(
-        NaiveDate::from_ymd_opt(2026, m, d).unwrap(),
-        NaiveTime::from_hms_opt(h, min, 0).unwrap(),
-    )
+    calendar().at_local(NaiveDate::from_ymd_opt(2026, m, d).unwrap(), NaiveTime::from_hms_opt(h, min, 0).unwrap())
 }
 
 /// A small directory: a customer, a delegate, two approvers, a dispatcher,
@@ -84,42 +75,15 @@ pub async fn fixture(store: &Store) -> Fixture {
         slack_user: slack.map(|s| SlackUserId::parse(s).unwrap()),
         roles,
     };
-    let customer = store
-        .upsert_person(&person(
-            "Cara Customer",
-            "cara@example.edu",
-            None,
-            vec![Role::Customer],
-        ))
-        .await
-        .unwrap();
-    let delegate = store
-        .upsert_person(&person(
-            "Dan Delegate",
-            "dan@example.edu",
-            None,
-            vec![Role::Delegate],
-        ))
-        .await
-        .unwrap();
+    let customer =
+        store.upsert_person(&person("Cara Customer", "cara@example.edu", None, vec![Role::Customer])).await.unwrap();
+    let delegate =
+        store.upsert_person(&person("Dan Delegate", "dan@example.edu", None, vec![Role::Delegate])).await.unwrap();
     let a1 = store
-        .upsert_person(&person(
-            "Ann Approver",
-            "ann@example.edu",
-            Some("UANN00001"),
-            vec![Role::Approver],
-        ))
+        .upsert_person(&person("Ann Approver", "ann@example.edu", Some("UANN00001"), vec![Role::Approver]))
         .await
         .unwrap();
-    let a2 = store
-        .upsert_person(&person(
-            "Abe Approver",
-            "abe@example.edu",
-            None,
-            vec![Role::Approver],
-        ))
-        .await
-        .unwrap();
+    let a2 = store.upsert_person(&person("Abe Approver", "abe@example.edu", None, vec![Role::Approver])).await.unwrap();
     let engineer = store
         .upsert_person(&person(
             "Eve Engineer",
@@ -129,29 +93,8 @@ pub async fn fixture(store: &Store) -> Fixture {
         ))
         .await
         .unwrap();
-    let team = store
-        .upsert_team(
-            "NIT North",
-            &SlackChannelId::parse("CNORTH001").unwrap(),
-            "umich",
-        )
-        .await
-        .unwrap();
-    let config = store
-        .upsert_config(
-            "LSA 2026",
-            &[a1, a2],
-            &["Dell 7450".into()],
-            ConfigOptions::default(),
-        )
-        .await
-        .unwrap();
-    Fixture {
-        customer,
-        delegate,
-        approvers: [a1, a2],
-        engineer,
-        team,
-        config,
-    }
+    let team = store.upsert_team("NIT North", &SlackChannelId::parse("CNORTH001").unwrap(), "umich").await.unwrap();
+    let config =
+        store.upsert_config("LSA 2026", &[a1, a2], &["Dell 7450".into()], ConfigOptions::default()).await.unwrap();
+    Fixture { customer, delegate, approvers: [a1, a2], engineer, team, config }
 }

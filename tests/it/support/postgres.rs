@@ -26,29 +26,17 @@ pub async fn fresh_database_url() -> String {
         Ok(server) => server.port,
         Err(why) => panic!("the test PostgreSQL server could not start: {why}"),
     };
-    let name = format!(
-        "t{}_{}",
-        std::process::id(),
-        NEXT_DB.fetch_add(1, Ordering::Relaxed)
-    );
+    let name = format!("t{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed));
     let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("connect to test postgres");
+    sqlx::Executor::execute(&mut conn, sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))))
         .await
-        .expect("connect to test postgres");
-    sqlx::Executor::execute(
-        &mut conn,
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))),
-    )
-    .await
-    .expect("create test database");
+        .expect("create test database");
     format!("postgres://postgres@127.0.0.1:{port}/{name}")
 }
 
 fn panic_message(e: Box<dyn std::any::Any + Send>) -> String {
-    e.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
+    e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
 }
 
 /// The directory holding all of PostgreSQL's programs (`initdb` on PATH may
@@ -89,9 +77,7 @@ fn run_as() -> Option<(u32, u32)> {
             (f.first() == Some(&user)).then(|| (f[2].parse().unwrap(), f[3].parse().unwrap()))
         })
     };
-    entry("postgres")
-        .or_else(|| entry("nobody"))
-        .or(Some((65534, 65534)))
+    entry("postgres").or_else(|| entry("nobody")).or(Some((65534, 65534)))
 }
 
 fn command(bin: &Path, ids: Option<(u32, u32)>) -> Command {
@@ -127,15 +113,7 @@ fn start() -> Server {
     }
     let data = dir.join("data");
     let status = command(&bin.join("initdb"), ids)
-        .args([
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "-D",
-        ])
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "-D"])
         .arg(&data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -143,31 +121,13 @@ fn start() -> Server {
         .expect("run initdb");
     assert!(status.success(), "initdb failed in {}", data.display());
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let log = std::fs::File::create(dir.join("postgres.log")).expect("create postgres log");
     let mut cmd = command(&bin.join("postgres"), ids);
     cmd.arg("-D")
         .arg(&data)
-        .args([
-            "-p",
-            &port.to_string(),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "unix_socket_directories=",
-        ])
-        .args([
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ])
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
+        .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
         .args(["-c", "max_connections=300"])
         .stdout(Stdio::null())
         .stderr(log);
@@ -200,11 +160,7 @@ fn start() -> Server {
         if ready {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "postgres did not start; see {}",
-            dir.join("postgres.log").display()
-        );
+        assert!(Instant::now() < deadline, "postgres did not start; see {}", dir.join("postgres.log").display());
         std::thread::sleep(Duration::from_millis(100));
     }
     Server { port }

@@ -1,0 +1,106 @@
+//! Email over SMTP (lettre, pooled; STARTTLS or TLS from the URL), or into
+//! `.eml` files when no SMTP server is configured, as in the demo.
+
+use std::path::PathBuf;
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::Error as SmtpError;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+
+use super::SendError;
+use super::reply_token::reply_address;
+use crate::domain::{Email, TicketRef};
+use crate::templates::RenderedEmail;
+
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Writes each message to `DIR/<outbox id>-<template>.eml`.
+    Files(PathBuf),
+}
+
+pub struct EmailChannel {
+    pub mailer: Mailer,
+    pub from: Mailbox,
+    /// The base reply address and the key of its per-ticket tokens.
+    pub reply: Option<(Email, SecretString)>,
+}
+
+/// One message as the dispatcher hands it over.
+pub struct Outgoing<'a> {
+    pub outbox_id: i64,
+    pub dedupe_key: &'a str,
+    pub ticket: Option<TicketRef>,
+    pub template: &'a str,
+    pub to: &'a str,
+}
+
+impl Mailer {
+    /// `smtp://host:587?tls=required` (STARTTLS), `smtps://user:pass@host`
+    /// (TLS) or `smtp://127.0.0.1:2525` (plain, for a local relay).
+    pub fn smtp(url: &SecretString) -> Result<Self, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+            .map_err(|e| format!("email.smtp_url: {e}"))?
+            .build();
+        Ok(Self::Smtp(transport))
+    }
+}
+
+fn classify(e: &SmtpError) -> SendError {
+    if e.is_permanent() { SendError::Permanent(e.to_string()) } else { SendError::Transient(e.to_string()) }
+}
+
+impl EmailChannel {
+    /// The same outbox row always gets the same Message-ID, so a resend is
+    /// recognisably the same message and replies thread to the ticket.
+    pub fn message_id(&self, dedupe_key: &str) -> String {
+        let domain = self.from.email.domain();
+        let hash = Sha256::digest(dedupe_key.as_bytes());
+        format!("<{}.deskbell@{domain}>", hex::encode(&hash[..12]))
+    }
+
+    fn build(&self, m: &Outgoing<'_>, mail: &RenderedEmail) -> Result<Message, SendError> {
+        let to: Mailbox = m.to.parse().map_err(|e| SendError::Permanent(format!("bad recipient '{}': {e}", m.to)))?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject.clone())
+            .message_id(Some(self.message_id(m.dedupe_key)));
+        if let (Some((base, secret)), Some(ticket)) = (&self.reply, m.ticket) {
+            let reply: Mailbox =
+                reply_address(base, secret, ticket).as_str().parse().expect("a valid email is a mailbox");
+            builder = builder.reply_to(reply);
+        }
+        let mut message = builder
+            .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
+            .map_err(|e| SendError::Permanent(format!("cannot build message: {e}")))?;
+        // RFC 3834: automatic mail, so well-behaved responders do not answer it.
+        message.headers_mut().insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".to_owned(),
+        ));
+        Ok(message)
+    }
+
+    /// Sends and returns the Message-ID.
+    pub async fn send(&self, m: &Outgoing<'_>, mail: &RenderedEmail) -> Result<String, SendError> {
+        let message = self.build(m, mail)?;
+        match &self.mailer {
+            Mailer::Smtp(transport) => {
+                transport.send(message).await.map_err(|e| classify(&e))?;
+            }
+            Mailer::Files(dir) => {
+                let path = dir.join(format!("{}-{}.eml", m.outbox_id, m.template));
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| SendError::Transient(format!("{}: {e}", dir.display())))?;
+                tokio::fs::write(&path, message.formatted())
+                    .await
+                    .map_err(|e| SendError::Transient(format!("{}: {e}", path.display())))?;
+            }
+        }
+        Ok(self.message_id(m.dedupe_key))
+    }
+}

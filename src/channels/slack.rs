@@ -1,0 +1,119 @@
+//! Slack through slack-morphism's Web API client. The API base URL comes
+//! from config so tests and staging point it at a local server. Without a
+//! bot token (the demo) messages are appended to a JSON-lines file instead.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+
+use super::SendError;
+use crate::templates::RenderedSlack;
+
+type Client = slack_morphism::SlackClient<SlackClientHyperHttpsConnector>;
+
+pub enum SlackChannel {
+    Api {
+        client: Arc<Client>,
+        token: SlackApiToken,
+        /// User id → DM channel id, so each DM is opened once.
+        dms: Mutex<HashMap<String, SlackChannelId>>,
+    },
+    Log(PathBuf),
+}
+
+/// Slack error codes that no retry can fix.
+const PERMANENT: &[&str] = &[
+    "channel_not_found",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "is_archived",
+    "not_in_channel",
+    "user_not_found",
+    "users_not_found",
+    "cannot_dm_bot",
+    "missing_scope",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_too_long",
+    "no_text",
+    "restricted_action",
+];
+
+fn classify(e: SlackClientError) -> SendError {
+    match e {
+        SlackClientError::RateLimitError(r) => {
+            SendError::RateLimited { retry_after: r.retry_after.unwrap_or(Duration::from_secs(1)) }
+        }
+        SlackClientError::ApiError(api) if PERMANENT.contains(&api.code.as_str()) => SendError::Permanent(api.code),
+        SlackClientError::ApiError(api) => SendError::Transient(api.code),
+        SlackClientError::HttpError(h) if h.status_code.is_client_error() => {
+            SendError::Permanent(format!("HTTP {}", h.status_code))
+        }
+        other => SendError::Transient(other.to_string()),
+    }
+}
+
+impl SlackChannel {
+    /// A client for `api_url` (https in production, http for a local server).
+    pub fn api(api_url: &str, bot_token: &str) -> Self {
+        let https =
+            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
+        let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_url.trim_end_matches('/'));
+        Self::Api {
+            client: Arc::new(slack_morphism::SlackClient::new(connector)),
+            token: SlackApiToken::new(bot_token.into()),
+            dms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Posts to a channel id, or to a user's DM for a user id. Returns
+    /// `channel:ts`, what `chat.update` needs to edit the message later.
+    pub async fn post(&self, to: &str, msg: &RenderedSlack) -> Result<String, SendError> {
+        match self {
+            Self::Api { client, token, dms } => {
+                let session = client.open_session(token);
+                let channel = if to.starts_with(['U', 'W']) {
+                    let cached = dms.lock().await.get(to).cloned();
+                    match cached {
+                        Some(c) => c,
+                        None => {
+                            let req =
+                                SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId::new(to.into())]);
+                            let opened = session.conversations_open(&req).await.map_err(classify)?;
+                            dms.lock().await.insert(to.to_owned(), opened.channel.id.clone());
+                            opened.channel.id
+                        }
+                    }
+                } else {
+                    SlackChannelId::new(to.into())
+                };
+                let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(msg.blocks.clone()))
+                    .map_err(|e| SendError::Permanent(format!("blocks do not match Block Kit: {e}")))?;
+                let content = SlackMessageContent::new().with_text(msg.text.clone()).with_blocks(blocks);
+                let req = SlackApiChatPostMessageRequest::new(channel, content);
+                let resp = session.chat_post_message(&req).await.map_err(classify)?;
+                Ok(format!("{}:{}", resp.channel, resp.ts))
+            }
+            Self::Log(path) => {
+                let line = serde_json::json!({ "to": to, "text": msg.text, "blocks": msg.blocks }).to_string() + "\n";
+                let fail = |e: std::io::Error| SendError::Transient(format!("{}: {e}", path.display()));
+                if let Some(dir) = path.parent() {
+                    tokio::fs::create_dir_all(dir).await.map_err(fail)?;
+                }
+                let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await.map_err(fail)?;
+                f.write_all(line.as_bytes()).await.map_err(fail)?;
+                tracing::info!(to, text = %msg.text, "slack message (log only: no bot token configured)");
+                Ok(format!("log:{to}"))
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The snapshot a message is rendered from: the ticket as it is inside the
+//! transaction that queues the message, with the names templates need.
+//! Stored in the outbox row, so a retry hours later still says what was
+//! true when the message was queued.
+
+use serde_json::{Value, json};
+use sqlx::{AnyConnection, Row};
+
+use super::{Result, StoreError};
+use crate::domain::TicketRef;
+
+fn person(name: Option<String>, email: Option<String>) -> Value {
+    match (name, email) {
+        (Some(name), email) => json!({ "name": name, "email": email }),
+        _ => Value::Null,
+    }
+}
+
+pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) -> Result<Value> {
+    let missing = || StoreError::NotFound(ticket.to_string());
+    match ticket {
+        TicketRef::Refresh(id) => {
+            let r = sqlx::query(
+                "SELECT t.*, c.name AS customer_name, c.email AS customer_email, d.name AS delegate_name,
+                    d.email AS delegate_email, tm.name AS team_name, tm.calendar AS team_calendar,
+                    rc.name AS config_name
+                 FROM refresh_tickets t
+                 JOIN teams tm ON tm.id = t.team_id
+                 JOIN refresh_configs rc ON rc.id = t.config_id
+                 LEFT JOIN people c ON c.id = t.customer_id
+                 LEFT JOIN people d ON d.id = t.delegate_id
+                 WHERE t.id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(missing)?;
+            let replacement: Option<String> = r.try_get("replacement_serial")?;
+            let appointment: Option<i64> = r.try_get("appointment_at")?;
+            Ok(json!({
+                "ref": ticket.to_string(),
+                "kind": "refresh",
+                "status": r.try_get::<String, _>("status")?,
+                "style": r.try_get::<String, _>("style")?,
+                "customer": person(r.try_get("customer_name")?, r.try_get("customer_email")?),
+                "delegate": person(r.try_get("delegate_name")?, r.try_get("delegate_email")?),
+                "team": { "name": r.try_get::<String, _>("team_name")?, "calendar": r.try_get::<String, _>("team_calendar")? },
+                "config": r.try_get::<String, _>("config_name")?,
+                "existing": {
+                    "serial": r.try_get::<String, _>("existing_serial")?,
+                    "model": r.try_get::<Option<String>, _>("existing_model")?,
+                    "platform": r.try_get::<String, _>("existing_platform")?,
+                },
+                "replacement": replacement.map(|serial| -> Result<Value> { Ok(json!({
+                    "serial": serial,
+                    "model": r.try_get::<Option<String>, _>("replacement_model")?,
+                    "platform": r.try_get::<Option<String>, _>("replacement_platform")?,
+                }))}).transpose()?,
+                "tracking_number": r.try_get::<Option<String>, _>("tracking_number")?,
+                "location": r.try_get::<Option<String>, _>("location")?,
+                "shipping_address": r.try_get::<Option<String>, _>("shipping_address")?,
+                "appointment_at": appointment.map(super::rows::from_ms).transpose()?.map(|t| t.to_rfc3339()),
+                "itsm_request": r.try_get::<Option<String>, _>("itsm_request")?,
+            }))
+        }
+        TicketRef::Service(id) => {
+            let r = sqlx::query(
+                "SELECT t.*, c.name AS contact_name, c.email AS contact_email, a.name AS assignee_name,
+                    a.email AS assignee_email, tm.name AS team_name, tm.calendar AS team_calendar
+                 FROM service_tickets t
+                 JOIN teams tm ON tm.id = t.team_id
+                 JOIN people c ON c.id = t.contact_id
+                 LEFT JOIN people a ON a.id = t.assignee_id
+                 WHERE t.id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(missing)?;
+            Ok(json!({
+                "ref": ticket.to_string(),
+                "kind": r.try_get::<String, _>("kind")?,
+                "priority": r.try_get::<String, _>("priority")?,
+                "vip": super::rows::flag(&r, "vip")?,
+                "summary": r.try_get::<String, _>("summary")?,
+                "issue_type": r.try_get::<String, _>("issue_type")?,
+                "subtype": r.try_get::<String, _>("subtype")?,
+                "status": r.try_get::<String, _>("status")?,
+                "tier": r.try_get::<i64, _>("tier")?,
+                "contact": person(r.try_get("contact_name")?, r.try_get("contact_email")?),
+                "assignee": person(r.try_get("assignee_name")?, r.try_get("assignee_email")?),
+                "team": { "name": r.try_get::<String, _>("team_name")?, "calendar": r.try_get::<String, _>("team_calendar")? },
+            }))
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The outbox as the dispatcher sees it: claim due rows under a lease, then
+//! record what each attempt did. Every attempt is also written to the
+//! delivery log shown on the ticket.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::rows::{from_ms, ms};
+use super::{Backend, Result, Store};
+use crate::domain::TicketRef;
+
+/// A message claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub id: i64,
+    pub dedupe_key: String,
+    pub ticket: Option<TicketRef>,
+    pub channel: String,
+    pub recipient: String,
+    pub template: String,
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: i64,
+    pub not_before: DateTime<Utc>,
+}
+
+/// What happened to one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        external_id: String,
+    },
+    /// A failed attempt; try again at `at`.
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    /// Given up: a permanent error or the last attempt.
+    Dead {
+        error: String,
+    },
+    /// Not attempted (rate limit or `Retry-After`); try at `at`, no attempt used.
+    Deferred {
+        at: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+/// One line of a ticket's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub dedupe_key: String,
+    pub channel: String,
+    pub recipient: String,
+    pub template: String,
+    pub attempt: i64,
+    pub at: DateTime<Utc>,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub external_id: Option<String>,
+}
+
+// Rows due now, or claimed by a dispatcher whose lease ran out (it crashed).
+const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
+    WHERE id IN (SELECT id FROM outbox WHERE channel IN ('email', 'slack')
+        AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
+        ORDER BY not_before, id LIMIT $3)
+    RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before";
+const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
+    WHERE id IN (SELECT id FROM outbox WHERE channel IN ('email', 'slack')
+        AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
+        ORDER BY not_before, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+    RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before";
+
+fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
+    let ticket: Option<String> = row.try_get("ticket")?;
+    Ok(Claimed {
+        id: row.try_get("id")?,
+        dedupe_key: row.try_get("dedupe_key")?,
+        ticket: ticket.and_then(|t| TicketRef::parse(&t).ok()),
+        channel: row.try_get("channel")?,
+        recipient: row.try_get("recipient")?,
+        template: row.try_get("template")?,
+        payload: row.try_get("payload")?,
+        attempts: row.try_get("attempts")?,
+        not_before: from_ms(row.try_get("not_before")?)?,
+    })
+}
+
+impl Store {
+    /// Claims up to `limit` due messages until `lease_until`, oldest first.
+    /// On PostgreSQL, replicas skip each other's locked rows.
+    pub async fn claim_outbox(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Claimed>> {
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let rows = sqlx::query(sql).bind(ms(now)).bind(ms(lease_until)).bind(limit).fetch_all(&self.pool).await?;
+        let mut claimed = rows.iter().map(claimed_from_row).collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|c| (c.not_before, c.id));
+        Ok(claimed)
+    }
+
+    /// Records an attempt's outcome and its delivery-log line together.
+    /// `alert` is a message to enqueue in the same transaction (the admin
+    /// alert of a dead row).
+    pub async fn finish_outbox(
+        &self,
+        row: &Claimed,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+        alert: Option<NewMessage<'_>>,
+    ) -> Result<()> {
+        let (status, not_before, error, external_id, counts) = match outcome {
+            Outcome::Sent { external_id } => ("sent", row.not_before, None, Some(external_id.as_str()), true),
+            Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None, true),
+            Outcome::Dead { error } => ("dead", row.not_before, Some(error.as_str()), None, true),
+            Outcome::Deferred { at, reason } => ("pending", *at, Some(reason.as_str()), None, false),
+        };
+        let attempts = row.attempts + i64::from(counts);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE outbox SET status = $2, attempts = $3, not_before = $4, last_error = $5,
+                external_id = COALESCE($6, external_id), locked_until = NULL, updated_at = $7
+             WHERE id = $1",
+        )
+        .bind(row.id)
+        .bind(status)
+        .bind(attempts)
+        .bind(ms(not_before))
+        .bind(error)
+        .bind(external_id)
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await?;
+        let outcome_name = match outcome {
+            Outcome::Sent { .. } => "sent",
+            Outcome::Retry { .. } => "retry",
+            Outcome::Dead { .. } => "dead",
+            Outcome::Deferred { .. } => "deferred",
+        };
+        sqlx::query(
+            "INSERT INTO delivery_attempts (outbox_id, ticket, attempt, at, outcome, error, external_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(row.id)
+        .bind(row.ticket.map(|t| t.to_string()))
+        .bind(attempts)
+        .bind(ms(now))
+        .bind(outcome_name)
+        .bind(error)
+        .bind(external_id)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(m) = alert {
+            insert_message(&mut tx, &m, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives claimed rows back untouched (a dispatcher stopping cleanly).
+    pub async fn release_outbox(&self, ids: &[i64]) -> Result<()> {
+        for id in ids {
+            sqlx::query(
+                "UPDATE outbox SET status = 'pending', locked_until = NULL WHERE id = $1 AND status = 'sending'",
+            )
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The delivery log of a ticket, oldest first.
+    pub async fn deliveries(&self, ticket: TicketRef) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT o.dedupe_key, o.channel, o.recipient, o.template, d.attempt, d.at, d.outcome, d.error, d.external_id
+             FROM delivery_attempts d JOIN outbox o ON o.id = d.outbox_id WHERE d.ticket = $1 ORDER BY d.id",
+        )
+        .bind(ticket.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Delivery {
+                    dedupe_key: r.try_get("dedupe_key")?,
+                    channel: r.try_get("channel")?,
+                    recipient: r.try_get("recipient")?,
+                    template: r.try_get("template")?,
+                    attempt: r.try_get("attempt")?,
+                    at: from_ms(r.try_get("at")?)?,
+                    outcome: r.try_get("outcome")?,
+                    error: r.try_get("error")?,
+                    external_id: r.try_get("external_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Counts of outbox rows by status, for health and benchmarks.
+    pub async fn outbox_status_count(&self, status: &str) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE status = $1")
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    /// Enqueues one message outside any ticket transition (admin alerts,
+    /// benchmarks); a second enqueue with the same key is ignored.
+    pub async fn enqueue(&self, m: &NewMessage<'_>, now: DateTime<Utc>) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        insert_message(&mut conn, m, now).await
+    }
+}
+
+/// A message to enqueue, already addressed.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub dedupe_key: &'a str,
+    pub ticket: Option<TicketRef>,
+    pub channel: &'a str,
+    pub recipient: &'a str,
+    pub template: &'a str,
+    pub payload: &'a str,
+}
+
+pub(super) async fn insert_message(
+    conn: &mut sqlx::AnyConnection,
+    m: &NewMessage<'_>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (dedupe_key, ticket, channel, recipient, template, payload, not_before, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(m.dedupe_key)
+    .bind(m.ticket.map(|t| t.to_string()))
+    .bind(m.channel)
+    .bind(m.recipient)
+    .bind(m.template)
+    .bind(m.payload)
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

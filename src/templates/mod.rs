@@ -1,0 +1,173 @@
+//! Message templates, loaded from disk so admins edit them without a
+//! rebuild: `templates/email/NAME.subject.txt` and `NAME.html` for email (the
+//! plain-text part is derived from the HTML, so each email has one source),
+//! `templates/slack/NAME.json` for a Block Kit message with its `text`
+//! fallback. Undefined variables are errors, reported with file and line.
+
+mod sample;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::DateTime;
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value as Jv, path_loader};
+use serde_json::Value;
+use strum::IntoEnumIterator;
+
+pub use sample::sample_context;
+
+use crate::config::{Calendars, one_line};
+use crate::domain::Template;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedSlack {
+    /// The notification and accessibility fallback.
+    pub text: String,
+    pub blocks: Vec<Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(pub String);
+
+fn err(e: minijinja::Error) -> TemplateError {
+    let mut msg = one_line(&e.to_string());
+    if let (Some(name), Some(line)) = (e.name(), e.line())
+        && !msg.contains(name)
+    {
+        msg = format!("{name}:{line}: {msg}");
+    }
+    TemplateError(msg)
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    /// Templates under `dir`; `local_time` formats an RFC 3339 instant in a
+    /// calendar's zone: `{{ ticket.appointment_at | local_time(ticket.team.calendar) }}`.
+    pub fn load(dir: &Path, calendars: Arc<Calendars>) -> Self {
+        let mut env = Environment::new();
+        env.set_loader(path_loader(dir));
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_filter("local_time", move |at: String, calendar: String| -> Result<String, minijinja::Error> {
+            let bad = |why: String| minijinja::Error::new(ErrorKind::InvalidOperation, why);
+            let at = DateTime::parse_from_rfc3339(&at).map_err(|e| bad(format!("'{at}' is not a time: {e}")))?;
+            let cal = calendars.get(&calendar).ok_or_else(|| bad(format!("unknown calendar '{calendar}'")))?;
+            Ok(at.with_timezone(&cal.tz).format("%A, %B %-d at %-I:%M %p %Z").to_string())
+        });
+        Self { env }
+    }
+
+    pub fn email(&self, name: &str, ctx: &Value) -> Result<RenderedEmail, TemplateError> {
+        let ctx = Jv::from(minijinja::value::Serde(ctx));
+        let subject =
+            self.env.get_template(&format!("email/{name}.subject.txt")).map_err(err)?.render(&ctx).map_err(err)?;
+        let html = self.env.get_template(&format!("email/{name}.html")).map_err(err)?.render(&ctx).map_err(err)?;
+        let text =
+            html2text::from_read(html.as_bytes(), 78).map_err(|e| TemplateError(format!("email/{name}.html: {e}")))?;
+        Ok(RenderedEmail { subject: one_line(&subject), text, html })
+    }
+
+    pub fn slack(&self, name: &str, ctx: &Value) -> Result<RenderedSlack, TemplateError> {
+        let file = format!("slack/{name}.json");
+        let json =
+            self.env.get_template(&file).map_err(err)?.render(Jv::from(minijinja::value::Serde(ctx))).map_err(err)?;
+        let msg: Value = serde_json::from_str(&json)
+            .map_err(|e| TemplateError(format!("{file}: not valid JSON after rendering: {e}")))?;
+        let text = msg["text"].as_str().filter(|t| !t.trim().is_empty());
+        let text = text.ok_or_else(|| TemplateError(format!("{file}: needs a non-empty \"text\" fallback")))?;
+        let blocks = match &msg["blocks"] {
+            Value::Array(blocks) => blocks.clone(),
+            Value::Null => Vec::new(),
+            _ => return Err(TemplateError(format!("{file}: \"blocks\" must be a list"))),
+        };
+        Ok(RenderedSlack { text: text.to_owned(), blocks })
+    }
+
+    /// Renders every form of every template with a sample context: a file
+    /// that is missing, does not parse or uses an unknown variable is
+    /// reported with its name and line.
+    pub fn check(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        for t in Template::iter() {
+            let (email, slack) = t.forms();
+            let ctx = sample_context(t);
+            if email && let Err(e) = self.email(t.into(), &ctx) {
+                problems.push(e.0);
+            }
+            if slack && let Err(e) = self.slack(t.into(), &ctx) {
+                problems.push(e.0);
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Templates {
+        let mut cals = Calendars::default();
+        cals.insert(crate::calendar::BusinessCalendar::standard("umich", chrono_tz::America::Detroit));
+        Templates::load(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates")), Arc::new(cals))
+    }
+
+    #[test]
+    fn every_shipped_template_renders_its_forms() {
+        shipped().check().unwrap();
+    }
+
+    #[test]
+    fn customer_mail_has_subject_html_and_text() {
+        let mail = shipped().email("customer_begin", &sample_context(Template::CustomerBegin)).unwrap();
+        assert!(mail.subject.contains("R-12"), "{}", mail.subject);
+        assert!(mail.html.contains("<html") && mail.html.contains("Cara"));
+        assert!(mail.text.contains("Cara") && !mail.text.contains("<p>"));
+    }
+
+    #[test]
+    fn slot_reminders_stress_a_unit_specified_location() {
+        let t = shipped();
+        let mut ctx = sample_context(Template::SlotReminder);
+        let on_prem = one_line(&t.email("slot_reminder", &ctx).unwrap().text);
+        ctx["ticket"]["style"] = "unit_specified_location".into();
+        ctx["ticket"]["location"] = "Angell Hall 1010".into();
+        let unit = one_line(&t.email("slot_reminder", &ctx).unwrap().text);
+        assert!(unit.contains("Angell Hall 1010") && unit.contains("must be there"), "{unit}");
+        assert!(!on_prem.contains("must be there"));
+        assert!(on_prem.contains("Tuesday, November 24 at 9:00 AM EST"), "{on_prem}");
+    }
+
+    #[test]
+    fn values_are_escaped_for_their_format() {
+        let t = shipped();
+        let mut ctx = sample_context(Template::ApprovalRequest);
+        ctx["ticket"]["customer"]["name"] = "<script>\"Bobby\" & co</script>".into();
+        let html = t.email("approval_request", &ctx).unwrap().html;
+        assert!(!html.contains("<script>"));
+        let slack = t.slack("approval_request", &ctx).unwrap();
+        assert!(slack.text.contains("\"Bobby\" & co"), "JSON-escaped, not mangled: {}", slack.text);
+    }
+
+    #[test]
+    fn a_missing_variable_is_reported_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("slack")).unwrap();
+        std::fs::write(dir.path().join("slack/x.json"), "{\n\"text\": {{ ticket.nope }}\n}").unwrap();
+        let t = Templates::load(dir.path(), Arc::new(Calendars::default()));
+        let e = t.slack("x", &serde_json::json!({"ticket": {}})).unwrap_err().0;
+        assert!(e.contains("slack/x.json") && e.contains('2'), "{e}");
+        let e = t.email("missing", &serde_json::json!({})).unwrap_err().0;
+        assert!(e.contains("email/missing.subject.txt"), "{e}");
+    }
+}

@@ -1,0 +1,51 @@
+//! Sample contexts of the shape the store snapshots into outbox rows; used
+//! to check templates at start-up and by `deskbell preview` without a ticket.
+
+use serde_json::{Value, json};
+
+use crate::domain::{Subject, Template};
+
+pub fn sample_context(t: Template) -> Value {
+    let ticket = match t.subject() {
+        Subject::RefreshTicket => json!({
+            "ref": "R-12", "kind": "refresh", "status": "delivery_scheduled", "style": "on_prem",
+            "customer": { "name": "Cara Customer", "email": "cara@example.edu" },
+            "delegate": null,
+            "team": { "name": "NIT North Campus", "calendar": "umich" },
+            "config": "LSA Refresh 2026",
+            "existing": { "serial": "5CG1234ABC", "model": "Dell Latitude 5400", "platform": "windows" },
+            "replacement": { "serial": "5CG9999XYZ", "model": "Dell Latitude 7450", "platform": "windows" },
+            "tracking_number": "1Z999AA10123456784",
+            "location": null, "shipping_address": null,
+            "appointment_at": "2026-11-24T14:00:00+00:00",
+            "itsm_request": "TDX-482913",
+        }),
+        Subject::ServiceTicket => json!({
+            "ref": "S-45", "kind": "incident", "priority": "P1", "vip": false,
+            "summary": "Nobody on floor 3 can log in", "issue_type": "User Admin", "subtype": "User - Troubleshooting",
+            "status": "assigned", "tier": 2,
+            "contact": { "name": "Cara Customer", "email": "cara@example.edu" },
+            "assignee": { "name": "Ed Engineer", "email": "ed@example.edu" },
+            "team": { "name": "NIT North Campus", "calendar": "umich" },
+        }),
+        Subject::Digest => json!({
+            "ref": "digest", "tickets": [
+                { "ref": "R-12", "status": "requires_approval", "customer": "Cara Customer", "model": "Dell Latitude 7450" },
+                { "ref": "R-14", "status": "pending_ordering", "customer": "Rita Remote", "model": "MacBook Air 13" },
+            ],
+        }),
+        Subject::Delivery => json!({
+            "ref": "R-12", "dedupe_key": "R-12/customer_begin", "channel": "email",
+            "recipient": "cara@example.edu", "template": "customer_begin", "error": "550 mailbox unavailable", "attempts": 1,
+        }),
+    };
+    let recipient = match t.subject() {
+        Subject::RefreshTicket | Subject::ServiceTicket => "Cara Customer",
+        Subject::Digest | Subject::Delivery => "Ann Arbor",
+    };
+    json!({
+        "ticket": ticket,
+        "recipient": { "name": recipient },
+        "step": { "minutes": 20, "chain": "unassigned", "number": 2 },
+    })
+}
