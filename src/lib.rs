@@ -10,6 +10,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod import;
+pub mod outbox;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
 use deskbell::clock::{Clock, SystemClock};
-use deskbell::config::{Calendars, Settings};
-use deskbell::startup::{Application, Resources, shutdown_signal};
+use deskbell::config::Settings;
+use deskbell::startup::{Application, Resources, load_policy, shutdown_signal};
 use deskbell::{demo, import, telemetry};
 
 #[derive(Parser)]
@@ -34,7 +36,7 @@ enum Command {
     /// Import data from files.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Validate the configuration and policy files without starting.
+    /// Validate the configuration, calendars and templates without starting.
     CheckConfig,
 }
 
@@ -62,7 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let clock = SystemClock;
     match cli.command {
         Command::CheckConfig => {
-            Calendars::load_dir(&settings.refresh.calendars_dir)?;
+            load_policy(&settings)?;
             println!("configuration ok");
         }
         Command::Migrate => {
@@ -83,7 +85,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 demo::load(&res, "config/demo".as_ref(), clock.now()).await?;
             }
-            Application::build(&settings, &res).await?.run_until_stopped(shutdown_signal()).await?;
+            let app = Application::build(&settings, &res, Arc::new(SystemClock)).await?;
+            app.run_until_stopped(shutdown_signal()).await?;
         }
     }
     Ok(())

@@ -1,38 +1,51 @@
-//! Builds the application from settings: database, calendars, listener.
-//! `build` binds the port, so tests ask for port 0 and read the real one.
+//! Builds the application from settings: database, policy files, channels,
+//! the outbox dispatcher and the HTTP listener. `build` binds the port, so
+//! tests ask for port 0 and read the real one.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
+use crate::channels::email::{EmailChannel, Mailer};
+use crate::channels::slack::SlackChannel;
+use crate::clock::Clock;
 use crate::config::{Calendars, Settings};
 use crate::http::{self, AppState};
+use crate::outbox::Dispatcher;
 use crate::store::{Routing, Store};
+use crate::templates::Templates;
 
-pub struct Application {
-    listener: TcpListener,
-    state: AppState,
-}
-
-/// What the CLI commands other than `serve` need: the migrated store and
-/// the policy loaded from files.
+/// What every command needs: the migrated store and the policy loaded from
+/// files (calendars, templates), all checked.
 pub struct Resources {
     pub store: Store,
     pub calendars: Arc<Calendars>,
+    pub templates: Arc<Templates>,
     pub routing: Routing,
+}
+
+/// Loads and checks calendars and templates; no database needed.
+pub fn load_policy(settings: &Settings) -> anyhow::Result<(Arc<Calendars>, Arc<Templates>)> {
+    let calendars = Arc::new(Calendars::load_dir(&settings.refresh.calendars_dir)?);
+    let templates = Templates::load(&settings.templates.dir, calendars.clone());
+    if let Err(problems) = templates.check() {
+        anyhow::bail!("{} template problem(s): {}", problems.len(), problems.join("; "));
+    }
+    Ok((calendars, Arc::new(templates)))
 }
 
 impl Resources {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let calendars = Calendars::load_dir(&settings.refresh.calendars_dir)?;
+        let (calendars, templates) = load_policy(settings)?;
         let store = Store::connect(&settings.database.url, settings.database.max_connections)
             .await
             .context("cannot open the database")?;
         store.migrate().await?;
         let routing = Routing { mac_engineering: settings.refresh.mac_engineering_email.clone() };
-        Ok(Self { store, calendars: Arc::new(calendars), routing })
+        Ok(Self { store, calendars, templates, routing })
     }
 
     /// Every team must name a calendar that exists, or its cadence cannot run.
@@ -44,25 +57,55 @@ impl Resources {
     }
 }
 
+/// The outbox dispatcher with the channels the settings describe: SMTP or
+/// `.eml` files, the Slack API or a log file.
+pub fn dispatcher(settings: &Settings, res: &Resources, clock: Arc<dyn Clock>) -> anyhow::Result<Dispatcher> {
+    let mailer = match &settings.email.smtp_url {
+        Some(url) => Mailer::smtp(url).map_err(anyhow::Error::msg)?,
+        None => Mailer::Files(settings.email.drop_dir.clone()),
+    };
+    let from = settings.email.from.parse().context("email.from")?;
+    let reply = settings.email.reply_to.clone().zip(settings.email.reply_secret.clone());
+    let email = EmailChannel { mailer, from, reply };
+    let slack = match &settings.slack.bot_token {
+        Some(token) => SlackChannel::api(&settings.slack.api_url, secrecy::ExposeSecret::expose_secret(token)),
+        None => SlackChannel::Log(settings.slack.log_file.clone()),
+    };
+    Ok(Dispatcher::new(res.store.clone(), clock, res.templates.clone(), email, slack, settings.outbox.clone()))
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    dispatcher: Arc<Dispatcher>,
+}
+
 impl Application {
-    pub async fn build(settings: &Settings, res: &Resources) -> anyhow::Result<Self> {
+    pub async fn build(settings: &Settings, res: &Resources, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         res.check_teams().await?;
+        let dispatcher = Arc::new(dispatcher(settings, res, clock)?);
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
-        Ok(Self { listener, state: AppState { store: res.store.clone() } })
+        Ok(Self { listener, state: AppState { store: res.store.clone() }, dispatcher })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests
-    /// and closes the database pool.
+    /// Serves and dispatches until `shutdown` completes, then finishes
+    /// in-flight requests, lets the dispatcher finish its current message
+    /// and give back the rest, and closes the database pool.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();
+        let (stop, stopped) = watch::channel(false);
+        let dispatcher = self.dispatcher.clone();
+        let worker = tokio::spawn(async move { dispatcher.run(stopped).await });
         tracing::info!(addr = %self.listener.local_addr()?, "deskbell listening");
         axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(shutdown).await?;
+        let _ = stop.send(true);
+        worker.await?;
         store.close().await;
         tracing::info!("deskbell stopped");
         Ok(())

@@ -1,5 +1,8 @@
 //! The application built in-process on port 0, as every HTTP test will use it.
 
+use std::sync::Arc;
+
+use deskbell::clock::SystemClock;
 use deskbell::config::Settings;
 use deskbell::startup::{Application, Resources};
 
@@ -15,8 +18,12 @@ pub async fn spawn_app() -> TestApp {
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
     settings.database.url = format!("sqlite://{}/deskbell.db", dir.path().display());
     settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
+    settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
     let res = Resources::open(&settings).await.unwrap();
-    let app = Application::build(&settings, &res).await.unwrap();
+    settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
+    settings.email.drop_dir = dir.path().join("mail");
+    settings.slack.log_file = dir.path().join("slack.jsonl");
+    let app = Application::build(&settings, &res, Arc::new(SystemClock)).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp { address, res, _dir: dir }

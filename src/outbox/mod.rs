@@ -1,0 +1,206 @@
+//! The dispatcher: every message deskbell sends leaves through here. It
+//! claims due outbox rows under a lease, renders each from its snapshot,
+//! sends it, and records the outcome: sent (with the external id), retried
+//! with backoff, deferred (Slack pacing, `Retry-After`), or dead, which
+//! alerts the admins once. Several dispatchers (replicas) share the work.
+
+mod backoff;
+mod pacing;
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, watch};
+
+pub use backoff::retry_delay;
+pub use pacing::Pacing;
+
+use crate::channels::SendError;
+use crate::channels::email::{EmailChannel, Outgoing};
+use crate::channels::slack::SlackChannel;
+use crate::clock::Clock;
+use crate::config::OutboxSettings;
+use crate::domain::Template;
+use crate::store::{Claimed, NewMessage, Outcome, Store, StoreError};
+use crate::templates::Templates;
+
+pub struct Dispatcher {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    templates: Arc<Templates>,
+    email: EmailChannel,
+    slack: SlackChannel,
+    settings: OutboxSettings,
+    pacing: Mutex<Pacing>,
+}
+
+/// The admin alert for a dead message, ready to enqueue.
+struct Alert {
+    key: String,
+    channel: &'static str,
+    recipient: String,
+    payload: String,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        templates: Arc<Templates>,
+        email: EmailChannel,
+        slack: SlackChannel,
+        settings: OutboxSettings,
+    ) -> Self {
+        let pacing = Mutex::new(Pacing::new(Duration::seconds(1)));
+        Self { store, clock, templates, email, slack, settings, pacing }
+    }
+
+    /// Delivers one batch of due messages. If `stop` turns true midway, the
+    /// rest of the batch is released untouched for the next dispatcher.
+    pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
+        let now = self.clock.now();
+        let lease_until = now + Duration::seconds(self.settings.lease_seconds as i64);
+        let rows = self.store.claim_outbox(now, lease_until, i64::from(self.settings.batch_size)).await?;
+        for (i, row) in rows.iter().enumerate() {
+            if *stop.borrow() {
+                let rest: Vec<i64> = rows[i..].iter().map(|r| r.id).collect();
+                self.store.release_outbox(&rest).await?;
+                return Ok(i);
+            }
+            let now = self.clock.now();
+            let outcome = self.deliver(row, now).await;
+            let alert = match &outcome {
+                Outcome::Dead { error } => self.alert(row, error),
+                _ => None,
+            };
+            match &outcome {
+                Outcome::Dead { error } => tracing::error!(key = %row.dedupe_key, %error, "message dead"),
+                Outcome::Retry { error, .. } => {
+                    tracing::warn!(key = %row.dedupe_key, %error, "message will be retried")
+                }
+                _ => tracing::debug!(key = %row.dedupe_key, ?outcome, "message handled"),
+            }
+            let alert_msg = alert.as_ref().map(|a| NewMessage {
+                dedupe_key: &a.key,
+                ticket: row.ticket,
+                channel: a.channel,
+                recipient: &a.recipient,
+                template: Template::DeliveryDead.into(),
+                payload: &a.payload,
+            });
+            self.store.finish_outbox(row, &outcome, now, alert_msg).await?;
+        }
+        Ok(rows.len())
+    }
+
+    /// Runs until `stop` is set: a batch whenever something is due, a short
+    /// sleep when nothing is.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) {
+        let idle = StdDuration::from_millis(self.settings.poll_interval_ms);
+        while !*stop.borrow() {
+            let busy = match self.run_once(&stop).await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::error!(error = %e, "outbox dispatch failed");
+                    false
+                }
+            };
+            if !busy {
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    _ = tokio::time::sleep(idle) => {}
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, row: &Claimed, now: DateTime<Utc>) -> Outcome {
+        let dead = |error: String| Outcome::Dead { error };
+        let Ok(template) = row.template.parse::<Template>() else {
+            return dead(format!("unknown template '{}'", row.template));
+        };
+        let ctx: Value = match serde_json::from_str(&row.payload) {
+            Ok(v) => v,
+            Err(e) => return dead(format!("unreadable payload: {e}")),
+        };
+        let name: &str = template.into();
+        let result = match row.channel.as_str() {
+            "email" => match self.templates.email(name, &ctx) {
+                Ok(mail) => {
+                    let m = Outgoing {
+                        outbox_id: row.id,
+                        dedupe_key: &row.dedupe_key,
+                        ticket: row.ticket,
+                        template: name,
+                        to: &row.recipient,
+                    };
+                    self.email.send(&m, &mail).await
+                }
+                Err(e) => return dead(format!("template: {e}")),
+            },
+            "slack" => {
+                if let Some(at) = self.pacing.lock().await.wait_until(&row.recipient, now) {
+                    return Outcome::Deferred { at, reason: "slack pacing".into() };
+                }
+                let msg = match self.templates.slack(name, &ctx) {
+                    Ok(msg) => msg,
+                    Err(e) => return dead(format!("template: {e}")),
+                };
+                let sent = self.slack.post(&row.recipient, &msg).await;
+                let mut pacing = self.pacing.lock().await;
+                match &sent {
+                    Err(SendError::RateLimited { retry_after }) => pacing.pause_until(now + to_chrono(*retry_after)),
+                    _ => pacing.sent(&row.recipient, now),
+                }
+                sent
+            }
+            other => return dead(format!("no sender for channel '{other}'")),
+        };
+        match result {
+            Ok(external_id) => Outcome::Sent { external_id },
+            Err(SendError::Permanent(error)) => dead(error),
+            Err(SendError::RateLimited { retry_after }) => {
+                Outcome::Deferred { at: now + to_chrono(retry_after), reason: "rate limited (429)".into() }
+            }
+            Err(SendError::Transient(error)) => {
+                let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
+                if attempts >= self.settings.max_attempts {
+                    dead(format!("{error} (gave up after {attempts} attempts)"))
+                } else {
+                    let base = StdDuration::from_secs(self.settings.base_delay_seconds);
+                    let max = StdDuration::from_secs(self.settings.max_delay_seconds);
+                    let delay = retry_delay(attempts, base, max, &row.dedupe_key);
+                    Outcome::Retry { at: now + to_chrono(delay), error }
+                }
+            }
+        }
+    }
+
+    /// One alert per dead message, to the admins' Slack channel or mailbox;
+    /// never for a dead alert itself, which would loop.
+    fn alert(&self, row: &Claimed, error: &str) -> Option<Alert> {
+        if row.template == <&str>::from(Template::DeliveryDead) {
+            return None;
+        }
+        let (channel, recipient) = match (&self.settings.admin_slack_channel, &self.settings.admin_email) {
+            (Some(c), _) => ("slack", c.to_string()),
+            (None, Some(e)) => ("email", e.to_string()),
+            (None, None) => return None,
+        };
+        let ticket = row.ticket.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
+        let payload = json!({
+            "ticket": {
+                "ref": ticket, "dedupe_key": row.dedupe_key, "channel": row.channel, "recipient": row.recipient,
+                "template": row.template, "error": error, "attempts": row.attempts + 1,
+            },
+            "recipient": { "name": "deskbell admins" },
+        });
+        Some(Alert { key: format!("{}/dead", row.dedupe_key), channel, recipient, payload: payload.to_string() })
+    }
+}
+
+fn to_chrono(d: StdDuration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
