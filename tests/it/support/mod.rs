@@ -1,6 +1,8 @@
 //! Shared test helpers: fresh databases of both kinds and fixtures.
 
+pub mod fake_slack;
 pub mod postgres;
+pub mod smtp;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::America::Detroit;

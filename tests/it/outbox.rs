@@ -1,0 +1,305 @@
+//! Delivery end to end, on both databases: outbox rows are sent to a fake
+//! Slack that speaks Slack's JSON and to a real SMTP server on loopback, on
+//! the simulated clock (backoff and pacing are checked by moving it).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use deskbell::channels::email::{EmailChannel, Mailer};
+use deskbell::channels::reply_token;
+use deskbell::channels::slack::SlackChannel;
+use deskbell::clock::{Clock, SimClock};
+use deskbell::config::{Calendars, OutboxSettings};
+use deskbell::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, Style, System};
+use deskbell::domain::{Actor, Email, Template, TicketRef};
+use deskbell::outbox::Dispatcher;
+use deskbell::store::{NewMessage, Routing, Store};
+use deskbell::templates::{Templates, sample_context};
+use secrecy::SecretString;
+use tokio::sync::watch;
+
+use crate::both_databases;
+use crate::support::fake_slack::{Failure, FakeSlack, TOKEN};
+use crate::support::smtp::SmtpSink;
+use crate::support::{calendar, fixture, local};
+
+both_databases!(
+    a_ticket_change_reaches_slack_and_smtp_with_real_mime,
+    transient_failures_back_off_then_die_with_one_admin_alert,
+    permanent_failures_die_at_once_and_smtp_4xx_retries,
+    retry_after_defers_without_using_an_attempt,
+    one_message_per_second_per_channel,
+    a_dispatcher_killed_mid_send_loses_nothing_and_sends_nothing_twice,
+    a_stopping_dispatcher_gives_back_the_rest_of_its_batch,
+);
+
+struct Rig {
+    store: Store,
+    clock: Arc<SimClock>,
+    slack: FakeSlack,
+    smtp: SmtpSink,
+    settings: OutboxSettings,
+    stop: (watch::Sender<bool>, watch::Receiver<bool>),
+}
+
+fn templates() -> Arc<Templates> {
+    let mut cals = Calendars::default();
+    cals.insert(calendar());
+    Templates::load(concat!(env!("CARGO_MANIFEST_DIR"), "/templates").as_ref(), Arc::new(cals)).into()
+}
+
+impl Rig {
+    async fn new(store: &Store) -> Self {
+        let settings = OutboxSettings {
+            max_attempts: 3,
+            admin_email: Some(Email::parse("admins@example.edu").unwrap()),
+            ..OutboxSettings::default()
+        };
+        Self {
+            store: store.clone(),
+            clock: Arc::new(SimClock::new(local(11, 2, 9, 0))),
+            slack: FakeSlack::start().await,
+            smtp: SmtpSink::start(),
+            settings,
+            stop: watch::channel(false),
+        }
+    }
+
+    fn dispatcher(&self) -> Dispatcher {
+        let email = EmailChannel {
+            mailer: Mailer::smtp(&SecretString::from(self.smtp.url())).unwrap(),
+            from: "Service Desk <servicedesk@example.edu>".parse().unwrap(),
+            reply: Some((Email::parse("support@example.edu").unwrap(), SecretString::from("reply-key"))),
+        };
+        let slack = SlackChannel::api(&self.slack.url, TOKEN);
+        let clock: Arc<dyn Clock> = self.clock.clone();
+        Dispatcher::new(self.store.clone(), clock, templates(), email, slack, self.settings.clone())
+    }
+
+    async fn run(&self) -> usize {
+        self.dispatcher().run_once(&self.stop.1).await.unwrap()
+    }
+
+    /// Queues a sample message whose ticket reference is `r` (its text is unique).
+    async fn enqueue(&self, key: &str, channel: &str, to: &str, template: Template, r: &str) {
+        let mut ctx = sample_context(template);
+        ctx["ticket"]["ref"] = r.into();
+        let payload = ctx.to_string();
+        let m = NewMessage {
+            dedupe_key: key,
+            ticket: TicketRef::parse(r).ok(),
+            channel,
+            recipient: to,
+            template: template.into(),
+            payload: &payload,
+        };
+        self.store.enqueue(&m, self.clock.now()).await.unwrap();
+    }
+
+    async fn status(&self, ticket: &str) -> Vec<String> {
+        let rows = self.store.outbox_of(TicketRef::parse(ticket).unwrap()).await.unwrap();
+        rows.into_iter().map(|r| r.status).collect()
+    }
+}
+
+async fn a_ticket_change_reaches_slack_and_smtp_with_real_mime(store: &Store) {
+    let rig = Rig::new(store).await;
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = Cadence::default();
+    let ctx = Ctx { now: rig.clock.now(), calendar: &cal, cadence: &cadence };
+    let new = NewRefreshTicket {
+        style: Style::OnPrem,
+        customer: Some(f.customer),
+        delegate: None,
+        no_customer: false,
+        team: f.team,
+        config: f.config,
+        existing: System { serial: "5CG1".into(), model: Some("Latitude 5400".into()), platform: Platform::Windows },
+        replacement: None,
+    };
+    let routing = Routing::default();
+    let t = store.create_refresh(new, &Actor::System, &ctx, &routing).await.unwrap();
+    let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+    store.apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| t.apply(walked, &ctx)).await.unwrap();
+
+    assert_eq!(rig.run().await, 2);
+    // Ann has a Slack id: a DM, opened once, with Approve and Deny buttons.
+    let posted = rig.slack.posted();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0].channel, "DANN00001");
+    assert!(posted[0].text.contains(&t.reference().to_string()) && posted[0].text.contains("Cara Customer"));
+    assert_eq!(posted[0].blocks[1]["elements"][0]["action_id"], "approve");
+    assert_eq!(rig.slack.calls(), ["conversations.open", "chat.postMessage"]);
+    // Abe has none: an email, multipart, threaded by a per-ticket reply token.
+    let mail = rig.smtp.messages();
+    assert_eq!(mail.len(), 1);
+    let m = &mail[0];
+    assert!(m.contains("To: abe@example.edu"), "{m}");
+    assert!(m.contains("Content-Type: multipart/alternative"), "{m}");
+    assert!(m.contains("Content-Type: text/plain") && m.contains("Content-Type: text/html"), "{m}");
+    assert!(m.contains("Auto-Submitted: auto-generated"), "{m}");
+    let reply =
+        reply_token::reply_address(&Email::parse("support@example.edu").unwrap(), &"reply-key".into(), t.reference());
+    assert!(m.contains(&format!("Reply-To: {reply}")), "{m}");
+    let deliveries = store.deliveries(t.reference()).await.unwrap();
+    assert_eq!(deliveries.len(), 2);
+    assert!(deliveries.iter().all(|d| d.outcome == "sent" && d.attempt == 1));
+    let slack_id = deliveries.iter().find(|d| d.channel == "slack").unwrap().external_id.clone().unwrap();
+    assert_eq!(slack_id, "DANN00001:1700000000.000001", "channel and ts, for chat.update later");
+    let mail_id = deliveries.iter().find(|d| d.channel == "email").unwrap().external_id.clone().unwrap();
+    assert!(m.contains(&format!("Message-ID: {mail_id}")), "the recorded Message-ID is the one sent");
+    assert_eq!(rig.run().await, 0, "nothing is sent twice");
+}
+
+async fn transient_failures_back_off_then_die_with_one_admin_alert(store: &Store) {
+    let rig = Rig::new(store).await;
+    rig.enqueue("R-1/escalation_ping", "slack", "C0DISPATCH", Template::EscalationPing, "R-1").await;
+    for _ in 0..3 {
+        rig.slack.fail_next(Failure::ServerError);
+    }
+    let start = rig.clock.now();
+    assert_eq!(rig.run().await, 1);
+    let log = store.deliveries(TicketRef::parse("R-1").unwrap()).await.unwrap();
+    assert_eq!((log[0].outcome.as_str(), log[0].attempt), ("retry", 1));
+    assert_eq!(rig.run().await, 0, "not due before its backoff");
+    rig.clock.advance(Duration::seconds(23));
+    assert_eq!(rig.run().await, 0, "30 s minus at most 20% jitter is at least 24 s");
+    rig.clock.advance(Duration::seconds(13));
+    assert_eq!(rig.run().await, 1, "due within 30 s plus 20% jitter");
+    rig.clock.advance(Duration::seconds(72));
+    assert_eq!(rig.run().await, 1, "second retry after about 60 s");
+    let log = store.deliveries(TicketRef::parse("R-1").unwrap()).await.unwrap();
+    let outcomes: Vec<_> = log.iter().map(|d| d.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["retry", "retry", "dead"]);
+    assert!(log[2].error.as_deref().unwrap().contains("gave up after 3 attempts"));
+    assert!(rig.clock.now() - start >= Duration::seconds(36 + 48));
+    // The admins are told once, by email.
+    assert_eq!(rig.run().await, 1);
+    let mail = rig.smtp.messages();
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].contains("To: admins@example.edu") && mail[0].contains("escalation_ping"), "{}", mail[0]);
+    assert_eq!(rig.run().await, 0);
+    assert_eq!(rig.status("R-1").await, ["dead", "sent"]);
+}
+
+async fn permanent_failures_die_at_once_and_smtp_4xx_retries(store: &Store) {
+    let rig = Rig::new(store).await;
+    rig.slack.break_channel("C0GONE", "channel_not_found");
+    rig.enqueue("R-2/team_tdx_alert", "slack", "C0GONE", Template::TeamTdxAlert, "R-2").await;
+    rig.enqueue("R-3/customer_begin", "email", "reject5xx@example.edu", Template::CustomerBegin, "R-3").await;
+    rig.enqueue("R-4/customer_begin", "email", "reject4xx@example.edu", Template::CustomerBegin, "R-4").await;
+    rig.slack.break_channel("C0FLAKY", "service_unavailable");
+    rig.enqueue("R-7/team_tdx_alert", "slack", "C0FLAKY", Template::TeamTdxAlert, "R-7").await;
+    assert_eq!(rig.run().await, 4);
+    let last =
+        |r: &'static str| async move { store.deliveries(TicketRef::parse(r).unwrap()).await.unwrap().pop().unwrap() };
+    let slack = last("R-2").await;
+    assert_eq!((slack.outcome.as_str(), slack.error.as_deref()), ("dead", Some("channel_not_found")));
+    let hard = last("R-3").await;
+    assert_eq!(hard.outcome, "dead");
+    assert!(hard.error.unwrap().contains("550"));
+    assert_eq!(last("R-4").await.outcome, "retry", "SMTP 4xx is transient");
+    assert_eq!(last("R-7").await.outcome, "retry", "an unknown Slack error code is worth retrying");
+}
+
+async fn retry_after_defers_without_using_an_attempt(store: &Store) {
+    let rig = Rig::new(store).await;
+    rig.slack.fail_next(Failure::RateLimited { retry_after_secs: 7 });
+    rig.enqueue("R-5/team_tdx_alert", "slack", "C0NORTH", Template::TeamTdxAlert, "R-5").await;
+    rig.enqueue("R-6/team_tdx_alert", "slack", "C0SOUTH", Template::TeamTdxAlert, "R-6").await;
+    let dispatcher = rig.dispatcher();
+    assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 2);
+    assert!(rig.slack.posted().is_empty(), "after a 429 nothing goes to Slack until Retry-After");
+    let log = store.deliveries(TicketRef::parse("R-5").unwrap()).await.unwrap();
+    assert_eq!((log[0].outcome.as_str(), log[0].attempt), ("deferred", 0));
+    rig.clock.advance(Duration::seconds(6));
+    assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 0);
+    rig.clock.advance(Duration::seconds(1));
+    assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 2);
+    assert_eq!(rig.slack.posted().len(), 2);
+    assert_eq!(rig.status("R-5").await, ["sent"]);
+}
+
+async fn one_message_per_second_per_channel(store: &Store) {
+    let rig = Rig::new(store).await;
+    for i in 1..=3 {
+        rig.enqueue(&format!("R-{i}/team_tdx_alert"), "slack", "C0BUSY", Template::TeamTdxAlert, &format!("R-{i}"))
+            .await;
+    }
+    rig.enqueue("R-9/team_tdx_alert", "slack", "C0QUIET", Template::TeamTdxAlert, "R-9").await;
+    let dispatcher = rig.dispatcher();
+    let mut sent_per_second = Vec::new();
+    for _ in 0..3 {
+        let before = rig.slack.posted().len();
+        dispatcher.run_once(&rig.stop.1).await.unwrap();
+        sent_per_second.push(rig.slack.posted().len() - before);
+        rig.clock.advance(Duration::seconds(1));
+    }
+    assert_eq!(sent_per_second, [2, 1, 1], "the busy channel gets one a second, the quiet one is not held up");
+    let busy: Vec<_> = rig.slack.posted().into_iter().filter(|p| p.channel == "C0BUSY").map(|p| p.text).collect();
+    assert!(busy[0].contains("R-1") && busy[1].contains("R-2") && busy[2].contains("R-3"), "in order: {busy:?}");
+}
+
+async fn a_dispatcher_killed_mid_send_loses_nothing_and_sends_nothing_twice(store: &Store) {
+    let rig = Rig::new(store).await;
+    for i in 1..=12 {
+        rig.enqueue(
+            &format!("R-{i}/team_tdx_alert"),
+            "slack",
+            &format!("C0TEAM{i:02}"),
+            Template::TeamTdxAlert,
+            &format!("R-{i}"),
+        )
+        .await;
+    }
+    rig.slack.hold_after(5);
+    let dispatcher = Arc::new(rig.dispatcher());
+    let stop = rig.stop.1.clone();
+    let d = dispatcher.clone();
+    let task = tokio::spawn(async move { d.run_once(&stop).await });
+    // Wait until the sixth message is in flight and held, then kill.
+    for _ in 0..500 {
+        if rig.slack.calls().iter().filter(|c| *c == "chat.postMessage").count() >= 6 {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    task.abort();
+    assert!(task.await.unwrap_err().is_cancelled());
+    assert_eq!(rig.slack.posted().len(), 5);
+    rig.slack.release();
+
+    // A new dispatcher (a restart) finds the crashed one's rows leased until
+    // the lease runs out, then delivers all of them.
+    let restarted = rig.dispatcher();
+    assert_eq!(restarted.run_once(&rig.stop.1).await.unwrap(), 0, "still leased");
+    rig.clock.advance(Duration::seconds(rig.settings.lease_seconds as i64));
+    while restarted.run_once(&rig.stop.1).await.unwrap() > 0 {}
+    let mut refs: Vec<String> =
+        rig.slack.posted().iter().map(|p| p.text.split_whitespace().last().unwrap().to_owned()).collect();
+    refs.sort();
+    refs.dedup();
+    assert_eq!(refs.len(), 12, "every message delivered");
+    assert_eq!(rig.slack.posted().len(), 12, "none twice");
+    assert_eq!(store.outbox_status_count("sent").await.unwrap(), 12);
+}
+
+async fn a_stopping_dispatcher_gives_back_the_rest_of_its_batch(store: &Store) {
+    let rig = Rig::new(store).await;
+    for i in 1..=4 {
+        rig.enqueue(
+            &format!("R-{i}/team_tdx_alert"),
+            "slack",
+            &format!("C0TEAM{i}"),
+            Template::TeamTdxAlert,
+            &format!("R-{i}"),
+        )
+        .await;
+    }
+    let stop = watch::channel(true);
+    assert_eq!(rig.dispatcher().run_once(&stop.1).await.unwrap(), 0);
+    assert_eq!(store.outbox_status_count("pending").await.unwrap(), 4, "released, not stuck in 'sending'");
+    assert_eq!(rig.run().await, 4, "and sent by the next dispatcher at once");
+}

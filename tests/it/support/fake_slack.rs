@@ -1,0 +1,158 @@
+//! A fake Slack Web API on loopback that answers in Slack's real JSON (the
+//! shapes of api.slack.com/methods), records every call, and can be told to
+//! fail: 429 with `Retry-After`, HTTP 500, or an API error code such as
+//! `channel_not_found` for a channel. It can also hold messages after the n-th, to crash a
+//! dispatcher mid-send.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+pub const TOKEN: &str = "xoxb-test-token";
+
+/// What the next chat.postMessage answers instead of succeeding.
+#[derive(Debug, Clone)]
+pub enum Failure {
+    RateLimited { retry_after_secs: u64 },
+    ServerError,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posted {
+    pub channel: String,
+    pub text: String,
+    pub blocks: Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<String>,
+    posted: Vec<Posted>,
+    script: VecDeque<Failure>,
+    broken_channels: HashMap<String, &'static str>,
+    hold_after: Option<usize>,
+}
+
+#[derive(Clone, Default)]
+struct Fake {
+    inner: Arc<Mutex<Inner>>,
+    /// Never notified: held requests wait until their client goes away.
+    gate: Arc<Notify>,
+}
+
+pub struct FakeSlack {
+    /// The base URL to configure as `[slack] api_url`.
+    pub url: String,
+    fake: Fake,
+}
+
+impl FakeSlack {
+    pub async fn start() -> Self {
+        let fake = Fake::default();
+        let app = Router::new().route("/api/{method}", post(handle)).with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, fake }
+    }
+
+    pub fn fail_next(&self, f: Failure) {
+        self.fake.inner.lock().unwrap().script.push_back(f);
+    }
+
+    pub fn break_channel(&self, channel: &str, code: &'static str) {
+        self.fake.inner.lock().unwrap().broken_channels.insert(channel.into(), code);
+    }
+
+    /// Accept `n` more messages, then hold every later one unanswered.
+    pub fn hold_after(&self, n: usize) {
+        let mut inner = self.fake.inner.lock().unwrap();
+        inner.hold_after = Some(inner.posted.len() + n);
+    }
+
+    pub fn release(&self) {
+        self.fake.inner.lock().unwrap().hold_after = None;
+    }
+
+    pub fn posted(&self) -> Vec<Posted> {
+        self.fake.inner.lock().unwrap().posted.clone()
+    }
+
+    /// Method names in call order (`conversations.open`, `chat.postMessage`, …).
+    pub fn calls(&self) -> Vec<String> {
+        self.fake.inner.lock().unwrap().calls.clone()
+    }
+}
+
+fn ok(body: Value) -> Response {
+    let mut body = body;
+    body["ok"] = true.into();
+    axum::Json(body).into_response()
+}
+
+fn api_error(code: &str) -> Response {
+    axum::Json(json!({ "ok": false, "error": code })).into_response()
+}
+
+async fn handle(State(fake): State<Fake>, Path(method): Path<String>, headers: HeaderMap, body: String) -> Response {
+    let authorized =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}"));
+    fake.inner.lock().unwrap().calls.push(method.clone());
+    if !authorized {
+        return api_error("not_authed");
+    }
+    let req: Value = serde_json::from_str(&body).unwrap_or_default();
+    match method.as_str() {
+        "conversations.open" => {
+            let user = req["users"].as_str().or_else(|| req["users"][0].as_str()).unwrap_or_default();
+            ok(json!({ "channel": { "id": format!("D{}", user.trim_start_matches('U')) } }))
+        }
+        "chat.postMessage" => post_message(fake, req).await,
+        "chat.update" => ok(json!({ "channel": req["channel"], "ts": req["ts"], "text": req["text"] })),
+        "chat.postEphemeral" => ok(json!({ "message_ts": "1700000000.000001" })),
+        "users.lookupByEmail" => ok(json!({ "user": { "id": "U0LOOKUP1", "team_id": "T0001", "name": "looked-up" } })),
+        _ => api_error("unknown_method"),
+    }
+}
+
+async fn post_message(fake: Fake, req: Value) -> Response {
+    let channel = req["channel"].as_str().unwrap_or_default().to_owned();
+    let held = {
+        let mut inner = fake.inner.lock().unwrap();
+        if let Some(failure) = inner.script.pop_front() {
+            return match failure {
+                Failure::RateLimited { retry_after_secs } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                    axum::Json(json!({ "ok": false, "error": "ratelimited" })),
+                )
+                    .into_response(),
+                Failure::ServerError => (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
+            };
+        }
+        if let Some(code) = inner.broken_channels.get(&channel) {
+            return api_error(code);
+        }
+        inner.hold_after.is_some_and(|n| inner.posted.len() >= n)
+    };
+    if held {
+        // The dispatcher is killed while waiting here; nothing is recorded.
+        fake.gate.notified().await;
+    }
+    let mut inner = fake.inner.lock().unwrap();
+    let text = req["text"].as_str().unwrap_or_default().to_owned();
+    inner.posted.push(Posted { channel: channel.clone(), text: text.clone(), blocks: req["blocks"].clone() });
+    let ts = format!("1700000000.{:06}", inner.posted.len());
+    ok(json!({
+        "channel": channel,
+        "ts": ts,
+        "message": { "text": text, "type": "message", "subtype": "bot_message", "bot_id": "B0DESKBELL", "ts": ts },
+    }))
+}
