@@ -3,7 +3,7 @@
 //! bot token (the demo) messages are appended to a JSON-lines file instead.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
 use super::SendError;
+use crate::domain::{Email, SlackUserId as DeskbellSlackUserId};
 use crate::templates::RenderedSlack;
 
 type Client = slack_morphism::SlackClient<SlackClientHyperHttpsConnector>;
@@ -78,42 +79,100 @@ impl SlackChannel {
     /// Posts to a channel id, or to a user's DM for a user id. Returns
     /// `channel:ts`, what `chat.update` needs to edit the message later.
     pub async fn post(&self, to: &str, msg: &RenderedSlack) -> Result<String, SendError> {
-        match self {
-            Self::Api { client, token, dms } => {
-                let session = client.open_session(token);
-                let channel = if to.starts_with(['U', 'W']) {
-                    let cached = dms.lock().await.get(to).cloned();
-                    match cached {
-                        Some(c) => c,
-                        None => {
-                            let req =
-                                SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId::new(to.into())]);
-                            let opened = session.conversations_open(&req).await.map_err(classify)?;
-                            dms.lock().await.insert(to.to_owned(), opened.channel.id.clone());
-                            opened.channel.id
-                        }
-                    }
-                } else {
-                    SlackChannelId::new(to.into())
-                };
-                let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(msg.blocks.clone()))
-                    .map_err(|e| SendError::Permanent(format!("blocks do not match Block Kit: {e}")))?;
-                let content = SlackMessageContent::new().with_text(msg.text.clone()).with_blocks(blocks);
-                let req = SlackApiChatPostMessageRequest::new(channel, content);
-                let resp = session.chat_post_message(&req).await.map_err(classify)?;
-                Ok(format!("{}:{}", resp.channel, resp.ts))
-            }
-            Self::Log(path) => {
-                let line = serde_json::json!({ "to": to, "text": msg.text, "blocks": msg.blocks }).to_string() + "\n";
-                let fail = |e: std::io::Error| SendError::Transient(format!("{}: {e}", path.display()));
-                if let Some(dir) = path.parent() {
-                    tokio::fs::create_dir_all(dir).await.map_err(fail)?;
+        let (client, token, dms) = match self {
+            Self::Api { client, token, dms } => (client, token, dms),
+            Self::Log(path) => return log(path, "post", to, msg).await,
+        };
+        let session = client.open_session(token);
+        let channel = if to.starts_with(['U', 'W']) {
+            let cached = dms.lock().await.get(to).cloned();
+            match cached {
+                Some(c) => c,
+                None => {
+                    let req = SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId::new(to.into())]);
+                    let opened = session.conversations_open(&req).await.map_err(classify)?;
+                    dms.lock().await.insert(to.to_owned(), opened.channel.id.clone());
+                    opened.channel.id
                 }
-                let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await.map_err(fail)?;
-                f.write_all(line.as_bytes()).await.map_err(fail)?;
-                tracing::info!(to, text = %msg.text, "slack message (log only: no bot token configured)");
-                Ok(format!("log:{to}"))
             }
+        } else {
+            SlackChannelId::new(to.into())
+        };
+        let req = SlackApiChatPostMessageRequest::new(channel, content(msg)?);
+        let resp = session.chat_post_message(&req).await.map_err(classify)?;
+        Ok(format!("{}:{}", resp.channel, resp.ts))
+    }
+
+    /// Replaces a posted message in place (`chat.update`), e.g. an approval
+    /// request once someone decided it.
+    pub async fn update(&self, channel: &str, ts: &str, msg: &RenderedSlack) -> Result<(), SendError> {
+        let (client, token) = match self {
+            Self::Api { client, token, .. } => (client, token),
+            Self::Log(path) => return log(path, "update", channel, msg).await.map(drop),
+        };
+        let req = SlackApiChatUpdateRequest::new(channel.into(), content(msg)?, ts.into());
+        client.open_session(token).chat_update(&req).await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// A message only `user` sees in `channel` (refusals, lookups).
+    pub async fn ephemeral(&self, channel: &str, user: &str, msg: &RenderedSlack) -> Result<(), SendError> {
+        let (client, token) = match self {
+            Self::Api { client, token, .. } => (client, token),
+            Self::Log(path) => return log(path, "ephemeral", user, msg).await.map(drop),
+        };
+        let req = SlackApiChatPostEphemeralRequest::new(channel.into(), user.into(), content(msg)?);
+        client.open_session(token).chat_post_ephemeral(&req).await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// Answers an interaction through its `response_url`.
+    pub async fn respond(
+        &self,
+        response_url: &str,
+        msg: &RenderedSlack,
+        replace_original: bool,
+    ) -> Result<(), SendError> {
+        let client = match self {
+            Self::Api { client, .. } => client,
+            Self::Log(path) => return log(path, "respond", response_url, msg).await.map(drop),
+        };
+        let url = response_url.parse().map_err(|e| SendError::Permanent(format!("bad response_url: {e}")))?;
+        let req = SlackApiPostWebhookMessageRequest::new(content(msg)?).with_replace_original(replace_original);
+        client.respond_to_event(&SlackResponseUrl::new(url), &req).await.map_err(classify)?;
+        Ok(())
+    }
+
+    /// The Slack user with this email, to map staff to Slack ids.
+    pub async fn lookup_by_email(&self, email: &Email) -> Result<Option<DeskbellSlackUserId>, SendError> {
+        let Self::Api { client, token, .. } = self else {
+            return Ok(None);
+        };
+        let req = SlackApiUsersLookupByEmailRequest::new(EmailAddress(email.to_string()));
+        match client.open_session(token).users_lookup_by_email(&req).await {
+            Ok(resp) => Ok(DeskbellSlackUserId::parse(resp.user.id.as_ref()).ok()),
+            Err(SlackClientError::ApiError(api)) if api.code == "users_not_found" => Ok(None),
+            Err(e) => Err(classify(e)),
         }
     }
+}
+
+/// The demo's stand-in for Slack: one JSON line per call.
+async fn log(path: &Path, action: &str, to: &str, msg: &RenderedSlack) -> Result<String, SendError> {
+    let line =
+        serde_json::json!({ "action": action, "to": to, "text": msg.text, "blocks": msg.blocks }).to_string() + "\n";
+    let fail = |e: std::io::Error| SendError::Transient(format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(fail)?;
+    }
+    let mut f = tokio::fs::OpenOptions::new().create(true).append(true).open(path).await.map_err(fail)?;
+    f.write_all(line.as_bytes()).await.map_err(fail)?;
+    tracing::info!(action, to, text = %msg.text, "slack message (log only: no bot token configured)");
+    Ok(format!("log:{to}"))
+}
+
+fn content(msg: &RenderedSlack) -> Result<SlackMessageContent, SendError> {
+    let blocks: Vec<SlackBlock> = serde_json::from_value(serde_json::Value::Array(msg.blocks.clone()))
+        .map_err(|e| SendError::Permanent(format!("blocks do not match Block Kit: {e}")))?;
+    Ok(SlackMessageContent::new().with_text(msg.text.clone()).with_blocks(blocks))
 }

@@ -136,7 +136,7 @@ impl Dispatcher {
                         template: name,
                         to: &row.recipient,
                     };
-                    self.email.send(&m, &mail).await
+                    within(self.email.send(&m, &mail)).await
                 }
                 Err(e) => return dead(format!("template: {e}")),
             },
@@ -148,7 +148,7 @@ impl Dispatcher {
                     Ok(msg) => msg,
                     Err(e) => return dead(format!("template: {e}")),
                 };
-                let sent = self.slack.post(&row.recipient, &msg).await;
+                let sent = within(self.slack.post(&row.recipient, &msg)).await;
                 let mut pacing = self.pacing.lock().await;
                 match &sent {
                     Err(SendError::RateLimited { retry_after }) => pacing.pause_until(now + to_chrono(*retry_after)),
@@ -199,6 +199,15 @@ impl Dispatcher {
         });
         Some(Alert { key: format!("{}/dead", row.dedupe_key), channel, recipient, payload: payload.to_string() })
     }
+}
+
+/// A service that does not answer in time is a transient failure, so one
+/// hung connection never stalls delivery.
+async fn within<T>(send: impl Future<Output = Result<T, SendError>>) -> Result<T, SendError> {
+    const SEND_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+    tokio::time::timeout(SEND_TIMEOUT, send)
+        .await
+        .unwrap_or_else(|_| Err(SendError::Transient(format!("no answer within {SEND_TIMEOUT:?}"))))
 }
 
 fn to_chrono(d: StdDuration) -> Duration {

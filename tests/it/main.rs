@@ -7,4 +7,5 @@ mod cli;
 mod http;
 mod import;
 mod outbox;
+mod slack_api;
 mod store;

@@ -8,10 +8,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -38,6 +38,9 @@ struct Inner {
     script: VecDeque<Failure>,
     broken_channels: HashMap<String, &'static str>,
     hold_after: Option<usize>,
+    updated: Vec<(String, String, String)>,
+    ephemeral: Vec<(String, String, String)>,
+    responses: Vec<Value>,
 }
 
 #[derive(Clone, Default)]
@@ -56,7 +59,10 @@ pub struct FakeSlack {
 impl FakeSlack {
     pub async fn start() -> Self {
         let fake = Fake::default();
-        let app = Router::new().route("/api/{method}", post(handle)).with_state(fake.clone());
+        let app = Router::new()
+            .route("/api/{method}", get(handle).post(handle))
+            .route("/response/{id}", post(respond))
+            .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/api", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -85,6 +91,26 @@ impl FakeSlack {
         self.fake.inner.lock().unwrap().posted.clone()
     }
 
+    /// (channel, ts, text) of every chat.update.
+    pub fn updated(&self) -> Vec<(String, String, String)> {
+        self.fake.inner.lock().unwrap().updated.clone()
+    }
+
+    /// (channel, user, text) of every chat.postEphemeral.
+    pub fn ephemeral(&self) -> Vec<(String, String, String)> {
+        self.fake.inner.lock().unwrap().ephemeral.clone()
+    }
+
+    /// A response URL, as Slack puts in interaction payloads.
+    pub fn response_url(&self, id: &str) -> String {
+        format!("{}/response/{id}", self.url.trim_end_matches("/api"))
+    }
+
+    /// Bodies posted to response URLs.
+    pub fn responses(&self) -> Vec<Value> {
+        self.fake.inner.lock().unwrap().responses.clone()
+    }
+
     /// Method names in call order (`conversations.open`, `chat.postMessage`, …).
     pub fn calls(&self) -> Vec<String> {
         self.fake.inner.lock().unwrap().calls.clone()
@@ -101,23 +127,45 @@ fn api_error(code: &str) -> Response {
     axum::Json(json!({ "ok": false, "error": code })).into_response()
 }
 
-async fn handle(State(fake): State<Fake>, Path(method): Path<String>, headers: HeaderMap, body: String) -> Response {
+/// Web API methods take JSON bodies or, for reads, query parameters.
+async fn handle(
+    State(fake): State<Fake>,
+    Path(method): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let authorized =
         headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}"));
     fake.inner.lock().unwrap().calls.push(method.clone());
     if !authorized {
         return api_error("not_authed");
     }
-    let req: Value = serde_json::from_str(&body).unwrap_or_default();
+    let mut req: Value = serde_json::from_str(&body).unwrap_or_else(|_| json!({}));
+    for (k, v) in query {
+        req[k] = v.into();
+    }
     match method.as_str() {
         "conversations.open" => {
             let user = req["users"].as_str().or_else(|| req["users"][0].as_str()).unwrap_or_default();
             ok(json!({ "channel": { "id": format!("D{}", user.trim_start_matches('U')) } }))
         }
         "chat.postMessage" => post_message(fake, req).await,
-        "chat.update" => ok(json!({ "channel": req["channel"], "ts": req["ts"], "text": req["text"] })),
-        "chat.postEphemeral" => ok(json!({ "message_ts": "1700000000.000001" })),
-        "users.lookupByEmail" => ok(json!({ "user": { "id": "U0LOOKUP1", "team_id": "T0001", "name": "looked-up" } })),
+        "chat.update" => {
+            let s = |k: &str| req[k].as_str().unwrap_or_default().to_owned();
+            fake.inner.lock().unwrap().updated.push((s("channel"), s("ts"), s("text")));
+            let message = json!({ "text": req["text"], "type": "message", "bot_id": "B0DESKBELL", "ts": req["ts"] });
+            ok(json!({ "channel": req["channel"], "ts": req["ts"], "text": req["text"], "message": message }))
+        }
+        "chat.postEphemeral" => {
+            let s = |k: &str| req[k].as_str().unwrap_or_default().to_owned();
+            fake.inner.lock().unwrap().ephemeral.push((s("channel"), s("user"), s("text")));
+            ok(json!({ "message_ts": "1700000000.000001" }))
+        }
+        "users.lookupByEmail" => match req["email"].as_str() {
+            Some("ann@example.edu") => ok(json!({ "user": { "id": "UANN00001", "team_id": "T0001", "name": "ann" } })),
+            _ => api_error("users_not_found"),
+        },
         _ => api_error("unknown_method"),
     }
 }
@@ -155,4 +203,10 @@ async fn post_message(fake: Fake, req: Value) -> Response {
         "ts": ts,
         "message": { "text": text, "type": "message", "subtype": "bot_message", "bot_id": "B0DESKBELL", "ts": ts },
     }))
+}
+
+/// Response URLs take any JSON and answer `ok` as text, as Slack's do.
+async fn respond(State(fake): State<Fake>, body: String) -> Response {
+    fake.inner.lock().unwrap().responses.push(serde_json::from_str(&body).unwrap_or_default());
+    "ok".into_response()
 }
