@@ -6,11 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
+use strum::IntoEnumIterator;
 
 use deskbell::clock::{Clock, SystemClock};
 use deskbell::config::Settings;
+use deskbell::domain::{Template, TicketRef};
 use deskbell::startup::{Application, Resources, load_policy, shutdown_signal};
-use deskbell::{demo, import, telemetry};
+use deskbell::templates::sample_context;
+use deskbell::{demo, import, telemetry, ticket_view};
 
 #[derive(Parser)]
 #[command(name = "deskbell", version, about = "Slack bot and notification hub for IT service desks")]
@@ -38,12 +41,27 @@ enum Command {
     Import(ImportCommand),
     /// Validate the configuration, calendars and templates without starting.
     CheckConfig,
+    /// Render a message template, with a ticket's real data or sample data.
+    Preview {
+        /// A template name, such as customer_begin or escalation_ping.
+        #[arg(value_parser = template_names())]
+        template: String,
+        /// Render for this ticket (R-12, S-45) instead of sample data.
+        #[arg(long)]
+        ticket: Option<TicketRef>,
+    },
+    /// Show a ticket: its state, history, messages and delivery log.
+    Show { ticket: TicketRef },
 }
 
 #[derive(Subcommand)]
 enum ImportCommand {
     /// Create refresh tickets from a CSV of serial numbers and customer data.
     RefreshBatch { file: PathBuf },
+}
+
+fn template_names() -> clap::builder::PossibleValuesParser {
+    Template::iter().map(<&str>::from).collect::<Vec<_>>().into()
 }
 
 #[tokio::main]
@@ -79,6 +97,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let refs: Vec<String> = created.iter().map(|t| t.reference().to_string()).collect();
             println!("imported {} refresh ticket(s): {}", created.len(), refs.join(", "));
+        }
+        Command::Preview { template, ticket } => {
+            let template: Template = template.parse()?;
+            let (_, templates) = load_policy(&settings)?;
+            let ctx = match ticket {
+                Some(t) => {
+                    let res = Resources::open(&settings).await?;
+                    let ticket = res.store.ticket_context(t).await?;
+                    let name = ["delegate", "customer", "contact"]
+                        .iter()
+                        .find_map(|k| ticket[k]["name"].as_str())
+                        .unwrap_or("Preview Recipient")
+                        .to_owned();
+                    let mut ctx = sample_context(template);
+                    ctx["ticket"] = ticket;
+                    ctx["recipient"]["name"] = name.into();
+                    ctx
+                }
+                None => sample_context(template),
+            };
+            let (email, slack) = template.forms();
+            if email {
+                let mail = templates.email(template.into(), &ctx)?;
+                println!("Subject: {}\n\n{}\n--- HTML ---\n{}", mail.subject, mail.text, mail.html);
+            }
+            if slack {
+                let msg = templates.slack(template.into(), &ctx)?;
+                println!("--- Slack ---\n{}\n{}", msg.text, serde_json::to_string_pretty(&msg.blocks)?);
+            }
+        }
+        Command::Show { ticket } => {
+            let res = Resources::open(&settings).await?;
+            print!("{}", ticket_view::show(&res.store, ticket).await?);
         }
         Command::Serve { demo } => {
             let res = Resources::open(&settings).await?;

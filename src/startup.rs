@@ -61,7 +61,7 @@ impl Resources {
 /// `.eml` files, the Slack API or a log file.
 pub fn dispatcher(settings: &Settings, res: &Resources, clock: Arc<dyn Clock>) -> anyhow::Result<Dispatcher> {
     let mailer = match &settings.email.smtp_url {
-        Some(url) => Mailer::smtp(url).map_err(anyhow::Error::msg)?,
+        Some(url) => Mailer::smtp(url, settings.outbox.email_concurrency).map_err(anyhow::Error::msg)?,
         None => Mailer::Files(settings.email.drop_dir.clone()),
     };
     let from = settings.email.from.parse().context("email.from")?;

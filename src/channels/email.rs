@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::Error as SmtpError;
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -40,9 +41,11 @@ pub struct Outgoing<'a> {
 impl Mailer {
     /// `smtp://host:587?tls=required` (STARTTLS), `smtps://user:pass@host`
     /// (TLS) or `smtp://127.0.0.1:2525` (plain, for a local relay).
-    pub fn smtp(url: &SecretString) -> Result<Self, String> {
+    /// `connections` is the pool size: as many as emails sent at once.
+    pub fn smtp(url: &SecretString, connections: u32) -> Result<Self, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
             .map_err(|e| format!("email.smtp_url: {e}"))?
+            .pool_config(PoolConfig::new().max_size(connections))
             .build();
         Ok(Self::Smtp(transport))
     }

@@ -119,6 +119,9 @@ pub struct OutboxSettings {
     /// may take it (a dispatcher that crashed mid-send).
     pub lease_seconds: u64,
     pub batch_size: u32,
+    /// Emails sent at once, each on its own pooled SMTP connection. Slack
+    /// messages go one at a time, to keep each channel's order and pace.
+    pub email_concurrency: u32,
     /// Pause between polls when nothing is due.
     pub poll_interval_ms: u64,
     /// Where dead-letter alerts go: a Slack channel id, else an email.
@@ -134,6 +137,7 @@ impl Default for OutboxSettings {
             max_delay_seconds: 3600,
             lease_seconds: 300,
             batch_size: 100,
+            email_concurrency: 8,
             poll_interval_ms: 1000,
             admin_slack_channel: None,
             admin_email: None,
@@ -251,8 +255,8 @@ impl Settings {
         if self.email.reply_to.is_some() && self.email.reply_secret.is_none() {
             return Err("key 'email.reply_secret': required when email.reply_to is set".into());
         }
-        if self.outbox.max_attempts == 0 || self.outbox.batch_size == 0 {
-            return Err("keys 'outbox.max_attempts' and 'outbox.batch_size': expected at least 1".into());
+        if self.outbox.max_attempts == 0 || self.outbox.batch_size == 0 || self.outbox.email_concurrency == 0 {
+            return Err("keys 'outbox.max_attempts', 'batch_size', 'email_concurrency': expected at least 1".into());
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
+use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, watch};
 
@@ -57,42 +58,68 @@ impl Dispatcher {
         Self { store, clock, templates, email, slack, settings, pacing }
     }
 
-    /// Delivers one batch of due messages. If `stop` turns true midway, the
-    /// rest of the batch is released untouched for the next dispatcher.
+    /// Delivers one batch of due messages: Slack messages one at a time (each
+    /// channel keeps its order and pace), emails several at once. If `stop`
+    /// turns true midway, what was not started is released untouched for the
+    /// next dispatcher.
     pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let lease_until = now + Duration::seconds(self.settings.lease_seconds as i64);
         let rows = self.store.claim_outbox(now, lease_until, i64::from(self.settings.batch_size)).await?;
-        for (i, row) in rows.iter().enumerate() {
-            if *stop.borrow() {
-                let rest: Vec<i64> = rows[i..].iter().map(|r| r.id).collect();
-                self.store.release_outbox(&rest).await?;
-                return Ok(i);
-            }
-            let now = self.clock.now();
-            let outcome = self.deliver(row, now).await;
-            let alert = match &outcome {
-                Outcome::Dead { error } => self.alert(row, error),
-                _ => None,
-            };
-            match &outcome {
-                Outcome::Dead { error } => tracing::error!(key = %row.dedupe_key, %error, "message dead"),
-                Outcome::Retry { error, .. } => {
-                    tracing::warn!(key = %row.dedupe_key, %error, "message will be retried")
+        let (slack, other): (Vec<Claimed>, Vec<Claimed>) = rows.iter().cloned().partition(|r| r.channel == "slack");
+        let slack_lane = async {
+            let mut done = 0;
+            for row in &slack {
+                if *stop.borrow() {
+                    break;
                 }
-                _ => tracing::debug!(key = %row.dedupe_key, ?outcome, "message handled"),
+                self.handle(row).await?;
+                done += 1;
             }
-            let alert_msg = alert.as_ref().map(|a| NewMessage {
-                dedupe_key: &a.key,
-                ticket: row.ticket,
-                channel: a.channel,
-                recipient: &a.recipient,
-                template: Template::DeliveryDead.into(),
-                payload: &a.payload,
-            });
-            self.store.finish_outbox(row, &outcome, now, alert_msg).await?;
+            Ok::<_, StoreError>(done)
+        };
+        let email_lane = stream::iter(other)
+            .map(|row| async move { self.handle_unless_stopped(&row, stop).await })
+            .buffer_unordered(self.settings.email_concurrency as usize)
+            .try_fold(0, |n, one| async move { Ok(n + one) });
+        let (slack_done, email_done) = tokio::try_join!(slack_lane, email_lane)?;
+        if *stop.borrow() {
+            // Only rows still 'sending' are given back; finished ones stay.
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            self.store.release_outbox(&ids).await?;
         }
-        Ok(rows.len())
+        Ok(slack_done + email_done)
+    }
+
+    async fn handle_unless_stopped(&self, row: &Claimed, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
+        if *stop.borrow() {
+            return Ok(0);
+        }
+        self.handle(row).await.map(|()| 1)
+    }
+
+    /// Delivers one message and records the outcome (and any dead alert).
+    async fn handle(&self, row: &Claimed) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let outcome = self.deliver(row, now).await;
+        match &outcome {
+            Outcome::Dead { error } => tracing::error!(key = %row.dedupe_key, %error, "message dead"),
+            Outcome::Retry { error, .. } => tracing::warn!(key = %row.dedupe_key, %error, "message will be retried"),
+            _ => tracing::debug!(key = %row.dedupe_key, ?outcome, "message handled"),
+        }
+        let alert = match &outcome {
+            Outcome::Dead { error } => self.alert(row, error),
+            _ => None,
+        };
+        let alert_msg = alert.as_ref().map(|a| NewMessage {
+            dedupe_key: &a.key,
+            ticket: row.ticket,
+            channel: a.channel,
+            recipient: &a.recipient,
+            template: Template::DeliveryDead.into(),
+            payload: &a.payload,
+        });
+        self.store.finish_outbox(row, &outcome, now, alert_msg).await
     }
 
     /// Runs until `stop` is set: a batch whenever something is due, a short

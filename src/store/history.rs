@@ -19,6 +19,13 @@ pub struct OutboxRow {
 }
 
 impl Store {
+    /// The snapshot templates are rendered from, as a message queued now
+    /// would carry it (for `deskbell preview`).
+    pub async fn ticket_context(&self, ticket: TicketRef) -> Result<serde_json::Value> {
+        let mut conn = self.pool.acquire().await?;
+        super::context::ticket_context(&mut conn, ticket).await
+    }
+
     pub async fn audits(&self, ticket: TicketRef) -> Result<Vec<Audit>> {
         let rows =
             sqlx::query("SELECT actor, what, from_value, to_value, at FROM audits WHERE ticket = $1 ORDER BY id")

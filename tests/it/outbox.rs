@@ -67,7 +67,7 @@ impl Rig {
 
     fn dispatcher(&self) -> Dispatcher {
         let email = EmailChannel {
-            mailer: Mailer::smtp(&SecretString::from(self.smtp.url())).unwrap(),
+            mailer: Mailer::smtp(&SecretString::from(self.smtp.url()), 4).unwrap(),
             from: "Service Desk <servicedesk@example.edu>".parse().unwrap(),
             reply: Some((Email::parse("support@example.edu").unwrap(), SecretString::from("reply-key"))),
         };

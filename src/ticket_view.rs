@@ -1,0 +1,66 @@
+//! A ticket as people read it: its state, its history and every message
+//! sent about it (the delivery log). Used by `deskbell show`.
+
+use std::fmt::Write;
+
+use crate::domain::TicketRef;
+use crate::store::{Result, Store};
+
+pub async fn show(store: &Store, ticket: TicketRef) -> Result<String> {
+    let ctx = store.ticket_context(ticket).await?;
+    let mut out = String::new();
+    let s = |v: &serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_else(|| "-".into());
+    let _ = writeln!(out, "{ticket}  {}  ({})", s(&ctx["status"]), s(&ctx["team"]["name"]));
+    match ticket {
+        TicketRef::Refresh(_) => {
+            let who = if ctx["delegate"].is_null() { &ctx["customer"] } else { &ctx["delegate"] };
+            let _ = writeln!(out, "  style       {}", s(&ctx["style"]));
+            let _ = writeln!(out, "  contact     {} <{}>", s(&who["name"]), s(&who["email"]));
+            let _ = writeln!(out, "  existing    {} {}", s(&ctx["existing"]["serial"]), s(&ctx["existing"]["model"]));
+            let _ = writeln!(out, "  replacement {}", s(&ctx["replacement"]["serial"]));
+            let _ = writeln!(out, "  appointment {}", s(&ctx["appointment_at"]));
+            let _ = writeln!(out, "  TDX         {}", s(&ctx["itsm_request"]));
+        }
+        TicketRef::Service(_) => {
+            let _ = writeln!(
+                out,
+                "  {} {} tier {}: {}",
+                s(&ctx["kind"]),
+                s(&ctx["priority"]),
+                ctx["tier"],
+                s(&ctx["summary"])
+            );
+            let _ = writeln!(out, "  contact     {} <{}>", s(&ctx["contact"]["name"]), s(&ctx["contact"]["email"]));
+            let _ = writeln!(out, "  assignee    {}", s(&ctx["assignee"]["name"]));
+        }
+    }
+    let _ = writeln!(out, "\nHistory");
+    for a in store.audits(ticket).await? {
+        let change = match (&a.change.from, &a.change.to) {
+            (Some(f), Some(t)) => format!("{f} → {t}"),
+            (None, Some(t)) => t.clone(),
+            (Some(f), None) => format!("{f} → (none)"),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(out, "  {}  {:<14} {:<12} {change}", a.at.format("%Y-%m-%d %H:%M"), a.actor, a.change.what);
+    }
+    let _ = writeln!(out, "\nMessages");
+    for m in store.outbox_of(ticket).await? {
+        let _ = writeln!(out, "  {:<9} {:<24} {:<6} {}", m.status, m.template, m.channel, m.recipient);
+    }
+    let _ = writeln!(out, "\nDelivery log");
+    for d in store.deliveries(ticket).await? {
+        let detail = d.error.or(d.external_id).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {}  #{} {:<8} {:<24} {} {}  {detail}",
+            d.at.format("%Y-%m-%d %H:%M:%S"),
+            d.attempt,
+            d.outcome,
+            d.template,
+            d.channel,
+            d.recipient
+        );
+    }
+    Ok(out)
+}
