@@ -67,3 +67,46 @@ async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("deskbell stopped")), "{rest:?}");
 }
+
+#[test]
+fn preview_renders_a_template_with_sample_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = deskbell(dir.path()).args(["preview", "ticket_received"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("Subject: We received your request: S-45"), "{stdout}");
+    assert!(stdout.contains("--- HTML ---") && !stdout.contains("--- Slack ---"));
+}
+
+#[test]
+fn a_broken_template_stops_check_config_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    copy_dir(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates")), &templates);
+    std::fs::write(templates.join("slack/escalation_ping.json"), "{\n  \"text\": {{ ticket.no_such_field }}\n}\n").unwrap();
+    let out = deskbell(dir.path()).env("DESKBELL_TEMPLATES__DIR", &templates).arg("check-config").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("slack/escalation_ping.json") && stderr.contains(":2"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn show_names_a_missing_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = deskbell(dir.path()).args(["show", "R-99"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr).unwrap().contains("R-99 does not exist"));
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
