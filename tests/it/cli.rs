@@ -83,7 +83,8 @@ fn a_broken_template_stops_check_config_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let templates = dir.path().join("templates");
     copy_dir(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates")), &templates);
-    std::fs::write(templates.join("slack/escalation_ping.json"), "{\n  \"text\": {{ ticket.no_such_field }}\n}\n").unwrap();
+    std::fs::write(templates.join("slack/escalation_ping.json"), "{\n  \"text\": {{ ticket.no_such_field }}\n}\n")
+        .unwrap();
     let out = deskbell(dir.path()).env("DESKBELL_TEMPLATES__DIR", &templates).arg("check-config").output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
