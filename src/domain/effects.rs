@@ -27,6 +27,18 @@ impl Effects {
         self.audit("status", from.map(|s| s.to_string()), Some(to.to_string()));
     }
 
+    /// Holding a ticket (third party, customer unavailable) stops its clocks;
+    /// the reason is kept. Both kinds of ticket hold the same way.
+    pub fn hold(&mut self, reason: &str) {
+        self.audit("hold_reason", None, Some(reason.to_owned()));
+        self.list.push(Effect::PauseTimers);
+    }
+
+    /// Release starts the clocks again, shifted by the time on hold.
+    pub fn release(&mut self) {
+        self.list.push(Effect::ResumeTimers);
+    }
+
     /// Queues a message keyed `<ticket>/<template>[/<suffix>]`; the suffix
     /// tells apart messages of one template that are meant to repeat.
     pub fn notify(&mut self, template: Template, to: Recipient, suffix: Option<String>) {

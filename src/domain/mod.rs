@@ -13,6 +13,8 @@ pub mod refresh;
 pub mod service;
 mod slack;
 mod slot;
+#[cfg(test)]
+mod testing;
 
 pub use audit::{Actor, Audit, Change, ExternalEvent};
 pub use effect::{Effect, ItsmRequest, Notification, Recipient, Subject, Template, Timer, TimerKind};

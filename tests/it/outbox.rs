@@ -10,7 +10,7 @@ use deskbell::channels::reply_token;
 use deskbell::channels::slack::SlackChannel;
 use deskbell::clock::{Clock, SimClock};
 use deskbell::config::{Calendars, OutboxSettings};
-use deskbell::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, Style, System};
+use deskbell::domain::refresh::{Cadence, Ctx, RefreshEvent};
 use deskbell::domain::{Actor, Email, Template, TicketRef};
 use deskbell::outbox::Dispatcher;
 use deskbell::store::{NewMessage, Routing, Store};
@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use crate::both_databases;
 use crate::support::fake_slack::{Failure, FakeSlack, TOKEN};
 use crate::support::smtp::SmtpSink;
-use crate::support::{calendar, fixture, local};
+use crate::support::{calendar, fixture, local, new_refresh};
 
 both_databases!(
     a_ticket_change_reaches_slack_and_smtp_with_real_mime,
@@ -108,16 +108,8 @@ async fn a_ticket_change_reaches_slack_and_smtp_with_real_mime(store: &Store) {
     let cal = calendar();
     let cadence = Cadence::default();
     let ctx = Ctx { now: rig.clock.now(), calendar: &cal, cadence: &cadence };
-    let new = NewRefreshTicket {
-        style: Style::OnPrem,
-        customer: Some(f.customer),
-        delegate: None,
-        no_customer: false,
-        team: f.team,
-        config: f.config,
-        existing: System { serial: "5CG1".into(), model: Some("Latitude 5400".into()), platform: Platform::Windows },
-        replacement: None,
-    };
+    let mut new = new_refresh(&f, "5CG1");
+    new.existing.model = Some("Latitude 5400".into());
     let routing = Routing::default();
     let t = store.create_refresh(new, &Actor::System, &ctx, &routing).await.unwrap();
     let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };

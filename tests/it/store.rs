@@ -3,13 +3,13 @@
 //! batches.
 
 use chrono::Duration;
-use deskbell::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, RefreshStatus, Style, System};
+use deskbell::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus};
 use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus};
 use deskbell::domain::{Actor, Email, ExternalEvent, RefreshTicketId, TicketRef, TimerKind};
 use deskbell::store::{Routing, Store, StoreError};
 
 use crate::both_databases;
-use crate::support::{Fixture, calendar, fixture, local};
+use crate::support::{calendar, fixture, local, new_refresh};
 
 both_databases!(
     migrations_are_idempotent_and_the_database_answers,
@@ -25,19 +25,6 @@ both_databases!(
     unbooked_slots_can_be_deleted,
     external_events_are_kept_as_reported,
 );
-
-fn new_ticket(f: &Fixture, serial: &str) -> NewRefreshTicket {
-    NewRefreshTicket {
-        style: Style::OnPrem,
-        customer: Some(f.customer),
-        delegate: None,
-        no_customer: false,
-        team: f.team,
-        config: f.config,
-        existing: System { serial: serial.into(), model: Some("Dell 5400".into()), platform: Platform::Windows },
-        replacement: None,
-    }
-}
 
 async fn migrations_are_idempotent_and_the_database_answers(store: &Store) {
     store.migrate().await.unwrap();
@@ -62,7 +49,7 @@ async fn creating_a_ticket_commits_its_audits_and_timers(store: &Store) {
     let cal = calendar();
     let cadence = Cadence::default();
     let ctx = Ctx { now: local(9, 4, 17, 59), calendar: &cal, cadence: &cadence };
-    let t = store.create_refresh(new_ticket(&f, "SN1"), &Actor::System, &ctx, &Routing::default()).await.unwrap();
+    let t = store.create_refresh(new_refresh(&f, "SN1"), &Actor::System, &ctx, &Routing::default()).await.unwrap();
     let loaded = store.load_refresh(t.id).await.unwrap();
     assert_eq!(loaded.value, t, "a ticket reads back exactly as saved");
     assert_eq!(loaded.version, 1);
@@ -83,7 +70,7 @@ async fn a_fired_timer_queues_one_message_per_dedupe_key(store: &Store) {
     let cal = calendar();
     let cadence = Cadence::default();
     let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
-    let mut new = new_ticket(&f, "SN2");
+    let mut new = new_refresh(&f, "SN2");
     new.delegate = Some(f.delegate);
     let t = store.create_refresh(new, &Actor::System, &ctx, &Routing::default()).await.unwrap();
     let fire = RefreshEvent::TimerFired { kind: TimerKind::CustomerBegin, step: 0 };
@@ -112,7 +99,7 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
     let routing = Routing::default();
     for round in 0..5 {
         let t = store
-            .create_refresh(new_ticket(&f, &format!("RACE{round}")), &Actor::System, &ctx, &routing)
+            .create_refresh(new_refresh(&f, &format!("RACE{round}")), &Actor::System, &ctx, &routing)
             .await
             .unwrap();
         let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
@@ -170,7 +157,7 @@ async fn an_illegal_transition_writes_nothing(store: &Store) {
     let cal = calendar();
     let cadence = Cadence::default();
     let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
-    let t = store.create_refresh(new_ticket(&f, "SN3"), &Actor::System, &ctx, &Routing::default()).await.unwrap();
+    let t = store.create_refresh(new_refresh(&f, "SN3"), &Actor::System, &ctx, &Routing::default()).await.unwrap();
     let err = store
         .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| t.apply(RefreshEvent::Approved, &ctx))
         .await
@@ -185,13 +172,13 @@ async fn a_batch_with_a_bad_item_is_not_half_applied(store: &Store) {
     let cal = calendar();
     let cadence = Cadence::default();
     let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
-    let batch = vec![(new_ticket(&f, "B1"), ctx), (new_ticket(&f, "B2"), ctx), (new_ticket(&f, "B1"), ctx)];
+    let batch = vec![(new_refresh(&f, "B1"), ctx), (new_refresh(&f, "B2"), ctx), (new_refresh(&f, "B1"), ctx)];
     let (index, err) = store.create_refresh_batch(batch, &Actor::System, &Routing::default()).await.unwrap_err();
     assert_eq!(index, 2);
     assert!(err.to_string().contains("already exists for serial B1"), "{err}");
     // Nothing of the first two items was kept: the same batch without the
     // duplicate now succeeds from id 1's serials.
-    let ok = vec![(new_ticket(&f, "B1"), ctx), (new_ticket(&f, "B2"), ctx)];
+    let ok = vec![(new_refresh(&f, "B1"), ctx), (new_refresh(&f, "B2"), ctx)];
     let created = store.create_refresh_batch(ok, &Actor::System, &Routing::default()).await.unwrap();
     assert_eq!(created.len(), 2);
     assert!(store.due_timers(local(12, 31, 0, 0), 100).await.unwrap().len() == 8);
@@ -204,7 +191,7 @@ async fn holding_pauses_timers_and_release_shifts_them(store: &Store) {
     let created = local(11, 2, 9, 0);
     let ctx = Ctx { now: created, calendar: &cal, cadence: &cadence };
     let routing = Routing::default();
-    let t = store.create_refresh(new_ticket(&f, "SN4"), &Actor::System, &ctx, &routing).await.unwrap();
+    let t = store.create_refresh(new_refresh(&f, "SN4"), &Actor::System, &ctx, &routing).await.unwrap();
     let before = store.timers_of(t.reference()).await.unwrap();
     let hold = RefreshEvent::PutOnHold { reason: "customer on leave".into() };
     store.apply_refresh(t.id, &Actor::System, created, &routing, |t| t.apply(hold, &ctx)).await.unwrap();
@@ -229,7 +216,7 @@ async fn group_recipients_fan_out_one_row_each(store: &Store) {
     let cadence = Cadence::default();
     let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
     let routing = Routing::default();
-    let t = store.create_refresh(new_ticket(&f, "SN5"), &Actor::System, &ctx, &routing).await.unwrap();
+    let t = store.create_refresh(new_refresh(&f, "SN5"), &Actor::System, &ctx, &routing).await.unwrap();
     let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
     store.apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| t.apply(walked, &ctx)).await.unwrap();
     let rows = store.outbox_of(t.reference()).await.unwrap();

@@ -246,13 +246,12 @@ impl RefreshTicket {
             (E::PutOnHold { reason }, status) if !status.is_terminal() && status != S::OnHold => {
                 s.t.held_from = Some(status);
                 s.status(S::OnHold);
-                s.fx.audit("hold_reason", None, Some(reason.clone()));
-                s.fx.push(Effect::PauseTimers);
+                s.fx.hold(reason);
             }
             (E::Released, S::OnHold) => {
                 let back = s.t.held_from.take().ok_or_else(|| illegal(&event))?;
                 s.status(back);
-                s.fx.push(Effect::ResumeTimers);
+                s.fx.release();
             }
             (E::DeliveryConfirmed, S::PendingDelivery | S::DeliveryScheduled) => {
                 s.status(S::Complete);

@@ -2,7 +2,8 @@ use chrono::{DateTime, Duration, Utc};
 use strum::IntoEnumIterator;
 
 use super::*;
-use crate::domain::{Effect, Recipient, Role, Template};
+use crate::domain::testing::{assert_transition, notifications};
+use crate::domain::{Recipient, Role, Template};
 
 fn now() -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap()
@@ -72,30 +73,12 @@ fn every_status_and_event_pair_is_legal_or_a_typed_error() {
     let mut checked = 0;
     for status in ServiceStatus::iter() {
         for (name, event) in events() {
-            match (legal(status, name), ticket_in(status).apply(event, now())) {
-                (Some(to), Ok((t, effects))) => {
-                    assert_eq!(t.status, to, "{status} + {name}");
-                    assert!(!effects.is_empty(), "{status} + {name} left no trace");
-                }
-                (None, Err(DomainError::IllegalTransition { state, .. })) => {
-                    assert_eq!(state, <&str>::from(status))
-                }
-                (expected, got) => panic!("{status} + {name}: expected {expected:?}, got {got:?}"),
-            }
+            let got = ticket_in(status).apply(event, now());
+            assert_transition(status, name, legal(status, name), got, |t| t.status);
             checked += 1;
         }
     }
     assert_eq!(checked, 8 * 10);
-}
-
-fn sent(effects: &[Effect]) -> Vec<(Template, Recipient, String)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Notify(n) => Some((n.template, n.to.clone(), n.dedupe_key.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -103,7 +86,7 @@ fn creation_tells_the_client_it_was_received() {
     let (t, effects) = ServiceTicket::create(ServiceTicketId(45), new_ticket(), now()).unwrap();
     assert_eq!(t.status, ServiceStatus::New);
     assert_eq!(
-        sent(&effects),
+        notifications(&effects),
         vec![(Template::TicketReceived, Recipient::Customer(PersonId(1)), "S-45/ticket_received".into())]
     );
 }
@@ -114,7 +97,7 @@ fn each_assignment_starts_a_new_epoch_and_tells_client_and_engineer() {
     let (t, effects) = t.apply(ServiceEvent::Assign { engineer: ENGINEER }, now()).unwrap();
     assert_eq!((t.epoch, t.assignee), (1, Some(ENGINEER)));
     assert_eq!(
-        sent(&effects),
+        notifications(&effects),
         vec![
             (Template::TechnicianAssigned, Recipient::Customer(PersonId(1)), "S-1/technician_assigned/1".into()),
             (Template::EngineerAssigned, Recipient::Staff(ENGINEER), "S-1/engineer_assigned/1".into()),
@@ -139,7 +122,7 @@ fn escalation_moves_up_a_tier_and_stops_at_onsite() {
     let mut t = ticket_in(ServiceStatus::InProgress);
     let (e, effects) = t.apply(ServiceEvent::Escalate, now()).unwrap();
     assert_eq!((e.tier, e.assignee), (2, None));
-    assert!(sent(&effects).iter().any(|n| n.1 == Recipient::Role(Role::Dispatcher)));
+    assert!(notifications(&effects).iter().any(|n| n.1 == Recipient::Role(Role::Dispatcher)));
     t.tier = LAST_TIER;
     assert!(matches!(t.apply(ServiceEvent::Escalate, now()), Err(DomainError::Invalid(_))));
 }

@@ -125,13 +125,12 @@ impl ServiceTicket {
             (E::PutOnHold { reason }, status) if !matches!(status, S::OnHold | S::Resolved | S::Closed) => {
                 s.t.held_from = Some(status);
                 s.status(S::OnHold);
-                s.fx.audit("hold_reason", None, Some(reason.clone()));
-                s.fx.push(Effect::PauseTimers);
+                s.fx.hold(reason);
             }
             (E::Released, S::OnHold) => {
                 let back = s.t.held_from.take().ok_or_else(|| illegal(&event))?;
                 s.status(back);
-                s.fx.push(Effect::ResumeTimers);
+                s.fx.release();
             }
             (E::Resolve, S::Assigned | S::InProgress | S::WaitingOnClient) => {
                 s.status(S::Resolved);

@@ -100,3 +100,18 @@ pub async fn fixture(store: &Store) -> Fixture {
         store.upsert_config("LSA 2026", &[a1, a2], &["Dell 7450".into()], ConfigOptions::default()).await.unwrap();
     Fixture { customer, delegate, approvers: [a1, a2], engineer, team, config }
 }
+
+/// A new on-prem Windows refresh ticket of the fixture's customer.
+pub fn new_refresh(f: &Fixture, serial: &str) -> deskbell::domain::refresh::NewRefreshTicket {
+    use deskbell::domain::refresh::{NewRefreshTicket, Platform, Style, System};
+    NewRefreshTicket {
+        style: Style::OnPrem,
+        customer: Some(f.customer),
+        delegate: None,
+        no_customer: false,
+        team: f.team,
+        config: f.config,
+        existing: System { serial: serial.into(), model: Some("Dell 5400".into()), platform: Platform::Windows },
+        replacement: None,
+    }
+}
