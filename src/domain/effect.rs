@@ -16,6 +16,11 @@ pub enum Effect {
     SetTimer(Timer),
     /// Cancel the ticket's pending timers of these kinds.
     CancelTimers(Vec<TimerKind>),
+    /// The step that just fired is used up.
+    TimerDone {
+        kind: TimerKind,
+        step: u16,
+    },
     /// Stop every pending timer of the ticket (on hold) ...
     PauseTimers,
     /// ... and start them again, shifted by the time spent paused.
@@ -175,6 +180,7 @@ pub enum TimerKind {
     CustomerBegin,
     WizardReminder,
     WizardExpired,
+    SlotReminder,
 }
 
 /// A pending step: unique per ticket, kind and step, due at an instant.

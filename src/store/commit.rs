@@ -118,6 +118,14 @@ pub(super) async fn commit_change(
                         .await?;
                 }
             }
+            Effect::TimerDone { kind, step } => {
+                sqlx::query("DELETE FROM timers WHERE ticket = $1 AND kind = $2 AND step = $3")
+                    .bind(&ticket_s)
+                    .bind(<&str>::from(*kind))
+                    .bind(i64::from(*step))
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Effect::PauseTimers => {
                 sqlx::query("UPDATE timers SET paused_at = $2 WHERE ticket = $1 AND paused_at IS NULL")
                     .bind(&ticket_s)

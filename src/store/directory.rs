@@ -94,6 +94,15 @@ impl Store {
         Ok(TeamId(row.try_get("id")?))
     }
 
+    pub async fn team(&self, id: TeamId) -> Result<SupportTeam> {
+        let row = sqlx::query("SELECT id, name, slack_channel, calendar FROM teams WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("team {id}")))?;
+        team_from_row(&row)
+    }
+
     pub async fn teams(&self) -> Result<Vec<SupportTeam>> {
         let rows = sqlx::query("SELECT id, name, slack_channel, calendar FROM teams ORDER BY id")
             .fetch_all(&self.pool)

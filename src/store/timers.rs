@@ -4,11 +4,22 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::rows::{from_ms, ms};
-use super::{Result, Store, StoreError, parse_col};
+use super::{Backend, Result, Store, StoreError, parse_col};
+
+// Due, unpaused, and not leased by a live claim.
+const CLAIM_SQLITE: &str = "UPDATE timers SET locked_until = $2
+    WHERE id IN (SELECT id FROM timers WHERE due_at <= $1 AND paused_at IS NULL
+        AND (locked_until IS NULL OR locked_until <= $1) ORDER BY due_at, id LIMIT $3)
+    RETURNING id, ticket, kind, step, due_at, paused_at";
+const CLAIM_POSTGRES: &str = "UPDATE timers SET locked_until = $2
+    WHERE id IN (SELECT id FROM timers WHERE due_at <= $1 AND paused_at IS NULL
+        AND (locked_until IS NULL OR locked_until <= $1) ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+    RETURNING id, ticket, kind, step, due_at, paused_at";
 use crate::domain::{TicketRef, TimerKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueTimer {
+    pub id: i64,
     pub ticket: TicketRef,
     pub kind: TimerKind,
     pub step: u16,
@@ -20,7 +31,7 @@ impl Store {
     /// Unpaused timers due at `now`, oldest first; reads only due rows.
     pub async fn due_timers(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueTimer>> {
         let rows = sqlx::query(
-            "SELECT ticket, kind, step, due_at, paused_at FROM timers
+            "SELECT id, ticket, kind, step, due_at, paused_at FROM timers
              WHERE due_at <= $1 AND paused_at IS NULL ORDER BY due_at, id LIMIT $2",
         )
         .bind(ms(now))
@@ -30,10 +41,43 @@ impl Store {
         rows.iter().map(timer_from_row).collect()
     }
 
+    /// Claims up to `limit` due timers until `lease_until`, oldest first. The
+    /// query touches only due rows (the `due_at` index), so a tick costs the
+    /// same with a thousand open tickets or a million. On PostgreSQL,
+    /// replicas skip each other's claims.
+    pub async fn claim_due_timers(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DueTimer>> {
+        let sql = match self.backend {
+            Backend::Sqlite => CLAIM_SQLITE,
+            Backend::Postgres => CLAIM_POSTGRES,
+        };
+        let rows = sqlx::query(sql).bind(ms(now)).bind(ms(lease_until)).bind(limit).fetch_all(&self.pool).await?;
+        let mut timers = rows.iter().map(timer_from_row).collect::<Result<Vec<_>>>()?;
+        timers.sort_by_key(|t| (t.due_at, t.id));
+        Ok(timers)
+    }
+
+    /// When the next unpaused timer is due: where a simulated clock jumps to.
+    pub async fn next_timer_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let row =
+            sqlx::query("SELECT MIN(due_at) AS due FROM timers WHERE paused_at IS NULL").fetch_one(&self.pool).await?;
+        row.try_get::<Option<i64>, _>("due")?.map(from_ms).transpose()
+    }
+
+    /// Removes a timer that can no longer fire (its ticket moved on).
+    pub async fn drop_timer(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM timers WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Every timer of one ticket, paused or not, in due order.
     pub async fn timers_of(&self, ticket: TicketRef) -> Result<Vec<DueTimer>> {
         let rows = sqlx::query(
-            "SELECT ticket, kind, step, due_at, paused_at FROM timers WHERE ticket = $1 ORDER BY due_at, id",
+            "SELECT id, ticket, kind, step, due_at, paused_at FROM timers WHERE ticket = $1 ORDER BY due_at, id",
         )
         .bind(ticket.to_string())
         .fetch_all(&self.pool)
@@ -45,6 +89,7 @@ impl Store {
 fn timer_from_row(row: &sqlx::any::AnyRow) -> Result<DueTimer> {
     let ticket: String = row.try_get("ticket")?;
     Ok(DueTimer {
+        id: row.try_get("id")?,
         ticket: TicketRef::parse(&ticket).map_err(|e| StoreError::Invalid(e.to_string()))?,
         kind: parse_col("timer kind", &row.try_get::<String, _>("kind")?)?,
         step: u16::try_from(row.try_get::<i64, _>("step")?).unwrap_or(u16::MAX),

@@ -7,5 +7,6 @@ mod cli;
 mod http;
 mod import;
 mod outbox;
+mod scenario;
 mod slack_api;
 mod store;

@@ -53,6 +53,7 @@ fn events() -> Vec<(&'static str, RefreshEvent)> {
         ("timer_customer_begin", RefreshEvent::TimerFired { kind: TimerKind::CustomerBegin, step: 0 }),
         ("timer_wizard_reminder", RefreshEvent::TimerFired { kind: TimerKind::WizardReminder, step: 1 }),
         ("timer_wizard_expired", RefreshEvent::TimerFired { kind: TimerKind::WizardExpired, step: 0 }),
+        ("timer_slot_reminder", RefreshEvent::TimerFired { kind: TimerKind::SlotReminder, step: 0 }),
         (
             "wizard",
             RefreshEvent::WizardCompleted {
@@ -107,6 +108,7 @@ fn legal(status: RefreshStatus, event: &str) -> Option<RefreshStatus> {
         (s, "hold") if any_open && s != OnHold => OnHold,
         (PendingWizard, "timer_customer_begin" | "timer_wizard_reminder") => PendingWizard,
         (PendingWizard, "timer_wizard_expired") => PendingLocationInformation,
+        (DeliveryScheduled, "timer_slot_reminder") => DeliveryScheduled,
         (PendingWizard | PendingLocationInformation, "wizard") => PendingOrdering,
         (PendingWizard | PendingLocationInformation, "wizard_approval") => RequiresApproval,
         (RequiresApproval, "approved") => PendingOrdering,
@@ -137,7 +139,7 @@ fn every_status_and_event_pair_is_legal_or_a_typed_error() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 12 * 19);
+    assert_eq!(checked, 12 * 20);
 }
 
 fn ctx_at<'a>(c: &'a BusinessCalendar, cadence: &'a Cadence, now: DateTime<Utc>) -> Ctx<'a> {

@@ -151,14 +151,27 @@ impl RefreshTicket {
         let illegal = |e: &RefreshEvent| DomainError::IllegalTransition { state: self.status.into(), event: e.into() };
         let mut s = Step::new(self.clone());
         match (&event, self.status) {
-            (E::TimerFired { kind, step }, S::PendingWizard) => match kind {
-                TimerKind::CustomerBegin => s.notify_customer(Template::CustomerBegin, None),
-                TimerKind::WizardReminder => s.notify_customer(Template::WizardReminder, Some(step.to_string())),
-                TimerKind::WizardExpired => {
-                    s.status(S::PendingLocationInformation);
-                    s.fx.notify(Template::LocationInfoNeeded, Recipient::TeamChannel(s.t.team), None);
+            (
+                E::TimerFired {
+                    kind: kind @ (TimerKind::CustomerBegin | TimerKind::WizardReminder | TimerKind::WizardExpired),
+                    step,
+                },
+                S::PendingWizard,
+            ) => {
+                s.fx.push(Effect::TimerDone { kind: *kind, step: *step });
+                match kind {
+                    TimerKind::CustomerBegin => s.notify_customer(Template::CustomerBegin, None),
+                    TimerKind::WizardReminder => s.notify_customer(Template::WizardReminder, Some(step.to_string())),
+                    _ => {
+                        s.status(S::PendingLocationInformation);
+                        s.fx.notify(Template::LocationInfoNeeded, Recipient::TeamChannel(s.t.team), None);
+                    }
                 }
-            },
+            }
+            (E::TimerFired { kind: TimerKind::SlotReminder, step }, S::DeliveryScheduled) => {
+                s.fx.push(Effect::TimerDone { kind: TimerKind::SlotReminder, step: *step });
+                s.notify_customer(Template::SlotReminder, Some(s.t.reschedules.to_string()));
+            }
             (
                 E::WizardCompleted { needs_approval, location, shipping_address },
                 S::PendingWizard | S::PendingLocationInformation,
@@ -222,7 +235,7 @@ impl RefreshTicket {
                 s.notify_customer(Template::SlotInvitation, Some(s.t.reschedules.to_string()));
             }
             (E::SlotPicked { slot, starts_at }, S::PendingCustomerScheduling) => {
-                book(&mut s, *slot, *starts_at);
+                book(&mut s, *slot, *starts_at, ctx);
                 s.status(S::DeliveryScheduled);
                 s.fx.push(Effect::Itsm(match s.t.itsm_request {
                     None => ItsmRequest::CreateRequest { slot: Some(*slot) },
@@ -230,12 +243,13 @@ impl RefreshTicket {
                 }));
             }
             (E::Rescheduled { slot, starts_at }, S::DeliveryScheduled) => {
-                book(&mut s, *slot, *starts_at);
+                book(&mut s, *slot, *starts_at, ctx);
                 s.t.reschedules += 1;
                 s.fx.push(Effect::Itsm(ItsmRequest::UpdateAppointment { slot: *slot }));
                 s.notify_customer(Template::RescheduleConfirmation, Some(s.t.reschedules.to_string()));
             }
             (E::CustomerRescheduleTriggered, S::DeliveryScheduled) => {
+                s.fx.push(Effect::CancelTimers(vec![TimerKind::SlotReminder]));
                 s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), None);
                 s.t.slot = None;
                 s.t.appointment_at = None;
@@ -310,8 +324,17 @@ fn system_found(s: &mut Step, ctx: &Ctx) {
     }
 }
 
-fn book(s: &mut Step, slot: SlotId, starts_at: DateTime<Utc>) {
+/// Books a slot and schedules its reminder at the cadence's send time on the
+/// business day before the appointment (at once if that time has passed).
+fn book(s: &mut Step, slot: SlotId, starts_at: DateTime<Utc>, ctx: &Ctx) {
     s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), Some(slot.to_string()));
     s.t.slot = Some(slot);
     s.t.appointment_at = Some(starts_at);
+    if s.t.contact().is_some() {
+        let cal = ctx.calendar;
+        let day = cal.local(starts_at).date();
+        let before = (1..=31).map(|n| day - chrono::Days::new(n)).find(|d| cal.is_business_day(*d)).unwrap_or(day);
+        let due_at = cal.at_local(before, ctx.cadence.send_at).max(ctx.now).min(starts_at);
+        s.fx.push(Effect::SetTimer(Timer { kind: TimerKind::SlotReminder, step: 0, due_at }));
+    }
 }
