@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Calendars;
-use crate::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshTicket};
-use crate::domain::{Actor, RefreshTicketId, TeamId};
+use chrono::Days;
+
+use crate::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus, RefreshTicket};
+use crate::domain::{Actor, RefreshTicketId, SlotId, TeamId, slots_for};
 use crate::store::{Result, Routing, Store, StoreError};
 
 #[derive(Clone)]
@@ -35,5 +37,75 @@ impl Workflow {
         let (next, effects) = current.value.apply(event, &ctx)?;
         self.store.save_refresh(&current, &next, &effects, actor, now, &self.routing).await?;
         Ok(next)
+    }
+}
+
+/// How far ahead slots are generated (`000_*`: five weeks).
+pub const SLOT_HORIZON_DAYS: u64 = 35;
+
+impl Workflow {
+    /// The nightly job: every team's slots from tomorrow to five weeks ahead,
+    /// from its preferences. Existing and deleted slots are left alone.
+    pub async fn generate_slots(&self) -> Result<usize> {
+        let mut added = 0;
+        for team in self.store.teams().await? {
+            let cal = self.calendars.for_team(&team).map_err(|e| StoreError::Invalid(e.0))?;
+            let today = cal.local(self.clock.now()).date();
+            let (first, last) = (today + Days::new(1), today + Days::new(SLOT_HORIZON_DAYS));
+            let prefs = self.store.slot_preferences(team.id).await?;
+            for (start, end, capacity) in slots_for(&prefs, cal, first, last) {
+                added += usize::from(self.store.add_slot(team.id, start, end, capacity).await?);
+            }
+        }
+        Ok(added)
+    }
+
+    /// The twice-daily job: tickets waiting for slots are invited to pick
+    /// one, oldest first, while their team has free seats that customers
+    /// already invited are not counted on.
+    pub async fn discover_slots(&self) -> Result<usize> {
+        let now = self.clock.now();
+        let waiting = self.store.refresh_in_status(RefreshStatus::PendingScheduleSlotDiscovery).await?;
+        let invited = self.store.refresh_in_status(RefreshStatus::PendingCustomerScheduling).await?;
+        let mut seats: std::collections::HashMap<TeamId, i64> = std::collections::HashMap::new();
+        let mut moved = 0;
+        for (id, team) in waiting {
+            let free = match seats.get(&team) {
+                Some(n) => *n,
+                None => {
+                    let pending = invited.iter().filter(|(_, t)| *t == team).count() as i64;
+                    self.store.free_seats(team, now).await? - pending
+                }
+            };
+            if free <= 0 {
+                seats.insert(team, 0);
+                continue;
+            }
+            match self.refresh(id, &Actor::System, RefreshEvent::SlotsAvailable).await {
+                Ok(_) => moved += 1,
+                Err(StoreError::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            seats.insert(team, free - 1);
+        }
+        Ok(moved)
+    }
+
+    /// A customer or staff member picks a slot (or moves the appointment to
+    /// one): refused with [`StoreError::SlotFull`] if it filled meanwhile.
+    pub async fn pick_slot(&self, id: RefreshTicketId, actor: &Actor, slot: SlotId) -> Result<RefreshTicket> {
+        let s = self.store.slot(slot).await?;
+        let ticket = self.store.load_refresh(id).await?.value;
+        if s.team != ticket.team {
+            return Err(StoreError::Invalid(format!("slot {slot} belongs to another support team")));
+        }
+        if !s.is_free() {
+            return Err(StoreError::SlotFull(slot));
+        }
+        let event = match ticket.status {
+            RefreshStatus::DeliveryScheduled => RefreshEvent::Rescheduled { slot, starts_at: s.starts_at },
+            _ => RefreshEvent::SlotPicked { slot, starts_at: s.starts_at },
+        };
+        self.refresh(id, actor, event).await
     }
 }

@@ -14,3 +14,7 @@ CREATE TABLE job_runs (
     UNIQUE (job, due_at)
 );
 CREATE INDEX job_runs_recent ON job_runs (job, due_at);
+
+-- A slot an admin deleted stays as a tombstone, so the nightly generation
+-- does not bring it back.
+ALTER TABLE schedule_slots ADD COLUMN deleted_at BIGINT;

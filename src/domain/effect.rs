@@ -21,6 +21,10 @@ pub enum Effect {
         kind: TimerKind,
         step: u16,
     },
+    /// Take one seat of a slot; refused if the slot is full.
+    Book(SlotId),
+    /// Give a seat back (the appointment moved).
+    Unbook(SlotId),
     /// Stop every pending timer of the ticket (on hold) ...
     PauseTimers,
     /// ... and start them again, shifted by the time spent paused.

@@ -23,4 +23,4 @@ pub use error::DomainError;
 pub use ids::{BadTicketRef, ConfigId, PersonId, RefreshTicketId, ServiceTicketId, SlotId, TeamId, TicketRef};
 pub use people::{Address, ConfigOptions, Person, RefreshConfig, Role, SupportTeam};
 pub use slack::{BadSlackId, SlackChannelId, SlackUserId};
-pub use slot::{ScheduleSlot, SlotPreference};
+pub use slot::{NewSlot, ScheduleSlot, SlotPreference, slots_for};

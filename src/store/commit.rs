@@ -118,6 +118,23 @@ pub(super) async fn commit_change(
                         .await?;
                 }
             }
+            Effect::Book(slot) => {
+                let booked = sqlx::query(
+                    "UPDATE schedule_slots SET booked = booked + 1 WHERE id = $1 AND booked < capacity AND deleted_at IS NULL",
+                )
+                .bind(slot.0)
+                .execute(&mut *conn)
+                .await?;
+                if booked.rows_affected() == 0 {
+                    return Err(StoreError::SlotFull(*slot));
+                }
+            }
+            Effect::Unbook(slot) => {
+                sqlx::query("UPDATE schedule_slots SET booked = booked - 1 WHERE id = $1 AND booked > 0")
+                    .bind(slot.0)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Effect::TimerDone { kind, step } => {
                 sqlx::query("DELETE FROM timers WHERE ticket = $1 AND kind = $2 AND step = $3")
                     .bind(&ticket_s)

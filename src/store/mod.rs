@@ -55,6 +55,9 @@ pub enum StoreError {
     Conflict { ticket: TicketRef },
     #[error("{0} does not exist")]
     NotFound(String),
+    /// Every seat of the slot is taken (perhaps a moment ago).
+    #[error("slot {0} is full")]
+    SlotFull(crate::domain::SlotId),
     #[error("{0}")]
     Invalid(String),
     #[error("database error: {0}")]

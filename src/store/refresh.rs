@@ -10,7 +10,7 @@ use sqlx::{Any, AnyConnection, Row};
 use super::commit::{Change, Routing, commit_change};
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
-use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshTicket, System};
+use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshStatus, RefreshTicket, System};
 use crate::domain::{Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
 
 /// A value as read, with the row version a save must still find.
@@ -178,6 +178,16 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.try_get("id").map(RefreshTicketId)).transpose()?)
+    }
+
+    /// Tickets in a status with their teams, oldest first (for the jobs that
+    /// move tickets along: slot discovery, the daily TDX check).
+    pub async fn refresh_in_status(&self, status: RefreshStatus) -> Result<Vec<(RefreshTicketId, TeamId)>> {
+        let rows = sqlx::query("SELECT id, team_id FROM refresh_tickets WHERE status = $1 ORDER BY id")
+            .bind(<&str>::from(status))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((RefreshTicketId(r.try_get("id")?), TeamId(r.try_get("team_id")?)))).collect()
     }
 
     /// How many refresh tickets exist at all.

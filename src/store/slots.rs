@@ -65,15 +65,16 @@ impl Store {
             .collect()
     }
 
-    /// Adds a slot; a slot the team already has at that start is kept as is.
+    /// Adds a slot; a slot the team already has (or deleted) at that start
+    /// is kept as is. True if a slot was added.
     pub async fn add_slot(
         &self,
         team: TeamId,
         starts_at: DateTime<Utc>,
         ends_at: DateTime<Utc>,
         capacity: u32,
-    ) -> Result<()> {
-        sqlx::query(
+    ) -> Result<bool> {
+        let done = sqlx::query(
             "INSERT INTO schedule_slots (team_id, starts_at, ends_at, capacity) VALUES ($1, $2, $3, $4)
              ON CONFLICT (team_id, starts_at) DO NOTHING",
         )
@@ -83,12 +84,13 @@ impl Store {
         .bind(i64::from(capacity))
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn slots(&self, team: TeamId, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ScheduleSlot>> {
         let rows = sqlx::query(
-            "SELECT * FROM schedule_slots WHERE team_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at",
+            "SELECT * FROM schedule_slots WHERE team_id = $1 AND starts_at >= $2 AND starts_at < $3 AND deleted_at IS NULL
+             ORDER BY starts_at",
         )
         .bind(team.0)
         .bind(ms(from))
@@ -98,19 +100,40 @@ impl Store {
         rows.iter().map(slot_from_row).collect()
     }
 
-    /// Deletes an unselected slot; a booked one is refused with the reason.
-    pub async fn delete_slot(&self, id: SlotId) -> Result<()> {
-        let row = sqlx::query("SELECT * FROM schedule_slots WHERE id = $1")
+    pub async fn slot(&self, id: SlotId) -> Result<ScheduleSlot> {
+        let row = sqlx::query("SELECT * FROM schedule_slots WHERE id = $1 AND deleted_at IS NULL")
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("slot {id}")))?;
-        slot_from_row(&row)?.check_deletable()?;
+        slot_from_row(&row)
+    }
+
+    /// Seats still free in a team's slots starting after `from`.
+    pub async fn free_seats(&self, team: TeamId, from: DateTime<Utc>) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(capacity - booked), 0) AS free FROM schedule_slots
+             WHERE team_id = $1 AND starts_at > $2 AND deleted_at IS NULL",
+        )
+        .bind(team.0)
+        .bind(ms(from))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("free")?)
+    }
+
+    /// Deletes an unselected slot (a tombstone stays, so the nightly
+    /// generation does not bring it back); a booked one is refused.
+    pub async fn delete_slot(&self, id: SlotId, now: DateTime<Utc>) -> Result<()> {
+        self.slot(id).await?.check_deletable()?;
         // The booked = 0 guard closes the race with a booking made meanwhile.
-        let deleted = sqlx::query("DELETE FROM schedule_slots WHERE id = $1 AND booked = 0")
-            .bind(id.0)
-            .execute(&self.pool)
-            .await?;
+        let deleted = sqlx::query(
+            "UPDATE schedule_slots SET deleted_at = $2 WHERE id = $1 AND booked = 0 AND deleted_at IS NULL",
+        )
+        .bind(id.0)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
         if deleted.rows_affected() == 0 {
             return Err(StoreError::Invalid(format!("slot {id} was booked meanwhile and cannot be deleted")));
         }

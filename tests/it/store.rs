@@ -281,8 +281,15 @@ async fn unbooked_slots_can_be_deleted(store: &Store) {
     let slots = store.slots(f.team, start, start + Duration::days(1)).await.unwrap();
     assert_eq!(slots.len(), 1, "a slot at the same start is added once");
     assert!(slots[0].is_free());
-    store.delete_slot(slots[0].id).await.unwrap();
-    assert!(matches!(store.delete_slot(slots[0].id).await, Err(StoreError::NotFound(_))));
+    assert_eq!(store.free_seats(f.team, start - Duration::hours(1)).await.unwrap(), 2);
+    store.delete_slot(slots[0].id, start).await.unwrap();
+    assert!(matches!(store.delete_slot(slots[0].id, start).await, Err(StoreError::NotFound(_))));
+    store.add_slot(f.team, start, start + Duration::hours(1), 2).await.unwrap();
+    assert!(
+        store.slots(f.team, start, start + Duration::days(1)).await.unwrap().is_empty(),
+        "a deleted slot stays deleted"
+    );
+    assert_eq!(store.free_seats(f.team, start - Duration::hours(1)).await.unwrap(), 0);
 }
 
 async fn external_events_are_kept_as_reported(store: &Store) {

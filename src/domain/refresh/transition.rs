@@ -250,6 +250,9 @@ impl RefreshTicket {
             }
             (E::CustomerRescheduleTriggered, S::DeliveryScheduled) => {
                 s.fx.push(Effect::CancelTimers(vec![TimerKind::SlotReminder]));
+                if let Some(old) = s.t.slot {
+                    s.fx.push(Effect::Unbook(old));
+                }
                 s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), None);
                 s.t.slot = None;
                 s.t.appointment_at = None;
@@ -328,6 +331,10 @@ fn system_found(s: &mut Step, ctx: &Ctx) {
 /// business day before the appointment (at once if that time has passed).
 fn book(s: &mut Step, slot: SlotId, starts_at: DateTime<Utc>, ctx: &Ctx) {
     s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), Some(slot.to_string()));
+    if let Some(old) = s.t.slot {
+        s.fx.push(Effect::Unbook(old));
+    }
+    s.fx.push(Effect::Book(slot));
     s.t.slot = Some(slot);
     s.t.appointment_at = Some(starts_at);
     if s.t.contact().is_some() {
