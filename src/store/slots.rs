@@ -112,7 +112,7 @@ impl Store {
     /// Seats still free in a team's slots starting after `from`.
     pub async fn free_seats(&self, team: TeamId, from: DateTime<Utc>) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT COALESCE(SUM(capacity - booked), 0) AS free FROM schedule_slots
+            "SELECT CAST(COALESCE(SUM(capacity - booked), 0) AS BIGINT) AS free FROM schedule_slots
              WHERE team_id = $1 AND starts_at > $2 AND deleted_at IS NULL",
         )
         .bind(team.0)
