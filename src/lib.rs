@@ -10,6 +10,8 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod import;
+pub mod itsm;
+pub mod net;
 pub mod outbox;
 pub mod scheduler;
 pub mod startup;

@@ -27,6 +27,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub outbox: OutboxSettings,
     pub templates: TemplateSettings,
+    pub tdx: TdxSettings,
     pub refresh: RefreshSettings,
     pub log: LogSettings,
 }
@@ -145,6 +146,26 @@ impl Default for OutboxSettings {
     }
 }
 
+/// TeamDynamix. Without `base_url`, TDX calls wait in the outbox (and
+/// tickets in `pending_itsm_existence`) until it is configured.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TdxSettings {
+    /// e.g. `https://example.teamdynamix.com/TDWebApi`
+    pub base_url: Option<String>,
+    pub beid: Option<SecretString>,
+    pub web_services_key: Option<SecretString>,
+    /// The ticketing application the refresh requests go to.
+    pub app_id: i64,
+    /// The asset application replacement systems are looked up in.
+    pub asset_app_id: i64,
+    pub ticket_type_id: i64,
+    pub account_id: i64,
+    pub status_id: i64,
+    pub depot_group_id: i64,
+    pub nit_group_id: i64,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TemplateSettings {
@@ -254,6 +275,9 @@ impl Settings {
         }
         if self.email.reply_to.is_some() && self.email.reply_secret.is_none() {
             return Err("key 'email.reply_secret': required when email.reply_to is set".into());
+        }
+        if self.tdx.base_url.is_some() && (self.tdx.beid.is_none() || self.tdx.web_services_key.is_none()) {
+            return Err("keys 'tdx.beid' and 'tdx.web_services_key': required with tdx.base_url".into());
         }
         if self.outbox.max_attempts == 0 || self.outbox.batch_size == 0 || self.outbox.email_concurrency == 0 {
             return Err("keys 'outbox.max_attempts', 'batch_size', 'email_concurrency': expected at least 1".into());

@@ -24,6 +24,7 @@ use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::OutboxSettings;
 use crate::domain::Template;
+use crate::itsm::ItsmSender;
 use crate::store::{Claimed, NewMessage, Outcome, Store, StoreError};
 use crate::templates::Templates;
 
@@ -35,6 +36,7 @@ pub struct Dispatcher {
     slack: SlackChannel,
     settings: OutboxSettings,
     pacing: Mutex<Pacing>,
+    itsm: Option<Arc<ItsmSender>>,
 }
 
 /// The admin alert for a dead message, ready to enqueue.
@@ -55,7 +57,12 @@ impl Dispatcher {
         settings: OutboxSettings,
     ) -> Self {
         let pacing = Mutex::new(Pacing::new(Duration::seconds(1)));
-        Self { store, clock, templates, email, slack, settings, pacing }
+        Self { store, clock, templates, email, slack, settings, pacing, itsm: None }
+    }
+
+    /// Also performs the queued TDX calls.
+    pub fn with_itsm(self, itsm: Arc<ItsmSender>) -> Self {
+        Self { itsm: Some(itsm), ..self }
     }
 
     /// Delivers one batch of due messages: Slack messages one at a time (each
@@ -65,7 +72,8 @@ impl Dispatcher {
     pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let lease_until = now + Duration::seconds(self.settings.lease_seconds as i64);
-        let rows = self.store.claim_outbox(now, lease_until, i64::from(self.settings.batch_size)).await?;
+        let limit = i64::from(self.settings.batch_size);
+        let rows = self.store.claim_outbox(now, lease_until, limit, self.itsm.is_some()).await?;
         let (slack, other): (Vec<Claimed>, Vec<Claimed>) = rows.iter().cloned().partition(|r| r.channel == "slack");
         let slack_lane = async {
             let mut done = 0;
@@ -145,6 +153,12 @@ impl Dispatcher {
 
     async fn deliver(&self, row: &Claimed, now: DateTime<Utc>) -> Outcome {
         let dead = |error: String| Outcome::Dead { error };
+        if row.channel == "tdx" {
+            return match &self.itsm {
+                Some(itsm) => self.outcome(row, now, within(itsm.perform(row)).await),
+                None => dead("TDX is not configured".into()),
+            };
+        }
         let Ok(template) = row.template.parse::<Template>() else {
             return dead(format!("unknown template '{}'", row.template));
         };
@@ -185,6 +199,12 @@ impl Dispatcher {
             }
             other => return dead(format!("no sender for channel '{other}'")),
         };
+        self.outcome(row, now, result)
+    }
+
+    /// What an attempt's result means for the message.
+    fn outcome(&self, row: &Claimed, now: DateTime<Utc>, result: Result<String, SendError>) -> Outcome {
+        let dead = |error: String| Outcome::Dead { error };
         match result {
             Ok(external_id) => Outcome::Sent { external_id },
             Err(SendError::Permanent(error)) => dead(error),

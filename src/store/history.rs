@@ -16,6 +16,8 @@ pub struct OutboxRow {
     pub template: String,
     pub status: String,
     pub not_before: chrono::DateTime<chrono::Utc>,
+    /// When the message was queued.
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl Store {
@@ -83,7 +85,8 @@ impl Store {
 
     pub async fn outbox_of(&self, ticket: TicketRef) -> Result<Vec<OutboxRow>> {
         let rows = sqlx::query(
-            "SELECT dedupe_key, channel, recipient, template, status, not_before FROM outbox WHERE ticket = $1 ORDER BY id",
+            "SELECT dedupe_key, channel, recipient, template, status, not_before, created_at FROM outbox
+             WHERE ticket = $1 ORDER BY id",
         )
         .bind(ticket.to_string())
         .fetch_all(&self.pool)
@@ -97,6 +100,7 @@ impl Store {
                     template: r.try_get("template")?,
                     status: r.try_get("status")?,
                     not_before: from_ms(r.try_get("not_before")?)?,
+                    created_at: from_ms(r.try_get("created_at")?)?,
                 })
             })
             .collect()

@@ -61,14 +61,15 @@ pub struct Delivery {
     pub external_id: Option<String>,
 }
 
-// Rows due now, or claimed by a dispatcher whose lease ran out (it crashed).
+// Rows due now, or claimed by a dispatcher whose lease ran out (it crashed);
+// TDX calls only when TDX is configured ($4).
 const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
-    WHERE id IN (SELECT id FROM outbox WHERE channel IN ('email', 'slack')
+    WHERE id IN (SELECT id FROM outbox WHERE (channel IN ('email', 'slack') OR (channel = 'tdx' AND $4))
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
         ORDER BY not_before, id LIMIT $3)
     RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before";
 const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
-    WHERE id IN (SELECT id FROM outbox WHERE channel IN ('email', 'slack')
+    WHERE id IN (SELECT id FROM outbox WHERE (channel IN ('email', 'slack') OR (channel = 'tdx' AND $4))
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
         ORDER BY not_before, id LIMIT $3 FOR UPDATE SKIP LOCKED)
     RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before";
@@ -89,19 +90,27 @@ fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
 }
 
 impl Store {
-    /// Claims up to `limit` due messages until `lease_until`, oldest first.
-    /// On PostgreSQL, replicas skip each other's locked rows.
+    /// Claims up to `limit` due messages until `lease_until`, oldest first,
+    /// TDX calls included `with_tdx`. On PostgreSQL, replicas skip each
+    /// other's locked rows.
     pub async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
+        with_tdx: bool,
     ) -> Result<Vec<Claimed>> {
         let sql = match self.backend {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
         };
-        let rows = sqlx::query(sql).bind(ms(now)).bind(ms(lease_until)).bind(limit).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sql)
+            .bind(ms(now))
+            .bind(ms(lease_until))
+            .bind(limit)
+            .bind(with_tdx)
+            .fetch_all(&self.pool)
+            .await?;
         let mut claimed = rows.iter().map(claimed_from_row).collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|c| (c.not_before, c.id));
         Ok(claimed)
@@ -202,6 +211,19 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// When the next pending message is due (TDX calls included `with_tdx`):
+    /// where a simulated clock jumps to.
+    pub async fn next_outbox_due(&self, with_tdx: bool) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query(
+            "SELECT MIN(not_before) AS due FROM outbox
+             WHERE status = 'pending' AND (channel IN ('email', 'slack') OR (channel = 'tdx' AND $1))",
+        )
+        .bind(with_tdx)
+        .fetch_one(&self.pool)
+        .await?;
+        row.try_get::<Option<i64>, _>("due")?.map(from_ms).transpose()
     }
 
     /// Counts of outbox rows by status, for health and benchmarks.

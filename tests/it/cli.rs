@@ -37,14 +37,18 @@ fn check_config_accepts_the_shipped_example() {
 #[tokio::test]
 async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = deskbell(dir.path())
-        .args(["serve", "--demo"])
-        .env("DESKBELL_SERVER__BIND", "127.0.0.1:0")
-        .env("DESKBELL_LOG__FORMAT", "json")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut child = KillOnDrop(
+        deskbell(dir.path())
+            .args(["serve", "--demo"])
+            .env("DESKBELL_SERVER__BIND", "127.0.0.1:0")
+            .env("DESKBELL_LOG__FORMAT", "json")
+            .env("DESKBELL_EMAIL__DROP_DIR", dir.path().join("mail"))
+            .env("DESKBELL_SLACK__LOG_FILE", dir.path().join("slack.jsonl"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
     let addr = loop {
         assert!(Instant::now() < deadline, "no listening line");
@@ -55,14 +59,15 @@ async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
         }
     };
     for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let resp = reqwest::get(format!("http://{addr}{path}")).await.unwrap();
+        let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+        let resp = client.get(format!("http://{addr}{path}")).send().await.unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.text().await.unwrap(), body);
     }
 
     // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = child.wait().unwrap();
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let status = child.0.wait().unwrap();
     assert!(status.success(), "exit on SIGTERM: {status}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("deskbell stopped")), "{rest:?}");
@@ -98,6 +103,16 @@ fn show_names_a_missing_ticket() {
     let out = deskbell(dir.path()).args(["show", "R-99"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8(out.stderr).unwrap().contains("R-99 does not exist"));
+}
+
+/// A server under test never outlives its test, even one that fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn copy_dir(from: &std::path::Path, to: &std::path::Path) {

@@ -32,7 +32,7 @@ pub async fn spawn_app() -> TestApp {
 #[tokio::test]
 async fn health_and_readiness_follow_the_database() {
     let app = spawn_app().await;
-    let client = reqwest::Client::new();
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let get = |path: &str| client.get(format!("{}{path}", app.address)).send();
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
     assert_eq!(get("/readyz").await.unwrap().status(), 200);

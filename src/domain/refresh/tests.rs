@@ -256,7 +256,7 @@ fn remote_tickets_need_an_address_and_a_tracking_number() {
 }
 
 #[test]
-fn remote_mac_asks_mac_engineering_and_remote_windows_closes_prestage() {
+fn remote_mac_asks_mac_engineering_and_remote_windows_closes_prestage_once_tdx_has_the_request() {
     let c = cal();
     let cadence = Cadence::default();
     let ctx = ctx_at(&c, &cadence, at(&c, 11, 2, 9, 0));
@@ -269,7 +269,10 @@ fn remote_mac_asks_mac_engineering_and_remote_windows_closes_prestage() {
         let sent: Vec<_> = notifications(&effects).into_iter().map(|n| n.0).collect();
         assert_eq!(sent.contains(&Template::MacMdmRequest), expect_mdm);
         assert!(sent.contains(&Template::TrackingNumber));
+        assert!(effects.contains(&Effect::Itsm(ItsmRequest::CreateRequest { slot: None })));
+        let (_, effects) = t.apply(RefreshEvent::ItsmRequestCreated { request: "7".into() }, &ctx).unwrap();
         assert_eq!(effects.contains(&Effect::Itsm(ItsmRequest::ClosePrestageTask)), !expect_mdm);
+        assert!(notifications(&effects).is_empty(), "no team alert for at-home refreshes");
     }
 }
 

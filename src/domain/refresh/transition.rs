@@ -226,8 +226,13 @@ impl RefreshTicket {
             {
                 s.fx.audit("itsm_request", None, Some(request.clone()));
                 s.t.itsm_request = Some(request.clone());
-                if s.t.style != Style::RemoteCustomer {
-                    s.fx.notify(Template::TeamTdxAlert, Recipient::TeamChannel(s.t.team), None);
+                match (s.t.style, s.t.replacement.as_ref().map(|r| r.platform)) {
+                    // Windows at-home systems are prestaged by the vendor (`000_*`).
+                    (Style::RemoteCustomer, Some(Platform::Windows)) => {
+                        s.fx.push(Effect::Itsm(ItsmRequest::ClosePrestageTask))
+                    }
+                    (Style::RemoteCustomer, _) => {}
+                    _ => s.fx.notify(Template::TeamTdxAlert, Recipient::TeamChannel(s.t.team), None),
                 }
             }
             (E::SlotsAvailable, S::PendingScheduleSlotDiscovery) => {
@@ -310,6 +315,8 @@ fn system_found(s: &mut Step, ctx: &Ctx) {
         let day = ctx.calendar.local(ctx.now).date();
         s.t.appointment_at = Some(ctx.calendar.at_local(day, chrono::NaiveTime::MIN));
         s.status(S::DeliveryScheduled);
+        // Every refresh has its TDX request and tasks (`000_*`), labs too.
+        s.fx.push(Effect::Itsm(ItsmRequest::CreateRequest { slot: None }));
         return;
     }
     match s.t.style {
@@ -318,10 +325,8 @@ fn system_found(s: &mut Step, ctx: &Ctx) {
             s.status(S::PendingDelivery);
             s.notify_customer(Template::TrackingNumber, None);
             s.fx.push(Effect::Itsm(ItsmRequest::CreateRequest { slot: None }));
-            match s.t.replacement.as_ref().map(|r| r.platform) {
-                Some(Platform::Mac) => s.fx.notify(Template::MacMdmRequest, Recipient::MacEngineering, None),
-                Some(Platform::Windows) => s.fx.push(Effect::Itsm(ItsmRequest::ClosePrestageTask)),
-                _ => {}
+            if s.t.replacement.as_ref().is_some_and(|r| r.platform == Platform::Mac) {
+                s.fx.notify(Template::MacMdmRequest, Recipient::MacEngineering, None);
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Shared test helpers: fresh databases of both kinds and fixtures.
 
 pub mod fake_slack;
+pub mod fake_tdx;
 pub mod postgres;
 pub mod smtp;
 
