@@ -52,6 +52,11 @@ enum Command {
     },
     /// Show a ticket: its state, history, messages and delivery log.
     Show { ticket: TicketRef },
+    /// The recent runs of the scheduled jobs.
+    Jobs {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +132,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("--- Slack ---\n{}\n{}", msg.text, serde_json::to_string_pretty(&msg.blocks)?);
             }
         }
+        Command::Jobs { limit } => {
+            let res = Resources::open(&settings).await?;
+            for run in res.store.job_runs(limit).await? {
+                let took = run.finished_at.map(|f| format!("{} ms", (f - run.started_at).num_milliseconds()));
+                let outcome = run.outcome.unwrap_or_else(|| "running".into());
+                println!(
+                    "{}  {:<16} {:>9}  {outcome}",
+                    run.due_at.format("%Y-%m-%d %H:%M"),
+                    run.job,
+                    took.unwrap_or_default()
+                );
+            }
+        }
         Command::Show { ticket } => {
             let res = Resources::open(&settings).await?;
             print!("{}", ticket_view::show(&res.store, ticket).await?);
@@ -137,6 +155,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 demo::load(&res, "config/demo".as_ref(), clock.now()).await?;
             }
             let app = Application::build(&settings, &res, Arc::new(SystemClock)).await?;
+            if demo {
+                let slots = app.workflow().generate_slots().await?;
+                tracing::info!(slots, "demo slots generated");
+            }
             app.run_until_stopped(shutdown_signal()).await?;
         }
     }

@@ -9,14 +9,20 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use chrono::Duration;
+
 use crate::channels::email::{EmailChannel, Mailer};
 use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::{Calendars, Settings};
+use crate::domain::refresh::Cadence;
 use crate::http::{self, AppState};
+use crate::itsm::{ItsmSender, TdxClient};
 use crate::outbox::Dispatcher;
+use crate::scheduler::{Scheduler, TimerTick};
 use crate::store::{Routing, Store};
 use crate::templates::Templates;
+use crate::workflow::Workflow;
 
 /// What every command needs: the migrated store and the policy loaded from
 /// files (calendars, templates), all checked.
@@ -78,34 +84,75 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     dispatcher: Arc<Dispatcher>,
+    scheduler: Arc<Scheduler>,
 }
 
 impl Application {
     pub async fn build(settings: &Settings, res: &Resources, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         res.check_teams().await?;
-        let dispatcher = Arc::new(dispatcher(settings, res, clock)?);
+        let workflow = Workflow {
+            store: res.store.clone(),
+            calendars: res.calendars.clone(),
+            cadence: Arc::new(Cadence::default()),
+            routing: res.routing.clone(),
+            clock: clock.clone(),
+        };
+        let tdx = &settings.tdx;
+        let itsm = match (&tdx.base_url, &tdx.beid, &tdx.web_services_key) {
+            (Some(url), Some(beid), Some(key)) => {
+                let client = TdxClient::new(url, beid.clone(), key.clone());
+                Some(Arc::new(ItsmSender { client, settings: tdx.clone(), workflow: workflow.clone() }))
+            }
+            _ => {
+                tracing::warn!("TDX is not configured: TDX calls wait in the outbox");
+                None
+            }
+        };
+        let mut dispatcher = dispatcher(settings, res, clock.clone())?;
+        if let Some(itsm) = &itsm {
+            dispatcher = dispatcher.with_itsm(itsm.clone());
+        }
+        let scheduler = Scheduler {
+            tick: TimerTick { workflow, batch: 500, lease: Duration::minutes(5) },
+            itsm,
+            jobs: settings.scheduler.schedules().map_err(anyhow::Error::msg)?,
+            time_zone: settings.scheduler.time_zone,
+            interval: std::time::Duration::from_secs(settings.scheduler.tick_seconds),
+        };
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
-        Ok(Self { listener, state: AppState { store: res.store.clone() }, dispatcher })
+        Ok(Self {
+            listener,
+            state: AppState { store: res.store.clone() },
+            dispatcher: Arc::new(dispatcher),
+            scheduler: Arc::new(scheduler),
+        })
+    }
+
+    /// The workflow the scheduler drives (the demo primes slots with it).
+    pub fn workflow(&self) -> &Workflow {
+        &self.scheduler.tick.workflow
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    /// Serves and dispatches until `shutdown` completes, then finishes
-    /// in-flight requests, lets the dispatcher finish its current message
-    /// and give back the rest, and closes the database pool.
+    /// Serves, dispatches and runs the scheduler until `shutdown` completes,
+    /// then finishes in-flight requests, lets the dispatcher finish its
+    /// current message and give back the rest, and closes the database pool.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();
         let (stop, stopped) = watch::channel(false);
-        let dispatcher = self.dispatcher.clone();
+        let (dispatcher, scheduler, stopped2) = (self.dispatcher.clone(), self.scheduler.clone(), stopped.clone());
         let worker = tokio::spawn(async move { dispatcher.run(stopped).await });
+        let jobs = tokio::spawn(async move { scheduler.run(stopped2).await });
         tracing::info!(addr = %self.listener.local_addr()?, "deskbell listening");
         axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);
         worker.await?;
+        jobs.await?;
         store.close().await;
         tracing::info!("deskbell stopped");
         Ok(())

@@ -28,6 +28,7 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     pub templates: TemplateSettings,
     pub tdx: TdxSettings,
+    pub scheduler: SchedulerSettings,
     pub refresh: RefreshSettings,
     pub log: LogSettings,
 }
@@ -143,6 +144,53 @@ impl Default for OutboxSettings {
             admin_slack_channel: None,
             admin_email: None,
         }
+    }
+}
+
+/// When the background jobs run: cron expressions with seconds
+/// (`sec min hour day month weekday`, day names for weekdays), read in
+/// `time_zone`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerSettings {
+    pub time_zone: chrono_tz::Tz,
+    /// How often due timers (cadence and escalation steps) are fired.
+    pub tick_seconds: u64,
+    /// Slots five weeks ahead from the teams' preferences (nightly).
+    pub slot_generation: String,
+    /// Invite waiting customers to pick a slot (twice a day).
+    pub slot_discovery: String,
+    /// Complete tickets whose TDX request is closed (daily).
+    pub tdx_check: String,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            time_zone: chrono_tz::UTC,
+            tick_seconds: 5,
+            slot_generation: "0 30 1 * * *".into(),
+            slot_discovery: "0 0 7,13 * * *".into(),
+            tdx_check: "0 0 6 * * *".into(),
+        }
+    }
+}
+
+impl SchedulerSettings {
+    /// Every job with its parsed schedule, or the key of one that does not parse.
+    pub fn schedules(&self) -> Result<Vec<(&'static str, cron::Schedule)>, String> {
+        [
+            ("slot_generation", &self.slot_generation),
+            ("slot_discovery", &self.slot_discovery),
+            ("tdx_check", &self.tdx_check),
+        ]
+        .into_iter()
+        .map(|(name, expr)| {
+            expr.parse()
+                .map(|s| (name, s))
+                .map_err(|e| format!("key 'scheduler.{name}': '{expr}' is not a cron expression: {e}"))
+        })
+        .collect()
     }
 }
 
@@ -278,6 +326,10 @@ impl Settings {
         }
         if self.tdx.base_url.is_some() && (self.tdx.beid.is_none() || self.tdx.web_services_key.is_none()) {
             return Err("keys 'tdx.beid' and 'tdx.web_services_key': required with tdx.base_url".into());
+        }
+        self.scheduler.schedules()?;
+        if self.scheduler.tick_seconds == 0 {
+            return Err("key 'scheduler.tick_seconds': expected at least 1".into());
         }
         if self.outbox.max_attempts == 0 || self.outbox.batch_size == 0 || self.outbox.email_concurrency == 0 {
             return Err("keys 'outbox.max_attempts', 'batch_size', 'email_concurrency': expected at least 1".into());

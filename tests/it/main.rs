@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod http;
 mod import;
+mod jobs;
 mod outbox;
 mod scenario;
 mod slack_api;

@@ -1,0 +1,121 @@
+//! The cron jobs of the refresh workflow and the loop that runs them with
+//! the timer tick. Each due time of each job runs once across replicas (the
+//! run is claimed in the database), and a restart catches up on the latest
+//! due time it missed instead of skipping it.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use tokio::sync::watch;
+
+use super::TimerTick;
+use crate::itsm::ItsmSender;
+use crate::store::Result;
+
+/// The due time to run now: the latest occurrence after `since` (the last
+/// recorded run) that is not in the future. Missed occurrences before it are
+/// not run again: each job brings its state up to date in one run.
+pub fn due_now(schedule: &cron::Schedule, tz: Tz, since: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    schedule.after(&since.with_timezone(&tz)).map(|t| t.with_timezone(&Utc)).take_while(|t| *t <= now).last()
+}
+
+pub struct Scheduler {
+    pub tick: TimerTick,
+    pub itsm: Option<Arc<ItsmSender>>,
+    pub jobs: Vec<(&'static str, cron::Schedule)>,
+    pub time_zone: Tz,
+    pub interval: StdDuration,
+}
+
+impl Scheduler {
+    /// Fires due timers, then runs every job that is due.
+    pub async fn run_once(&self) -> Result<()> {
+        while self.tick.run_once().await? > 0 {}
+        let store = &self.tick.workflow.store;
+        for (name, schedule) in &self.jobs {
+            let now = self.tick.workflow.clock.now();
+            // A job that never ran looks back a day, so a fresh deskbell
+            // brings its state up to date at once.
+            let since = store.last_job_due(name).await?.unwrap_or(now - chrono::Duration::days(1));
+            let Some(due) = due_now(schedule, self.time_zone, since, now) else { continue };
+            let Some(run) = store.claim_job_run(name, due, now).await? else { continue };
+            let outcome = self.run_job(name).await;
+            tracing::info!(job = name, %due, %outcome, "job run");
+            store.finish_job_run(run, self.tick.workflow.clock.now(), &outcome).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_job(&self, name: &str) -> String {
+        let w = &self.tick.workflow;
+        let result = match name {
+            "slot_generation" => w.generate_slots().await.map(|n| format!("ok: {n} slots added")),
+            "slot_discovery" => w.discover_slots().await.map(|n| format!("ok: {n} customers invited")),
+            "tdx_check" => match &self.itsm {
+                Some(itsm) => {
+                    let now = w.clock.now();
+                    return match itsm.check_deliveries(now).await {
+                        Ok(n) => format!("ok: {n} tickets complete"),
+                        Err(e) => format!("error: {e}"),
+                    };
+                }
+                None => Ok("skipped: TDX is not configured".into()),
+            },
+            other => Ok(format!("error: no job is called {other}")),
+        };
+        result.unwrap_or_else(|e| format!("error: {e}"))
+    }
+
+    /// Runs every `interval` until `stop` is set.
+    pub async fn run(&self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            if let Err(e) = self.run_once().await {
+                tracing::error!(error = %e, "scheduler round failed");
+            }
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = tokio::time::sleep(self.interval) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn runs_the_latest_missed_occurrence_once_and_nothing_early() {
+        let nightly: cron::Schedule = "0 30 1 * * *".parse().unwrap();
+        let tz = chrono_tz::America::Detroit;
+        // Last ran the night of the 1st; the service was down for two nights.
+        let last = at("2026-11-01T06:30:00Z");
+        let now = at("2026-11-04T12:00:00Z");
+        assert_eq!(due_now(&nightly, tz, last, now), Some(at("2026-11-04T06:30:00Z")), "01:30 EST on the 4th");
+        // Once run for that time, nothing more is due until the next night.
+        assert_eq!(due_now(&nightly, tz, at("2026-11-04T06:30:00Z"), now), None);
+        assert_eq!(due_now(&nightly, tz, now, at("2026-11-05T06:29:59Z")), None);
+        assert_eq!(due_now(&nightly, tz, now, at("2026-11-05T06:30:00Z")), Some(at("2026-11-05T06:30:00Z")));
+    }
+
+    #[test]
+    fn twice_a_day_in_local_time_across_dst() {
+        let discovery: cron::Schedule = "0 0 7,13 * * *".parse().unwrap();
+        let tz = chrono_tz::America::Detroit;
+        // 07:00 EDT on Saturday 31 October, 07:00 EST on Monday 2 November.
+        assert_eq!(
+            due_now(&discovery, tz, at("2026-10-31T10:00:00Z"), at("2026-10-31T11:00:00Z")),
+            Some(at("2026-10-31T11:00:00Z"))
+        );
+        assert_eq!(
+            due_now(&discovery, tz, at("2026-11-02T11:00:00Z"), at("2026-11-02T12:00:00Z")),
+            Some(at("2026-11-02T12:00:00Z"))
+        );
+    }
+}

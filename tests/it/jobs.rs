@@ -1,0 +1,91 @@
+//! The cron jobs on both databases: two scheduler replicas on one database
+//! run each due time once, and a restart after downtime catches up once.
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveTime, Weekday};
+use deskbell::clock::SimClock;
+use deskbell::config::{Calendars, SchedulerSettings};
+use deskbell::domain::SlotPreference;
+use deskbell::domain::refresh::Cadence;
+use deskbell::scheduler::{Scheduler, TimerTick};
+use deskbell::store::{Routing, Store};
+use deskbell::workflow::Workflow;
+
+use crate::both_databases;
+use crate::support::{calendar, fixture, local};
+
+both_databases!(each_due_time_runs_once_across_replicas_and_a_restart_catches_up);
+
+fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
+    let mut calendars = Calendars::default();
+    calendars.insert(calendar());
+    let workflow = Workflow {
+        store: store.clone(),
+        calendars: Arc::new(calendars),
+        cadence: Arc::new(Cadence::default()),
+        routing: Routing::default(),
+        clock: clock.clone(),
+    };
+    let settings = SchedulerSettings { time_zone: chrono_tz::America::Detroit, ..SchedulerSettings::default() };
+    Scheduler {
+        tick: TimerTick { workflow, batch: 100, lease: Duration::minutes(5) },
+        itsm: None,
+        jobs: settings.schedules().unwrap(),
+        time_zone: settings.time_zone,
+        interval: std::time::Duration::from_secs(5),
+    }
+}
+
+async fn each_due_time_runs_once_across_replicas_and_a_restart_catches_up(store: &Store) {
+    let f = fixture(store).await;
+    let tue = SlotPreference {
+        team: f.team,
+        weekday: Weekday::Tue,
+        start: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        length_minutes: 60,
+        capacity: 2,
+    };
+    store.set_slot_preferences(f.team, &[tue]).await.unwrap();
+    let clock = Arc::new(SimClock::new(local(11, 3, 1, 0)));
+    let (a, b) = (replica(store, &clock), replica(store, &clock));
+    let runs = |job: &'static str| async move {
+        store.job_runs(100).await.unwrap().into_iter().filter(|r| r.job == job).collect::<Vec<_>>()
+    };
+
+    // A fresh database: each job catches up on its last due time of the
+    // past day, once, whichever replica gets there first.
+    let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
+    ra.unwrap();
+    rb.unwrap();
+    let generation = runs("slot_generation").await;
+    assert_eq!(generation.len(), 1, "one replica ran it");
+    assert_eq!(generation[0].due_at, local(11, 2, 1, 30));
+    assert_eq!(generation[0].outcome.as_deref(), Some("ok: 5 slots added"), "Tuesdays 10 Nov to 8 Dec");
+    assert_eq!(runs("slot_discovery").await[0].due_at, local(11, 2, 13, 0));
+    a.run_once().await.unwrap();
+    assert_eq!(runs("slot_generation").await.len(), 1, "and only once");
+
+    clock.set(local(11, 3, 1, 30));
+    let (ra, rb) = tokio::join!(a.run_once(), b.run_once());
+    ra.unwrap();
+    rb.unwrap();
+    assert_eq!(runs("slot_generation").await.len(), 2, "the night's run, once");
+
+    // Down for a week, back on Tuesday the 10th at noon: one catch-up run
+    // for that night; discovery catches up for 07:00 that day.
+    clock.set(local(11, 10, 12, 0));
+    let restarted = replica(store, &clock);
+    restarted.run_once().await.unwrap();
+    let generation = runs("slot_generation").await;
+    assert_eq!(generation.len(), 3);
+    assert_eq!(generation[0].due_at, local(11, 10, 1, 30));
+    assert_eq!(
+        generation[0].outcome.as_deref(),
+        Some("ok: 1 slots added"),
+        "the Tuesday that came into the five weeks"
+    );
+    let discovery = runs("slot_discovery").await;
+    assert_eq!(discovery.iter().map(|r| r.due_at).collect::<Vec<_>>(), [local(11, 10, 7, 0), local(11, 2, 13, 0)]);
+    assert_eq!(runs("tdx_check").await[0].outcome.as_deref(), Some("skipped: TDX is not configured"));
+}
