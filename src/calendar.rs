@@ -169,6 +169,37 @@ impl BusinessCalendar {
     }
 }
 
+impl BusinessCalendar {
+    /// Where a step due at `due_at` goes when a hold that began at
+    /// `paused_at` ends at `now`: the business days it still had to wait are
+    /// counted from the release day, and it keeps its local time of day, so a
+    /// 10:05 send stays a 10:05 send. A step that was due later on the day
+    /// of the pause is due on the release day (or the next business day, if
+    /// that time has passed or the release day is not a business day).
+    pub fn resume_after_hold(
+        &self,
+        paused_at: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        let (paused_day, due) = (self.local(paused_at).date(), self.local(due_at));
+        let mut left = 0;
+        let mut day = paused_day;
+        while day < due.date() {
+            day = day.succ_opt().expect("date within chrono's range");
+            if self.is_business_day(day) {
+                left += 1;
+            }
+        }
+        let release = self.local(now).date();
+        let same_day = self.at_local(release, due.time());
+        if left == 0 && self.is_business_day(release) && same_day >= now {
+            return same_day;
+        }
+        self.at_local(self.add_business_days(release, left.max(1)), due.time())
+    }
+}
+
 fn resolve_local(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => t.with_timezone(&Utc),
@@ -280,6 +311,23 @@ mod tests {
         let mon = local(&c, 2026, 11, 2, 0, 0);
         let tue = local(&c, 2026, 11, 3, 0, 0);
         assert_eq!(c.business_duration_between(mon, tue), Duration::hours(13));
+    }
+
+    #[test]
+    fn a_hold_resumes_with_the_business_days_left_at_the_same_local_time() {
+        let c = cal();
+        // Due Friday 13 Nov 10:05; held Tuesday 10 Nov 09:00 with 3 business
+        // days left; released Thursday 19 Nov 15:00: due Tuesday 24 Nov 10:05.
+        let due = local(&c, 2026, 11, 13, 10, 5);
+        let resumed = c.resume_after_hold(local(&c, 2026, 11, 10, 9, 0), due, local(&c, 2026, 11, 19, 15, 0));
+        assert_eq!(resumed, local(&c, 2026, 11, 24, 10, 5));
+        // Due later on the day of the pause: the release day, if still ahead.
+        let due = local(&c, 2026, 11, 10, 10, 5);
+        let held = local(&c, 2026, 11, 10, 9, 0);
+        assert_eq!(c.resume_after_hold(held, due, local(&c, 2026, 11, 12, 8, 0)), local(&c, 2026, 11, 12, 10, 5));
+        assert_eq!(c.resume_after_hold(held, due, local(&c, 2026, 11, 12, 11, 0)), local(&c, 2026, 11, 13, 10, 5));
+        // Released on a Saturday: the next business day.
+        assert_eq!(c.resume_after_hold(held, due, local(&c, 2026, 11, 14, 8, 0)), local(&c, 2026, 11, 16, 10, 5));
     }
 
     #[test]

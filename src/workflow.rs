@@ -35,7 +35,7 @@ impl Workflow {
         let now = self.clock.now();
         let ctx = Ctx { now, calendar: &calendar, cadence: &self.cadence };
         let (next, effects) = current.value.apply(event, &ctx)?;
-        self.store.save_refresh(&current, &next, &effects, actor, now, &self.routing).await?;
+        self.store.save_refresh(&current, &next, &effects, actor, now, &self.routing, Some(&calendar)).await?;
         Ok(next)
     }
 }

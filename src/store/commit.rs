@@ -12,8 +12,9 @@ use serde_json::json;
 use super::context::ticket_context;
 use super::directory::person_from_row;
 use super::outbox::{NewMessage, insert_message};
-use super::rows::ms;
+use super::rows::{from_ms, ms};
 use super::{Result, StoreError};
+use crate::calendar::BusinessCalendar;
 use crate::domain::{Actor, Address, Effect, Email, Notification, Recipient, SlackChannelId, TicketRef};
 
 /// Addresses that come from configuration rather than the directory.
@@ -23,12 +24,15 @@ pub struct Routing {
 }
 
 /// Who changed which ticket when; `seq` is the ticket's new row version.
+/// With the ticket's business calendar, a release from hold gives each step
+/// its remaining business days; without one, the time spent on hold.
 pub(super) struct Change<'a> {
     pub ticket: TicketRef,
     pub seq: i64,
     pub actor: &'a Actor,
     pub now: DateTime<Utc>,
     pub routing: &'a Routing,
+    pub calendar: Option<&'a BusinessCalendar>,
 }
 
 /// Runs the optimistic update of the ticket row (`… WHERE version = $n`),
@@ -39,7 +43,7 @@ pub(super) async fn commit_change(
     change: &Change<'_>,
     effects: &[Effect],
 ) -> Result<()> {
-    let Change { ticket, seq, actor, now, routing } = *change;
+    let Change { ticket, seq, actor, now, routing, calendar } = *change;
     if update.execute(&mut *conn).await?.rows_affected() == 0 {
         return Err(StoreError::Conflict { ticket });
     }
@@ -149,6 +153,22 @@ pub(super) async fn commit_change(
                     .bind(ms(now))
                     .execute(&mut *conn)
                     .await?;
+            }
+            Effect::ResumeTimers if calendar.is_some() => {
+                let cal = calendar.expect("checked by the guard");
+                let paused =
+                    sqlx::query("SELECT id, due_at, paused_at FROM timers WHERE ticket = $1 AND paused_at IS NOT NULL")
+                        .bind(&ticket_s)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                for row in paused {
+                    let (due, held) = (from_ms(row.try_get("due_at")?)?, from_ms(row.try_get("paused_at")?)?);
+                    sqlx::query("UPDATE timers SET due_at = $2, paused_at = NULL WHERE id = $1")
+                        .bind(row.try_get::<i64, _>("id")?)
+                        .bind(ms(cal.resume_after_hold(held, due, now)))
+                        .execute(&mut *conn)
+                        .await?;
+                }
             }
             Effect::ResumeTimers => {
                 sqlx::query(

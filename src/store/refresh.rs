@@ -10,6 +10,7 @@ use sqlx::{Any, AnyConnection, Row};
 use super::commit::{Change, Routing, commit_change};
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
+use crate::calendar::BusinessCalendar;
 use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshStatus, RefreshTicket, System};
 use crate::domain::{Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
 
@@ -133,7 +134,7 @@ async fn create_in(
     commit_change(
         conn,
         update_row(&ticket, 0, ctx.now),
-        &Change { ticket: id.into(), seq: 1, actor, now: ctx.now, routing },
+        &Change { ticket: id.into(), seq: 1, actor, now: ctx.now, routing, calendar: Some(ctx.calendar) },
         &effects,
     )
     .await?;
@@ -206,6 +207,8 @@ impl Store {
 
     /// Saves `next` and its effects if the ticket is still at `current`'s
     /// version; otherwise [`StoreError::Conflict`] and nothing is written.
+    /// `calendar` is the team's, for timers released from hold.
+    #[allow(clippy::too_many_arguments)]
     pub async fn save_refresh(
         &self,
         current: &Versioned<RefreshTicket>,
@@ -214,13 +217,14 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
         routing: &Routing,
+        calendar: Option<&BusinessCalendar>,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let update = update_row(next, current.version, now);
         commit_change(
             &mut tx,
             update,
-            &Change { ticket: next.id.into(), seq: current.version + 1, actor, now, routing },
+            &Change { ticket: next.id.into(), seq: current.version + 1, actor, now, routing, calendar },
             effects,
         )
         .await?;
@@ -242,7 +246,7 @@ impl Store {
     {
         let current = self.load_refresh(id).await?;
         let (next, effects) = transition(&current.value)?;
-        self.save_refresh(&current, &next, &effects, actor, now, routing).await?;
+        self.save_refresh(&current, &next, &effects, actor, now, routing, None).await?;
         Ok(next)
     }
 }

@@ -95,7 +95,7 @@ impl Store {
         commit_change(
             &mut tx,
             update_row(&ticket, 0, now),
-            &Change { ticket: id.into(), seq: 1, actor, now, routing },
+            &Change { ticket: id.into(), seq: 1, actor, now, routing, calendar: None },
             &effects,
         )
         .await?;
@@ -131,7 +131,7 @@ impl Store {
         commit_change(
             &mut tx,
             update,
-            &Change { ticket: id.into(), seq: current.version + 1, actor, now, routing },
+            &Change { ticket: id.into(), seq: current.version + 1, actor, now, routing, calendar: None },
             &effects,
         )
         .await?;

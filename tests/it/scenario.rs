@@ -28,7 +28,11 @@ use crate::support::fake_tdx::{self, FakeTdx};
 use crate::support::smtp::SmtpSink;
 use crate::support::{Fixture, calendar, fixture, local, new_refresh};
 
-both_databases!(a_customer_who_never_walks_the_wizard, every_style_from_creation_to_complete);
+both_databases!(
+    a_customer_who_never_walks_the_wizard,
+    every_style_from_creation_to_complete,
+    a_dst_change_a_hold_and_the_thanksgiving_week,
+);
 
 const APP: i64 = 31;
 
@@ -406,4 +410,35 @@ async fn every_style_from_creation_to_complete(store: &Store) {
     assert_eq!(sim.tdx.logins(), 1, "one JWT is reused for every call");
     let creates = sim.tdx.calls().iter().filter(|c| *c == &format!("POST {APP}/tickets")).count();
     assert_eq!(creates, 7, "one TDX request per refresh");
+}
+
+async fn a_dst_change_a_hold_and_the_thanksgiving_week(store: &Store) {
+    let f = fixture(store).await;
+    // Friday 23 October: invited Monday 26th, 10:05 EDT.
+    let sim = Sim::new(store, local(10, 23, 12, 0)).await;
+    let t = sim.create(new_refresh(&f, "DST1")).await;
+    // The first reminder, five business days on, is 10:05 EST: after the
+    // clocks went back on 1 November, 15:05 UTC instead of 14:05.
+    sim.run_until(local(11, 2, 23, 0)).await;
+    let reminder = store.outbox_of(t.into()).await.unwrap()[1].created_at;
+    assert_eq!(reminder.to_rfc3339(), "2026-11-02T15:05:00+00:00");
+    // Held on Tuesday 3 November at noon (4 and 8 business days left for
+    // the next steps), released on Tuesday 24th, before Thanksgiving.
+    let hold = RefreshEvent::PutOnHold { reason: "customer on leave".into() };
+    sim.at(local(11, 3, 12, 0), hold, t, Actor::Person(f.engineer)).await;
+    sim.run_until(local(11, 24, 9, 0)).await;
+    assert_eq!(sim.messages(t).await.len(), 2, "nothing is sent while on hold");
+    sim.at(local(11, 24, 9, 0), RefreshEvent::Released, t, Actor::Person(f.engineer)).await;
+    sim.run_until(local(12, 31, 0, 0)).await;
+    assert_eq!(
+        sim.messages(t).await,
+        vec![
+            m("Mon 10-26 10:05", "customer_begin", "cara@example.edu"),
+            m("Mon 11-02 10:05", "wizard_reminder", "cara@example.edu"),
+            // 25 Nov, then past Thanksgiving (26th, 27th): 30 Nov, 1 and 2 Dec.
+            m("Wed 12-02 10:05", "wizard_reminder", "cara@example.edu"),
+            m("Tue 12-08 10:05", "location_info_needed", "CNORTH001"),
+        ]
+    );
+    assert_eq!(sim.status(t).await, RefreshStatus::PendingLocationInformation);
 }

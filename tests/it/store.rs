@@ -118,7 +118,10 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
                 let ctx = Ctx { now: local(11, 2, 10, 0), calendar: &cal, cadence: &cadence };
                 let (next, effects) = current.value.apply(event, &ctx).unwrap();
                 let actor = Actor::Person(who);
-                store.save_refresh(&current, &next, &effects, &actor, ctx.now, &Routing::default()).await.map(|_| who)
+                store
+                    .save_refresh(&current, &next, &effects, &actor, ctx.now, &Routing::default(), None)
+                    .await
+                    .map(|_| who)
             }));
         }
         let mut winners = Vec::new();

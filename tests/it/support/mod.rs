@@ -52,7 +52,9 @@ macro_rules! both_databases {
 
 pub fn calendar() -> BusinessCalendar {
     let mut c = BusinessCalendar::standard("umich", Detroit);
-    c.holidays.insert(NaiveDate::from_ymd_opt(2026, 9, 7).unwrap());
+    for (m, d) in [(9, 7), (11, 26), (11, 27)] {
+        c.holidays.insert(NaiveDate::from_ymd_opt(2026, m, d).unwrap());
+    }
     c
 }
 
