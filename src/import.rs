@@ -223,3 +223,88 @@ pub async fn refresh_batch(
         .await
         .map_err(|(i, e)| ImportError::Rows(vec![format!("line {}: {e}", rows[i].line)]))
 }
+
+/// One row of a replacement assignment (`000_*`, Order Group / Bulk
+/// Actions): the ticket's existing serial and the system Depot assigned.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplacementRecord {
+    existing_serial: String,
+    replacement_serial: String,
+    platform: String,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    tracking_number: Option<String>,
+}
+
+/// `deskbell import replacements FILE.csv`: assigns replacement systems in
+/// bulk, which advances `pending_ordering` tickets to `pending_itsm_existence`.
+/// Every row is checked first (an open ticket, in `pending_ordering`, a
+/// tracking number for at-home refreshes); a file with a bad row changes
+/// nothing.
+pub async fn replacements(
+    workflow: &crate::workflow::Workflow,
+    csv_text: &str,
+) -> Result<Vec<RefreshTicket>, ImportError> {
+    use crate::domain::refresh::{RefreshEvent, RefreshStatus};
+    let store = &workflow.store;
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+    let headers = reader.headers().map_err(|e| ImportError::Rows(vec![format!("line 1: {e}")]))?.clone();
+    let (mut events, mut errors) = (Vec::new(), Vec::new());
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                errors.push(format!("line {line}: {}", crate::config::one_line(&e.to_string())));
+                if reader.position().line() == line {
+                    break;
+                }
+                continue;
+            }
+        }
+        let checked: Result<_, String> = async {
+            let r: ReplacementRecord =
+                record.deserialize(Some(&headers)).map_err(|e| crate::config::one_line(&e.to_string()))?;
+            let platform: Platform = r
+                .platform
+                .parse()
+                .map_err(|_| format!("platform '{}' is not one of {}", r.platform, Platform::VARIANTS.join(", ")))?;
+            let id = store
+                .open_refresh_by_serial(&r.existing_serial)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no open ticket for serial {}", r.existing_serial))?;
+            let ticket = store.load_refresh(id).await.map_err(|e| e.to_string())?.value;
+            if ticket.status != RefreshStatus::PendingOrdering {
+                return Err(format!("R-{id} is {}, not pending_ordering", ticket.status));
+            }
+            let tracking = blank_to_none(r.tracking_number);
+            if ticket.style == Style::RemoteCustomer && !ticket.no_customer && tracking.is_none() {
+                return Err(format!("R-{id} is an at-home refresh: tracking_number is required"));
+            }
+            let system = System { serial: r.replacement_serial, model: blank_to_none(r.model), platform };
+            Ok((line, id, RefreshEvent::ReplacementAssigned { system, tracking_number: tracking, bulk: true }))
+        }
+        .await;
+        match checked {
+            Ok(event) => events.push(event),
+            Err(why) => errors.push(format!("line {line}: {why}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Rows(errors));
+    }
+    let mut done = Vec::with_capacity(events.len());
+    for (line, id, event) in events {
+        let t = workflow
+            .refresh(id, &Actor::System, event)
+            .await
+            .map_err(|e| ImportError::Rows(vec![format!("line {line}: {e}")]))?;
+        done.push(t);
+    }
+    Ok(done)
+}

@@ -63,6 +63,9 @@ enum Command {
 enum ImportCommand {
     /// Create refresh tickets from a CSV of serial numbers and customer data.
     RefreshBatch { file: PathBuf },
+    /// Assign replacement systems in bulk (existing_serial, replacement_serial,
+    /// platform, model, tracking_number), advancing pending_ordering tickets.
+    Replacements { file: PathBuf },
 }
 
 fn template_names() -> clap::builder::PossibleValuesParser {
@@ -102,6 +105,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let refs: Vec<String> = created.iter().map(|t| t.reference().to_string()).collect();
             println!("imported {} refresh ticket(s): {}", created.len(), refs.join(", "));
+        }
+        Command::Import(ImportCommand::Replacements { file }) => {
+            let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let res = Resources::open(&settings).await?;
+            let done = import::replacements(&res.workflow(Arc::new(clock)), &csv)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let refs: Vec<String> = done.iter().map(|t| t.reference().to_string()).collect();
+            println!("assigned {} replacement(s): {}", done.len(), refs.join(", "));
         }
         Command::Preview { template, ticket } => {
             let template: Template = template.parse()?;

@@ -54,6 +54,17 @@ impl Resources {
         Ok(Self { store, calendars, templates, routing })
     }
 
+    /// The workflow on this store and policy, on `clock`.
+    pub fn workflow(&self, clock: Arc<dyn Clock>) -> Workflow {
+        Workflow {
+            store: self.store.clone(),
+            calendars: self.calendars.clone(),
+            cadence: Arc::new(Cadence::default()),
+            routing: self.routing.clone(),
+            clock,
+        }
+    }
+
     /// Every team must name a calendar that exists, or its cadence cannot run.
     pub async fn check_teams(&self) -> anyhow::Result<()> {
         for team in self.store.teams().await? {
@@ -90,13 +101,7 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: &Settings, res: &Resources, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         res.check_teams().await?;
-        let workflow = Workflow {
-            store: res.store.clone(),
-            calendars: res.calendars.clone(),
-            cadence: Arc::new(Cadence::default()),
-            routing: res.routing.clone(),
-            clock: clock.clone(),
-        };
+        let workflow = res.workflow(clock.clone());
         let tdx = &settings.tdx;
         let itsm = match (&tdx.base_url, &tdx.beid, &tdx.web_services_key) {
             (Some(url), Some(beid), Some(key)) => {
