@@ -52,6 +52,8 @@ enum Command {
     },
     /// Show a ticket: its state, history, messages and delivery log.
     Show { ticket: TicketRef },
+    /// The subscription link of a team's slot calendar.
+    CalendarUrl { team: String },
     /// The recent runs of the scheduled jobs.
     Jobs {
         #[arg(long, default_value_t = 20)]
@@ -143,6 +145,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 let msg = templates.slack(template.into(), &ctx)?;
                 println!("--- Slack ---\n{}\n{}", msg.text, serde_json::to_string_pretty(&msg.blocks)?);
             }
+        }
+        Command::CalendarUrl { team } => {
+            let secret = settings
+                .server
+                .calendar_secret
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("server.calendar_secret is not set"))?;
+            let res = Resources::open(&settings).await?;
+            let t =
+                res.store.team_by_name(&team).await?.ok_or_else(|| anyhow::anyhow!("no team is called '{team}'"))?;
+            let token = deskbell::http::calendar_token(secret, t.id);
+            println!("{}/calendar/{}.ics?token={token}", settings.server.public_url.trim_end_matches('/'), t.id);
         }
         Command::Jobs { limit } => {
             let res = Resources::open(&settings).await?;

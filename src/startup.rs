@@ -129,7 +129,12 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         Ok(Self {
             listener,
-            state: AppState { store: res.store.clone() },
+            state: AppState {
+                store: res.store.clone(),
+                clock,
+                calendars: res.calendars.clone(),
+                calendar_secret: settings.server.calendar_secret.clone(),
+            },
             dispatcher: Arc::new(dispatcher),
             scheduler: Arc::new(scheduler),
         })

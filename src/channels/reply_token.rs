@@ -3,16 +3,13 @@
 //! only deskbell can make a token, so a guessed ticket number cannot attach
 //! mail to someone else's ticket.
 
-use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::Sha256;
+use secrecy::SecretString;
 
 use crate::domain::{Email, TicketRef};
+use crate::signing::{same, tag};
 
 fn token(secret: &SecretString, ticket: TicketRef) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()).expect("HMAC takes any key length");
-    mac.update(ticket.to_string().as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..8])
+    tag(secret, &ticket.to_string(), 8)
 }
 
 /// `base` with `+<ticket>.<token>` added to its local part.
@@ -27,11 +24,7 @@ pub fn verify(address: &Email, secret: &SecretString) -> Option<TicketRef> {
     let local = address.as_str().split_once('@')?.0;
     let (ticket, tok) = local.split_once('+')?.1.split_once('.')?;
     let ticket = TicketRef::parse(ticket).ok()?;
-    let expected = token(secret, ticket);
-    // Constant-time comparison of the hex strings.
-    let same =
-        expected.len() == tok.len() && expected.bytes().zip(tok.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-    same.then_some(ticket)
+    same(&token(secret, ticket), tok).then_some(ticket)
 }
 
 #[cfg(test)]

@@ -37,11 +37,19 @@ pub struct Settings {
 #[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: SocketAddr,
+    /// The address people reach deskbell at, for links it hands out.
+    pub public_url: String,
+    /// Key of the teams' calendar feed links; without it there are no feeds.
+    pub calendar_secret: Option<SecretString>,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            calendar_secret: None,
+        }
     }
 }
 

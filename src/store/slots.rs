@@ -122,6 +122,36 @@ impl Store {
         Ok(row.try_get("free")?)
     }
 
+    /// The tickets booked into a team's slots starting in `from..to`.
+    pub async fn slot_bookings(
+        &self,
+        team: TeamId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<crate::ics::Booking>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.slot_id, p.name FROM refresh_tickets t
+             JOIN schedule_slots s ON s.id = t.slot_id
+             LEFT JOIN people p ON p.id = t.customer_id
+             WHERE s.team_id = $1 AND s.starts_at >= $2 AND s.starts_at < $3 AND t.status <> 'cancelled'
+             ORDER BY t.id",
+        )
+        .bind(team.0)
+        .bind(ms(from))
+        .bind(ms(to))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::ics::Booking {
+                    slot: SlotId(r.try_get("slot_id")?),
+                    ticket: format!("R-{}", r.try_get::<i64, _>("id")?),
+                    customer: r.try_get::<Option<String>, _>("name")?.unwrap_or_else(|| "no customer".into()),
+                })
+            })
+            .collect()
+    }
+
     /// Deletes an unselected slot (a tombstone stays, so the nightly
     /// generation does not bring it back); a booked one is refused.
     pub async fn delete_slot(&self, id: SlotId, now: DateTime<Utc>) -> Result<()> {
