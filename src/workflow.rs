@@ -11,7 +11,7 @@ use chrono::Days;
 
 use crate::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus, RefreshTicket};
 use crate::domain::{Actor, RefreshTicketId, SlotId, TeamId, slots_for};
-use crate::store::{Result, Routing, Store, StoreError};
+use crate::store::{NewMessage, Result, Routing, Store, StoreError};
 
 #[derive(Clone)]
 pub struct Workflow {
@@ -107,5 +107,32 @@ impl Workflow {
             _ => RefreshEvent::SlotPicked { slot, starts_at: s.starts_at },
         };
         self.refresh(id, actor, event).await
+    }
+}
+
+impl Workflow {
+    /// The Friday job: each approver gets one email listing the open
+    /// tickets of their unit, those needing them marked (`000_*`).
+    pub async fn send_digests(&self) -> Result<usize> {
+        let now = self.clock.now();
+        let mut sent = 0;
+        for (approver, email, name, tickets) in self.store.approver_digests().await? {
+            let key = format!("digest/{approver}/{}", now.format("%Y-%m-%d"));
+            let payload =
+                serde_json::json!({ "ticket": { "ref": "digest", "tickets": tickets }, "recipient": { "name": name } });
+            let payload = payload.to_string();
+            let template = crate::domain::Template::ApprovalDigest.into();
+            let m = NewMessage {
+                dedupe_key: &key,
+                ticket: None,
+                channel: "email",
+                recipient: &email,
+                template,
+                payload: &payload,
+            };
+            self.store.enqueue(&m, now).await?;
+            sent += 1;
+        }
+        Ok(sent)
     }
 }

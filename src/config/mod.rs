@@ -170,6 +170,8 @@ pub struct SchedulerSettings {
     pub slot_discovery: String,
     /// Complete tickets whose TDX request is closed (daily).
     pub tdx_check: String,
+    /// Email approvers their unit's open refreshes (Fridays).
+    pub approval_digest: String,
 }
 
 impl Default for SchedulerSettings {
@@ -180,6 +182,7 @@ impl Default for SchedulerSettings {
             slot_generation: "0 30 1 * * *".into(),
             slot_discovery: "0 0 7,13 * * *".into(),
             tdx_check: "0 0 6 * * *".into(),
+            approval_digest: "0 0 8 * * Fri".into(),
         }
     }
 }
@@ -191,6 +194,7 @@ impl SchedulerSettings {
             ("slot_generation", &self.slot_generation),
             ("slot_discovery", &self.slot_discovery),
             ("tdx_check", &self.tdx_check),
+            ("approval_digest", &self.approval_digest),
         ]
         .into_iter()
         .map(|(name, expr)| {

@@ -53,6 +53,7 @@ impl Scheduler {
         let result = match name {
             "slot_generation" => w.generate_slots().await.map(|n| format!("ok: {n} slots added")),
             "slot_discovery" => w.discover_slots().await.map(|n| format!("ok: {n} customers invited")),
+            "approval_digest" => w.send_digests().await.map(|n| format!("ok: {n} digests queued")),
             "tdx_check" => match &self.itsm {
                 Some(itsm) => {
                     let now = w.clock.now();
@@ -102,6 +103,16 @@ mod tests {
         assert_eq!(due_now(&nightly, tz, at("2026-11-04T06:30:00Z"), now), None);
         assert_eq!(due_now(&nightly, tz, now, at("2026-11-05T06:29:59Z")), None);
         assert_eq!(due_now(&nightly, tz, now, at("2026-11-05T06:30:00Z")), Some(at("2026-11-05T06:30:00Z")));
+    }
+
+    #[test]
+    fn fridays_at_eight() {
+        let friday: cron::Schedule = "0 0 8 * * Fri".parse().unwrap();
+        let tz = chrono_tz::America::Detroit;
+        assert_eq!(
+            due_now(&friday, tz, at("2026-11-12T13:00:00Z"), at("2026-11-13T13:00:00Z")),
+            Some(at("2026-11-13T13:00:00Z"))
+        );
     }
 
     #[test]

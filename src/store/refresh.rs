@@ -191,6 +191,38 @@ impl Store {
         rows.iter().map(|r| Ok((RefreshTicketId(r.try_get("id")?), TeamId(r.try_get("team_id")?)))).collect()
     }
 
+    /// Every approver with the open tickets of the configs they approve, for
+    /// the Friday digest: (approver, their email, name, ticket lines).
+    pub async fn approver_digests(&self) -> Result<Vec<(PersonId, String, String, Vec<serde_json::Value>)>> {
+        let rows = sqlx::query(
+            "SELECT a.person_id, ap.email, ap.name AS approver, t.id, t.status, c.name AS customer,
+                COALESCE(t.replacement_model, t.existing_model, t.existing_serial) AS model
+             FROM config_approvers a
+             JOIN people ap ON ap.id = a.person_id
+             JOIN refresh_tickets t ON t.config_id = a.config_id
+             LEFT JOIN people c ON c.id = t.customer_id
+             WHERE t.status NOT IN ('complete', 'cancelled')
+             ORDER BY a.person_id, t.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut digests: Vec<(PersonId, String, String, Vec<serde_json::Value>)> = Vec::new();
+        for r in &rows {
+            let approver = PersonId(r.try_get("person_id")?);
+            let line = serde_json::json!({
+                "ref": format!("R-{}", r.try_get::<i64, _>("id")?),
+                "status": r.try_get::<String, _>("status")?,
+                "customer": r.try_get::<Option<String>, _>("customer")?.unwrap_or_else(|| "no customer".into()),
+                "model": r.try_get::<String, _>("model")?,
+            });
+            match digests.last_mut() {
+                Some((id, _, _, lines)) if *id == approver => lines.push(line),
+                _ => digests.push((approver, r.try_get("email")?, r.try_get("approver")?, vec![line])),
+            }
+        }
+        Ok(digests)
+    }
+
     /// How many refresh tickets exist at all.
     pub async fn refresh_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM refresh_tickets").fetch_one(&self.pool).await?.try_get("n")?)

@@ -88,4 +88,17 @@ async fn each_due_time_runs_once_across_replicas_and_a_restart_catches_up(store:
     let discovery = runs("slot_discovery").await;
     assert_eq!(discovery.iter().map(|r| r.due_at).collect::<Vec<_>>(), [local(11, 10, 7, 0), local(11, 2, 13, 0)]);
     assert_eq!(runs("tdx_check").await[0].outcome.as_deref(), Some("skipped: TDX is not configured"));
+
+    // Friday 13th at 08:00: each approver gets the digest of their unit's
+    // open tickets, once.
+    let cal = calendar();
+    let cadence = deskbell::domain::refresh::Cadence::default();
+    let ctx = deskbell::domain::refresh::Ctx { now: local(11, 10, 12, 0), calendar: &cal, cadence: &cadence };
+    let new = crate::support::new_refresh(&f, "DIGEST1");
+    store.create_refresh(new, &deskbell::domain::Actor::System, &ctx, &Routing::default()).await.unwrap();
+    clock.set(local(11, 13, 8, 0));
+    restarted.run_once().await.unwrap();
+    assert_eq!(runs("approval_digest").await[0].outcome.as_deref(), Some("ok: 2 digests queued"), "Ann and Abe");
+    restarted.run_once().await.unwrap();
+    assert_eq!(store.outbox_status_count("pending").await.unwrap(), 3, "one digest each, and the new ticket's invite");
 }
