@@ -12,6 +12,7 @@ pub mod http;
 pub mod ics;
 pub mod import;
 pub mod itsm;
+pub mod links;
 pub mod net;
 pub mod outbox;
 pub mod scheduler;

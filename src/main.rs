@@ -147,11 +147,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::CalendarUrl { team } => {
-            let secret = settings
-                .server
-                .calendar_secret
-                .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("server.calendar_secret is not set"))?;
+            let secret =
+                settings.server.link_secret.as_ref().ok_or_else(|| anyhow::anyhow!("server.link_secret is not set"))?;
             let res = Resources::open(&settings).await?;
             let t =
                 res.store.team_by_name(&team).await?.ok_or_else(|| anyhow::anyhow!("no team is called '{team}'"))?;

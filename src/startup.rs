@@ -18,6 +18,7 @@ use crate::config::{Calendars, Settings};
 use crate::domain::refresh::Cadence;
 use crate::http::{self, AppState};
 use crate::itsm::{ItsmSender, TdxClient};
+use crate::links::Links;
 use crate::outbox::Dispatcher;
 use crate::scheduler::{Scheduler, TimerTick};
 use crate::store::{Routing, Store};
@@ -113,12 +114,20 @@ impl Application {
                 None
             }
         };
+        let links = settings
+            .server
+            .link_secret
+            .clone()
+            .map(|secret| Links { public_url: settings.server.public_url.clone(), secret });
         let mut dispatcher = dispatcher(settings, res, clock.clone())?;
         if let Some(itsm) = &itsm {
             dispatcher = dispatcher.with_itsm(itsm.clone());
         }
+        if let Some(links) = &links {
+            dispatcher = dispatcher.with_links(links.clone());
+        }
         let scheduler = Scheduler {
-            tick: TimerTick { workflow, batch: 500, lease: Duration::minutes(5) },
+            tick: TimerTick { workflow: workflow.clone(), batch: 500, lease: Duration::minutes(5) },
             itsm,
             jobs: settings.scheduler.schedules().map_err(anyhow::Error::msg)?,
             time_zone: settings.scheduler.time_zone,
@@ -133,7 +142,10 @@ impl Application {
                 store: res.store.clone(),
                 clock,
                 calendars: res.calendars.clone(),
-                calendar_secret: settings.server.calendar_secret.clone(),
+                link_secret: settings.server.link_secret.clone(),
+                links,
+                workflow,
+                templates: res.templates.clone(),
             },
             dispatcher: Arc::new(dispatcher),
             scheduler: Arc::new(scheduler),

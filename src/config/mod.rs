@@ -39,8 +39,9 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// The address people reach deskbell at, for links it hands out.
     pub public_url: String,
-    /// Key of the teams' calendar feed links; without it there are no feeds.
-    pub calendar_secret: Option<SecretString>,
+    /// Key of the signed links deskbell hands out (slot picking, team
+    /// calendars); without it there are none.
+    pub link_secret: Option<SecretString>,
 }
 
 impl Default for ServerSettings {
@@ -48,7 +49,7 @@ impl Default for ServerSettings {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
-            calendar_secret: None,
+            link_secret: None,
         }
     }
 }

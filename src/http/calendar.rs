@@ -1,19 +1,19 @@
 //! `GET /calendar/<team id>.ics?token=…`: a team's slots and bookings for
 //! calendar clients. The token is an HMAC of the team, so a link cannot be
-//! guessed from another; without `server.calendar_secret` there is no feed.
+//! guessed from another; without `server.link_secret` there is no feed.
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use secrecy::SecretString;
 
 use super::AppState;
+use super::error::HttpError;
 use crate::domain::TeamId;
 use crate::signing::{same, tag};
-use crate::store::StoreError;
 
 pub fn calendar_token(secret: &SecretString, team: TeamId) -> String {
     tag(secret, &format!("calendar:{team}"), 16)
@@ -23,32 +23,20 @@ pub async fn feed(
     State(state): State<AppState>,
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "no such calendar").into_response();
-    let (Some(id), Some(secret)) = (file.strip_suffix(".ics").and_then(|s| s.parse().ok()), &state.calendar_secret)
-    else {
-        return not_found();
+) -> Result<Response, HttpError> {
+    let (Some(id), Some(secret)) = (file.strip_suffix(".ics").and_then(|s| s.parse().ok()), &state.link_secret) else {
+        return Err(HttpError::NotFound);
     };
     let team = TeamId(id);
     if !q.get("token").is_some_and(|t| same(&calendar_token(secret, team), t)) {
-        return (StatusCode::FORBIDDEN, "a valid token is required").into_response();
+        return Err(HttpError::Forbidden);
     }
     let now = state.clock.now();
     let (from, to) = (now - Duration::days(7), now + Duration::days(36));
-    let result = async {
-        let team = state.store.team(team).await?;
-        let slots = state.store.slots(team.id, from, to).await?;
-        let bookings = state.store.slot_bookings(team.id, from, to).await?;
-        let tz = state.calendars.get(&team.calendar).map(|c| c.tz.name()).unwrap_or("UTC");
-        Ok::<_, StoreError>(crate::ics::render(&team.name, tz, &slots, &bookings, now))
-    }
-    .await;
-    match result {
-        Ok(ics) => ([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], ics).into_response(),
-        Err(StoreError::NotFound(_)) => not_found(),
-        Err(e) => {
-            tracing::error!(error = %e, "calendar feed failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the calendar is unavailable").into_response()
-        }
-    }
+    let team = state.store.team(team).await?;
+    let slots = state.store.slots(team.id, from, to).await?;
+    let bookings = state.store.slot_bookings(team.id, from, to).await?;
+    let tz = state.calendars.get(&team.calendar).map(|c| c.tz.name()).unwrap_or("UTC");
+    let ics = crate::ics::render(&team.name, tz, &slots, &bookings, now);
+    Ok(([(header::CONTENT_TYPE, "text/calendar; charset=utf-8")], ics).into_response())
 }

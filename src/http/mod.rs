@@ -2,7 +2,9 @@
 //! answer from the database; anything slow goes through the outbox.
 
 mod calendar;
+mod error;
 mod health;
+mod pick;
 
 use std::sync::Arc;
 
@@ -14,7 +16,10 @@ pub use calendar::calendar_token;
 
 use crate::clock::Clock;
 use crate::config::Calendars;
+use crate::links::Links;
 use crate::store::Store;
+use crate::templates::Templates;
+use crate::workflow::Workflow;
 
 /// What every handler may use, shared through axum state.
 #[derive(Clone)]
@@ -22,7 +27,10 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub calendars: Arc<Calendars>,
-    pub calendar_secret: Option<SecretString>,
+    pub link_secret: Option<SecretString>,
+    pub links: Option<Links>,
+    pub workflow: Workflow,
+    pub templates: Arc<Templates>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -30,5 +38,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/calendar/{file}", get(calendar::feed))
+        .route("/pick/{ticket}", get(pick::page).post(pick::pick))
         .with_state(state)
 }

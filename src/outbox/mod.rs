@@ -23,8 +23,9 @@ use crate::channels::email::{EmailChannel, Outgoing};
 use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::OutboxSettings;
-use crate::domain::Template;
+use crate::domain::{Template, TicketRef};
 use crate::itsm::ItsmSender;
+use crate::links::Links;
 use crate::store::{Claimed, NewMessage, Outcome, Store, StoreError};
 use crate::templates::Templates;
 
@@ -37,6 +38,7 @@ pub struct Dispatcher {
     settings: OutboxSettings,
     pacing: Mutex<Pacing>,
     itsm: Option<Arc<ItsmSender>>,
+    links: Option<Links>,
 }
 
 /// The admin alert for a dead message, ready to enqueue.
@@ -57,7 +59,12 @@ impl Dispatcher {
         settings: OutboxSettings,
     ) -> Self {
         let pacing = Mutex::new(Pacing::new(Duration::seconds(1)));
-        Self { store, clock, templates, email, slack, settings, pacing, itsm: None }
+        Self { store, clock, templates, email, slack, settings, pacing, itsm: None, links: None }
+    }
+
+    /// Messages about refresh tickets carry the customer's signed links.
+    pub fn with_links(self, links: Links) -> Self {
+        Self { links: Some(links), ..self }
     }
 
     /// Also performs the queued TDX calls.
@@ -162,10 +169,13 @@ impl Dispatcher {
         let Ok(template) = row.template.parse::<Template>() else {
             return dead(format!("unknown template '{}'", row.template));
         };
-        let ctx: Value = match serde_json::from_str(&row.payload) {
+        let mut ctx: Value = match serde_json::from_str(&row.payload) {
             Ok(v) => v,
             Err(e) => return dead(format!("unreadable payload: {e}")),
         };
+        if let (Some(links), Some(t @ TicketRef::Refresh(_))) = (&self.links, row.ticket) {
+            ctx["links"] = json!({ "pick_slot": links.pick_slot(t) });
+        }
         let name: &str = template.into();
         let result = match row.channel.as_str() {
             "email" => match self.templates.email(name, &ctx) {

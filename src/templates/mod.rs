@@ -93,6 +93,15 @@ impl Templates {
         Ok(RenderedSlack { text: text.to_owned(), blocks })
     }
 
+    /// A web page (`templates/web/NAME.html`), e.g. the slot-picking page.
+    pub fn page(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
+        self.env
+            .get_template(&format!("web/{name}.html"))
+            .map_err(err)?
+            .render(Jv::from(minijinja::value::Serde(ctx)))
+            .map_err(err)
+    }
+
     /// Renders every form of every template with a sample context: a file
     /// that is missing, does not parse or uses an unknown variable is
     /// reported with its name and line.

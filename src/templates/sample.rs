@@ -47,5 +47,6 @@ pub fn sample_context(t: Template) -> Value {
         "ticket": ticket,
         "recipient": { "name": recipient },
         "step": { "minutes": 20, "chain": "unassigned", "number": 2 },
+        "links": { "pick_slot": "https://deskbell.example.edu/pick/R-12?token=0123456789abcdef" },
     })
 }

@@ -19,10 +19,11 @@ pub async fn spawn_app() -> TestApp {
     settings.database.url = format!("sqlite://{}/deskbell.db", dir.path().display());
     settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
-    settings.server.calendar_secret = Some("calendar-key".into());
+    settings.server.link_secret = Some("link-key".into());
     let res = Resources::open(&settings).await.unwrap();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
     settings.email.drop_dir = dir.path().join("mail");
+    settings.server.public_url = "http://deskbell.test".into();
     settings.slack.log_file = dir.path().join("slack.jsonl");
     let app = Application::build(&settings, &res, Arc::new(SystemClock)).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -55,10 +56,10 @@ async fn a_team_calendar_is_served_only_with_its_token() {
     store.add_slot(team, start, start + Duration::hours(1), 2).await.unwrap();
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let get = |path: String| client.get(format!("{}{path}", app.address)).send();
-    let token = deskbell::http::calendar_token(&"calendar-key".into(), team);
+    let token = deskbell::http::calendar_token(&"link-key".into(), team);
 
     assert_eq!(get(format!("/calendar/{team}.ics")).await.unwrap().status(), 403, "no token");
-    let others = deskbell::http::calendar_token(&"calendar-key".into(), other);
+    let others = deskbell::http::calendar_token(&"link-key".into(), other);
     assert_eq!(
         get(format!("/calendar/{team}.ics?token={others}")).await.unwrap().status(),
         403,
@@ -73,6 +74,64 @@ async fn a_team_calendar_is_served_only_with_its_token() {
         ics.contains("X-WR-TIMEZONE:America/Detroit") && ics.contains("SUMMARY:Refresh slot (0 of 2 booked)"),
         "{ics}"
     );
-    let nobody = deskbell::http::calendar_token(&"calendar-key".into(), deskbell::domain::TeamId(99));
+    let nobody = deskbell::http::calendar_token(&"link-key".into(), deskbell::domain::TeamId(99));
     assert_eq!(get(format!("/calendar/99.ics?token={nobody}")).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn a_customer_picks_a_slot_from_the_signed_link() {
+    use chrono::{Duration, Utc};
+    use deskbell::clock::SystemClock;
+    use deskbell::domain::refresh::{Platform, RefreshEvent, System};
+    use deskbell::domain::{Actor, TicketRef};
+    use deskbell::links::Links;
+    let app = spawn_app().await;
+    let store = &app.res.store;
+    let f = crate::support::fixture(store).await;
+    store
+        .upsert_team("NIT North", &deskbell::domain::SlackChannelId::parse("CNORTH001").unwrap(), "umich")
+        .await
+        .unwrap();
+    let workflow = app.res.workflow(Arc::new(SystemClock));
+    let cal = workflow.calendar(f.team).await.unwrap();
+    let cadence = deskbell::domain::refresh::Cadence::default();
+    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
+    let mut ids = Vec::new();
+    for serial in ["P1", "P2"] {
+        let t = store
+            .create_refresh(crate::support::new_refresh(&f, serial), &Actor::System, &ctx, &app.res.routing)
+            .await
+            .unwrap();
+        let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
+        for event in [
+            RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
+            RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
+            RefreshEvent::ItsmSystemFound,
+            RefreshEvent::SlotsAvailable,
+        ] {
+            workflow.refresh(t.id, &Actor::System, event).await.unwrap();
+        }
+        ids.push(TicketRef::Refresh(t.id));
+    }
+    let soon = Utc::now() + Duration::days(2);
+    store.add_slot(f.team, soon, soon + Duration::hours(1), 1).await.unwrap();
+    store.add_slot(f.team, soon + Duration::days(1), soon + Duration::days(1) + Duration::hours(1), 1).await.unwrap();
+    let slot_ids: Vec<i64> =
+        store.slots(f.team, Utc::now(), soon + Duration::days(3)).await.unwrap().iter().map(|s| s.id.0).collect();
+
+    let links = Links { public_url: app.address.clone(), secret: "link-key".into() };
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+    let url = |t: TicketRef| links.pick_slot(t);
+    let forged = format!("{}/pick/{}?token=0000000000000000", app.address, ids[0]);
+    assert_eq!(client.get(forged).send().await.unwrap().status(), 403);
+    let page = client.get(url(ids[0])).send().await.unwrap().text().await.unwrap();
+    assert_eq!(page.matches("<button type=\"submit\">Pick</button>").count(), 2, "{page}");
+
+    let booked = client.post(url(ids[0])).form(&[("slot", slot_ids[0])]).send().await.unwrap().text().await.unwrap();
+    assert!(booked.contains("You are booked for"), "{booked}");
+    let full = client.post(url(ids[1])).form(&[("slot", slot_ids[0])]).send().await.unwrap().text().await.unwrap();
+    assert!(full.contains("That time was just taken"), "{full}");
+    assert_eq!(full.matches("<button type=\"submit\">Pick</button>").count(), 1, "the fresh list");
+    let again = client.get(url(ids[0])).send().await.unwrap().text().await.unwrap();
+    assert!(again.contains("You are booked for"));
 }

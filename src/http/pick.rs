@@ -1,0 +1,91 @@
+//! The customer's slot-picking page, reached from the signed link in the
+//! slot invitation: the team's free slots in local time, one click to book.
+//! A slot that filled meanwhile is refused with the fresh list (`000_*`).
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use chrono::Duration;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::error::HttpError;
+use crate::domain::refresh::{RefreshStatus, RefreshTicket};
+use crate::domain::{Actor, RefreshTicketId, SlotId, TicketRef};
+use crate::store::StoreError;
+
+#[derive(Deserialize)]
+pub struct Token {
+    token: String,
+}
+
+#[derive(Deserialize)]
+pub struct Pick {
+    slot: i64,
+}
+
+fn authorize(state: &AppState, ticket: &str, token: &str) -> Result<RefreshTicketId, HttpError> {
+    let (Some(links), Ok(TicketRef::Refresh(id))) = (&state.links, TicketRef::parse(ticket)) else {
+        return Err(HttpError::NotFound);
+    };
+    if !links.verify_pick(TicketRef::Refresh(id), token) {
+        return Err(HttpError::Forbidden);
+    }
+    Ok(id)
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path(ticket): Path<String>,
+    Query(q): Query<Token>,
+) -> Result<Html<String>, HttpError> {
+    let id = authorize(&state, &ticket, &q.token)?;
+    render(&state, id, None).await
+}
+
+pub async fn pick(
+    State(state): State<AppState>,
+    Path(ticket): Path<String>,
+    Query(q): Query<Token>,
+    Form(form): Form<Pick>,
+) -> Result<Html<String>, HttpError> {
+    let id = authorize(&state, &ticket, &q.token)?;
+    let current = state.store.load_refresh(id).await?.value;
+    let actor = current.contact().map(Actor::Person).unwrap_or(Actor::System);
+    if current.status != RefreshStatus::PendingCustomerScheduling {
+        return render(&state, id, None).await;
+    }
+    match state.workflow.pick_slot(id, &actor, SlotId(form.slot)).await {
+        Ok(_) => render(&state, id, None).await,
+        Err(StoreError::SlotFull(_) | StoreError::NotFound(_) | StoreError::Conflict { .. }) => {
+            render(&state, id, Some("That time was just taken. Please pick another.")).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn render(state: &AppState, id: RefreshTicketId, notice: Option<&str>) -> Result<Html<String>, HttpError> {
+    let t: RefreshTicket = state.store.load_refresh(id).await?.value;
+    let cal = state.workflow.calendar(t.team).await?;
+    let label =
+        |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&cal.tz).format("%A, %B %-d at %-I:%M %p").to_string();
+    let now = state.clock.now();
+    let (booked, slots, notice) = match t.status {
+        RefreshStatus::PendingCustomerScheduling => {
+            let slots = state.store.slots(t.team, now, now + Duration::days(36)).await?;
+            let free: Vec<_> = slots
+                .iter()
+                .filter(|s| s.is_free())
+                .map(|s| json!({ "id": s.id.0, "label": label(s.starts_at) }))
+                .collect();
+            (None, free, notice)
+        }
+        RefreshStatus::DeliveryScheduled => (t.appointment_at.map(label), vec![], None),
+        _ => (None, vec![], Some("There is nothing to pick for this ticket right now.")),
+    };
+    let location =
+        (t.style == crate::domain::refresh::Style::UnitSpecifiedLocation).then_some(t.location.clone()).flatten();
+    let ctx = json!({ "ticket": t.reference().to_string(), "booked": booked, "slots": slots, "notice": notice, "location": location });
+    Ok(Html(state.templates.page("pick", &ctx)?))
+}
