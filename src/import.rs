@@ -308,3 +308,58 @@ pub async fn replacements(
     }
     Ok(done)
 }
+
+/// `deskbell import reschedules FILE.csv` (`ticket,slot`): moves booked
+/// appointments in bulk, each with its TDX update and new-appointment email.
+/// Every row is checked first; a file with a bad row changes nothing.
+pub async fn reschedules(
+    workflow: &crate::workflow::Workflow,
+    csv_text: &str,
+) -> Result<Vec<RefreshTicket>, ImportError> {
+    use crate::domain::refresh::RefreshStatus;
+    use crate::domain::{SlotId, TicketRef};
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Row {
+        ticket: String,
+        slot: i64,
+    }
+    let store = &workflow.store;
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+    let (mut moves, mut errors) = (Vec::new(), Vec::new());
+    for (i, row) in reader.deserialize::<Row>().enumerate() {
+        let line = i + 2;
+        let checked: Result<_, String> = async {
+            let row = row.map_err(|e| crate::config::one_line(&e.to_string()))?;
+            let Ok(TicketRef::Refresh(id)) = TicketRef::parse(&row.ticket) else {
+                return Err(format!("'{}' is not a refresh ticket", row.ticket));
+            };
+            let ticket = store.load_refresh(id).await.map_err(|e| e.to_string())?.value;
+            if ticket.status != RefreshStatus::DeliveryScheduled {
+                return Err(format!("R-{id} is {}, not delivery_scheduled", ticket.status));
+            }
+            let slot = store.slot(SlotId(row.slot)).await.map_err(|e| e.to_string())?;
+            if slot.team != ticket.team || !slot.is_free() {
+                return Err(format!("slot {} is not a free slot of R-{id}'s team", row.slot));
+            }
+            Ok((line, id, slot.id))
+        }
+        .await;
+        match checked {
+            Ok(m) => moves.push(m),
+            Err(why) => errors.push(format!("line {line}: {why}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Rows(errors));
+    }
+    let mut done = Vec::with_capacity(moves.len());
+    for (line, id, slot) in moves {
+        let t = workflow
+            .pick_slot(id, &Actor::System, slot)
+            .await
+            .map_err(|e| ImportError::Rows(vec![format!("line {line}: {e}")]))?;
+        done.push(t);
+    }
+    Ok(done)
+}

@@ -10,7 +10,8 @@ use strum::IntoEnumIterator;
 
 use deskbell::clock::{Clock, SystemClock};
 use deskbell::config::Settings;
-use deskbell::domain::{Template, TicketRef};
+use deskbell::domain::refresh::RefreshEvent;
+use deskbell::domain::{Actor, SlotId, Template, TicketRef};
 use deskbell::startup::{Application, Resources, load_policy, shutdown_signal};
 use deskbell::templates::sample_context;
 use deskbell::{demo, import, telemetry, ticket_view};
@@ -52,6 +53,15 @@ enum Command {
     },
     /// Show a ticket: its state, history, messages and delivery log.
     Show { ticket: TicketRef },
+    /// Act on a refresh ticket as staff.
+    Ticket {
+        ticket: TicketRef,
+        #[command(subcommand)]
+        action: TicketAction,
+    },
+    /// Schedule slots.
+    #[command(subcommand)]
+    Slots(SlotCommand),
     /// The subscription link of a team's slot calendar.
     CalendarUrl { team: String },
     /// The recent runs of the scheduled jobs.
@@ -68,6 +78,30 @@ enum ImportCommand {
     /// Assign replacement systems in bulk (existing_serial, replacement_serial,
     /// platform, model, tracking_number), advancing pending_ordering tickets.
     Replacements { file: PathBuf },
+    /// Move booked appointments in bulk (ticket, slot).
+    Reschedules { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum TicketAction {
+    /// Put a ticket on hold: its clocks stop until it is released.
+    Hold { reason: String },
+    /// Release a ticket from hold.
+    Release,
+    /// Ask the customer to pick a new slot (Trigger Customer Reschedule).
+    CustomerReschedule,
+    /// Move the appointment (or book one) to a slot, as staff.
+    Reschedule { slot: i64 },
+    /// Cancel a ticket.
+    Cancel { reason: String },
+}
+
+#[derive(Subcommand)]
+enum SlotCommand {
+    /// A team's slots of the next five weeks, with their bookings.
+    List { team: String },
+    /// Delete an unselected slot (a booked one is refused).
+    Delete { slot: i64 },
 }
 
 fn template_names() -> clap::builder::PossibleValuesParser {
@@ -116,6 +150,49 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let refs: Vec<String> = done.iter().map(|t| t.reference().to_string()).collect();
             println!("assigned {} replacement(s): {}", done.len(), refs.join(", "));
+        }
+        Command::Import(ImportCommand::Reschedules { file }) => {
+            let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let res = Resources::open(&settings).await?;
+            let done = import::reschedules(&res.workflow(Arc::new(clock)), &csv)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!("rescheduled {} ticket(s)", done.len());
+        }
+        Command::Ticket { ticket, action } => {
+            let TicketRef::Refresh(id) = ticket else { anyhow::bail!("{ticket} is not a refresh ticket") };
+            let res = Resources::open(&settings).await?;
+            let workflow = res.workflow(Arc::new(clock));
+            let t = match action {
+                TicketAction::Hold { reason } => {
+                    workflow.refresh(id, &Actor::System, RefreshEvent::PutOnHold { reason }).await?
+                }
+                TicketAction::Release => workflow.refresh(id, &Actor::System, RefreshEvent::Released).await?,
+                TicketAction::CustomerReschedule => {
+                    workflow.refresh(id, &Actor::System, RefreshEvent::CustomerRescheduleTriggered).await?
+                }
+                TicketAction::Reschedule { slot } => workflow.pick_slot(id, &Actor::System, SlotId(slot)).await?,
+                TicketAction::Cancel { reason } => {
+                    workflow.refresh(id, &Actor::System, RefreshEvent::Cancelled { reason }).await?
+                }
+            };
+            println!("{} is now {}", t.reference(), t.status);
+        }
+        Command::Slots(SlotCommand::List { team }) => {
+            let res = Resources::open(&settings).await?;
+            let t =
+                res.store.team_by_name(&team).await?.ok_or_else(|| anyhow::anyhow!("no team is called '{team}'"))?;
+            let cal = res.calendars.for_team(&t)?;
+            let now = clock.now();
+            for s in res.store.slots(t.id, now, now + chrono::Duration::days(36)).await? {
+                let at = s.starts_at.with_timezone(&cal.tz).format("%a %Y-%m-%d %H:%M");
+                println!("{:>6}  {at}  {}/{} booked", s.id, s.booked, s.capacity);
+            }
+        }
+        Command::Slots(SlotCommand::Delete { slot }) => {
+            let res = Resources::open(&settings).await?;
+            res.store.delete_slot(SlotId(slot), clock.now()).await?;
+            println!("slot {slot} deleted");
         }
         Command::Preview { template, ticket } => {
             let template: Template = template.parse()?;

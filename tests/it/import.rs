@@ -12,6 +12,7 @@ use crate::support::{calendar, fixture, local};
 both_databases!(
     a_broken_batch_applies_nothing_and_a_clean_one_everything,
     replacements_are_assigned_in_bulk_only_from_a_clean_file,
+    appointments_are_moved_in_bulk_only_from_a_clean_file,
 );
 
 const HEADER: &str = "serial,platform,style,team,config,customer_name,customer_email,delegate_email,no_customer\n";
@@ -107,4 +108,59 @@ async fn replacements_are_assigned_in_bulk_only_from_a_clean_file(store: &Store)
     assert_eq!(done[1].tracking_number.as_deref(), Some("1Z999"));
     let queued = store.outbox_of(created[0].reference()).await.unwrap();
     assert_eq!(queued.last().unwrap().template, "lookup_system", "the TDX lookup is queued");
+}
+
+async fn appointments_are_moved_in_bulk_only_from_a_clean_file(store: &Store) {
+    use chrono::Duration;
+    use deskbell::domain::Actor;
+    use deskbell::domain::refresh::{Platform, RefreshEvent, RefreshStatus, System};
+    let f = fixture(store).await;
+    let mut calendars = Calendars::default();
+    calendars.insert(calendar());
+    let now = local(11, 2, 9, 0);
+    let workflow = deskbell::workflow::Workflow {
+        store: store.clone(),
+        calendars: std::sync::Arc::new(calendars),
+        cadence: std::sync::Arc::new(deskbell::domain::refresh::Cadence::default()),
+        routing: Routing::default(),
+        clock: std::sync::Arc::new(deskbell::clock::SimClock::new(now)),
+    };
+    let (tue, wed) = (local(11, 10, 9, 0), local(11, 11, 9, 0));
+    store.add_slot(f.team, tue, tue + Duration::hours(1), 1).await.unwrap();
+    store.add_slot(f.team, wed, wed + Duration::hours(1), 1).await.unwrap();
+    let slots = store.slots(f.team, tue, wed + Duration::days(1)).await.unwrap();
+    let cal = calendar();
+    let cadence = deskbell::domain::refresh::Cadence::default();
+    let ctx = deskbell::domain::refresh::Ctx { now, calendar: &cal, cadence: &cadence };
+    let t = store
+        .create_refresh(crate::support::new_refresh(&f, "MOVE1"), &Actor::System, &ctx, &Routing::default())
+        .await
+        .unwrap();
+    let system = System { serial: "NEW".into(), model: None, platform: Platform::Windows };
+    for event in [
+        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
+        RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
+        RefreshEvent::ItsmSystemFound,
+        RefreshEvent::SlotsAvailable,
+    ] {
+        workflow.refresh(t.id, &Actor::System, event).await.unwrap();
+    }
+    workflow.pick_slot(t.id, &Actor::System, slots[0].id).await.unwrap();
+
+    let broken = format!("ticket,slot\n{},{}\nR-99,{}\nS-1,{}\n", t.reference(), slots[0].id, slots[1].id, slots[1].id);
+    let Err(ImportError::Rows(errors)) = import::reschedules(&workflow, &broken).await else { panic!("refused") };
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(errors[0].contains("is not a free slot"), "{errors:?}");
+    assert!(errors[1].contains("R-99 does not exist"), "{errors:?}");
+    assert!(errors[2].contains("is not a refresh ticket"), "{errors:?}");
+    let clean = format!("ticket,slot\n{},{}\n", t.reference(), slots[1].id);
+    let moved = import::reschedules(&workflow, &clean).await.unwrap();
+    assert_eq!((moved[0].status, moved[0].slot), (RefreshStatus::DeliveryScheduled, Some(slots[1].id)));
+    let templates: Vec<String> =
+        store.outbox_of(t.reference()).await.unwrap().into_iter().map(|m| m.template).collect();
+    assert!(
+        templates.contains(&"reschedule_confirmation".to_owned())
+            && templates.contains(&"update_appointment".to_owned())
+    );
+    assert_eq!(store.slot(slots[0].id).await.unwrap().booked, 0, "the old seat is free again");
 }
