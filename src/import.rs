@@ -145,6 +145,32 @@ async fn check(store: &Store, calendars: &Calendars, line: u64, r: Record) -> Re
     Ok(Row { line, team, config, customer, delegate, no_customer, style, existing, replacement })
 }
 
+/// A CSV record with its line number, parsed or the reason it could not be.
+type Line<T> = (u64, Result<T, String>);
+
+/// Every record of a CSV. A header that cannot be read is line 1's error.
+fn read_rows<T: serde::de::DeserializeOwned>(csv_text: &str) -> Result<Vec<Line<T>>, ImportError> {
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+    let headers = reader.headers().map_err(|e| ImportError::Rows(vec![format!("line 1: {e}")]))?.clone();
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(true) => rows
+                .push((line, record.deserialize(Some(&headers)).map_err(|e| crate::config::one_line(&e.to_string())))),
+            Ok(false) => break,
+            Err(e) => {
+                rows.push((line, Err(crate::config::one_line(&e.to_string()))));
+                if reader.position().line() == line {
+                    break; // the reader cannot move past this record
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
+
 /// Checks every row, then creates all tickets at `now` or none.
 pub async fn refresh_batch(
     store: &Store,
@@ -153,28 +179,13 @@ pub async fn refresh_batch(
     now: DateTime<Utc>,
     csv_text: &str,
 ) -> Result<Vec<RefreshTicket>, ImportError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let headers = reader.headers().map_err(|e| ImportError::Rows(vec![format!("line 1: {e}")]))?.clone();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                errors.push(format!("line {line}: {}", crate::config::one_line(&e.to_string())));
-                if reader.position().line() == line {
-                    break; // the reader cannot move past this record
-                }
-                continue;
-            }
-        }
-        let checked = match record.deserialize::<Record>(Some(&headers)) {
+    for (line, record) in read_rows::<Record>(csv_text)? {
+        let checked = match record {
             Ok(r) => check(store, calendars, line, r).await,
-            Err(e) => Err(crate::config::one_line(&e.to_string())),
+            Err(why) => Err(why),
         };
         match checked {
             Ok(row) => match seen.insert(row.existing.serial.clone(), line) {
@@ -249,26 +260,10 @@ pub async fn replacements(
 ) -> Result<Vec<RefreshTicket>, ImportError> {
     use crate::domain::refresh::{RefreshEvent, RefreshStatus};
     let store = &workflow.store;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
-    let headers = reader.headers().map_err(|e| ImportError::Rows(vec![format!("line 1: {e}")]))?.clone();
     let (mut events, mut errors) = (Vec::new(), Vec::new());
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                errors.push(format!("line {line}: {}", crate::config::one_line(&e.to_string())));
-                if reader.position().line() == line {
-                    break;
-                }
-                continue;
-            }
-        }
+    for (line, record) in read_rows::<ReplacementRecord>(csv_text)? {
         let checked: Result<_, String> = async {
-            let r: ReplacementRecord =
-                record.deserialize(Some(&headers)).map_err(|e| crate::config::one_line(&e.to_string()))?;
+            let r = record?;
             let platform: Platform = r
                 .platform
                 .parse()
@@ -325,12 +320,10 @@ pub async fn reschedules(
         slot: i64,
     }
     let store = &workflow.store;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
     let (mut moves, mut errors) = (Vec::new(), Vec::new());
-    for (i, row) in reader.deserialize::<Row>().enumerate() {
-        let line = i + 2;
+    for (line, row) in read_rows::<Row>(csv_text)? {
         let checked: Result<_, String> = async {
-            let row = row.map_err(|e| crate::config::one_line(&e.to_string()))?;
+            let row = row?;
             let Ok(TicketRef::Refresh(id)) = TicketRef::parse(&row.ticket) else {
                 return Err(format!("'{}' is not a refresh ticket", row.ticket));
             };

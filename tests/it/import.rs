@@ -68,13 +68,7 @@ async fn replacements_are_assigned_in_bulk_only_from_a_clean_file(store: &Store)
          OLD3,windows,on_prem,NIT North,LSA 2026,Cy,cy@example.edu,,\n"
     );
     let created = import::refresh_batch(store, &calendars, &Routing::default(), now, &batch).await.unwrap();
-    let workflow = deskbell::workflow::Workflow {
-        store: store.clone(),
-        calendars: std::sync::Arc::new(calendars),
-        cadence: std::sync::Arc::new(deskbell::domain::refresh::Cadence::default()),
-        routing: Routing::default(),
-        clock: std::sync::Arc::new(deskbell::clock::SimClock::new(now)),
-    };
+    let workflow = crate::support::workflow(store, std::sync::Arc::new(deskbell::clock::SimClock::new(now)));
     for t in &created[..2] {
         let address = (t.style == deskbell::domain::refresh::Style::RemoteCustomer).then(|| "1 Main St".to_owned());
         let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: address };
@@ -118,13 +112,7 @@ async fn appointments_are_moved_in_bulk_only_from_a_clean_file(store: &Store) {
     let mut calendars = Calendars::default();
     calendars.insert(calendar());
     let now = local(11, 2, 9, 0);
-    let workflow = deskbell::workflow::Workflow {
-        store: store.clone(),
-        calendars: std::sync::Arc::new(calendars),
-        cadence: std::sync::Arc::new(deskbell::domain::refresh::Cadence::default()),
-        routing: Routing::default(),
-        clock: std::sync::Arc::new(deskbell::clock::SimClock::new(now)),
-    };
+    let workflow = crate::support::workflow(store, std::sync::Arc::new(deskbell::clock::SimClock::new(now)));
     let (tue, wed) = (local(11, 10, 9, 0), local(11, 11, 9, 0));
     store.add_slot(f.team, tue, tue + Duration::hours(1), 1).await.unwrap();
     store.add_slot(f.team, wed, wed + Duration::hours(1), 1).await.unwrap();

@@ -5,12 +5,10 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveTime, Weekday};
 use deskbell::clock::SimClock;
-use deskbell::config::{Calendars, SchedulerSettings};
+use deskbell::config::SchedulerSettings;
 use deskbell::domain::SlotPreference;
-use deskbell::domain::refresh::Cadence;
 use deskbell::scheduler::{Scheduler, TimerTick};
 use deskbell::store::{Routing, Store};
-use deskbell::workflow::Workflow;
 
 use crate::both_databases;
 use crate::support::{calendar, fixture, local};
@@ -18,15 +16,7 @@ use crate::support::{calendar, fixture, local};
 both_databases!(each_due_time_runs_once_across_replicas_and_a_restart_catches_up);
 
 fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
-    let mut calendars = Calendars::default();
-    calendars.insert(calendar());
-    let workflow = Workflow {
-        store: store.clone(),
-        calendars: Arc::new(calendars),
-        cadence: Arc::new(Cadence::default()),
-        routing: Routing::default(),
-        clock: clock.clone(),
-    };
+    let workflow = crate::support::workflow(store, clock.clone());
     let settings = SchedulerSettings { time_zone: chrono_tz::America::Detroit, ..SchedulerSettings::default() };
     Scheduler {
         tick: TimerTick { workflow, batch: 100, lease: Duration::minutes(5) },

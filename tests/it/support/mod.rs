@@ -118,3 +118,16 @@ pub fn new_refresh(f: &Fixture, serial: &str) -> deskbell::domain::refresh::NewR
         replacement: None,
     }
 }
+
+/// The workflow on a store with the test calendar, on a simulated clock.
+pub fn workflow(store: &Store, clock: std::sync::Arc<deskbell::clock::SimClock>) -> deskbell::workflow::Workflow {
+    let mut calendars = deskbell::config::Calendars::default();
+    calendars.insert(calendar());
+    deskbell::workflow::Workflow {
+        store: store.clone(),
+        calendars: std::sync::Arc::new(calendars),
+        cadence: std::sync::Arc::new(deskbell::domain::refresh::Cadence::default()),
+        routing: deskbell::store::Routing::default(),
+        clock,
+    }
+}
