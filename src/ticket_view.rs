@@ -14,8 +14,12 @@ pub async fn show(store: &Store, ticket: TicketRef) -> Result<String> {
     match ticket {
         TicketRef::Refresh(_) => {
             let who = if ctx["delegate"].is_null() { &ctx["customer"] } else { &ctx["delegate"] };
+            let contact = match who["name"].as_str() {
+                Some(name) => format!("{name} <{}>", s(&who["email"])),
+                None => "none (no customer)".into(),
+            };
             let _ = writeln!(out, "  style       {}", s(&ctx["style"]));
-            let _ = writeln!(out, "  contact     {} <{}>", s(&who["name"]), s(&who["email"]));
+            let _ = writeln!(out, "  contact     {contact}");
             let _ = writeln!(out, "  existing    {} {}", s(&ctx["existing"]["serial"]), s(&ctx["existing"]["model"]));
             let _ = writeln!(out, "  replacement {}", s(&ctx["replacement"]["serial"]));
             let _ = writeln!(out, "  appointment {}", s(&ctx["appointment_at"]));
