@@ -235,35 +235,46 @@ pub async fn refresh_batch(
         .map_err(|(i, e)| ImportError::Rows(vec![format!("line {}: {e}", rows[i].line)]))
 }
 
-/// One row of a replacement assignment (`000_*`, Order Group / Bulk
-/// Actions): the ticket's existing serial and the system Depot assigned.
+/// One replacement assignment (`000_*`, Order Group / Bulk Actions): the
+/// ticket's existing serial and the system Depot assigned. A CSV row of
+/// `import replacements`, or an item of `POST /api/v1/refresh/replacements`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ReplacementRecord {
-    existing_serial: String,
-    replacement_serial: String,
-    platform: String,
+pub struct Replacement {
+    pub existing_serial: String,
+    pub replacement_serial: String,
+    pub platform: String,
     #[serde(default)]
-    model: Option<String>,
+    pub model: Option<String>,
     #[serde(default)]
-    tracking_number: Option<String>,
+    pub tracking_number: Option<String>,
 }
 
-/// `deskbell import replacements FILE.csv`: assigns replacement systems in
-/// bulk, which advances `pending_ordering` tickets to `pending_itsm_existence`.
-/// Every row is checked first (an open ticket, in `pending_ordering`, a
-/// tracking number for at-home refreshes); a file with a bad row changes
-/// nothing.
+/// `deskbell import replacements FILE.csv`: see [`assign_replacements`].
 pub async fn replacements(
     workflow: &crate::workflow::Workflow,
     csv_text: &str,
 ) -> Result<Vec<RefreshTicket>, ImportError> {
+    let items = read_rows::<Replacement>(csv_text)?.into_iter().map(|(line, r)| (format!("line {line}"), r)).collect();
+    assign_replacements(workflow, items, &Actor::System).await
+}
+
+/// Assigns replacement systems in bulk, which advances `pending_ordering`
+/// tickets to `pending_itsm_existence`. Every item (named by where it came
+/// from: a line, an array index) is checked first — an open ticket, in
+/// `pending_ordering`, a tracking number for at-home refreshes — and if any
+/// is bad nothing changes.
+pub async fn assign_replacements(
+    workflow: &crate::workflow::Workflow,
+    items: Vec<(String, Result<Replacement, String>)>,
+    actor: &Actor,
+) -> Result<Vec<RefreshTicket>, ImportError> {
     use crate::domain::refresh::{RefreshEvent, RefreshStatus};
     let store = &workflow.store;
     let (mut events, mut errors) = (Vec::new(), Vec::new());
-    for (line, record) in read_rows::<ReplacementRecord>(csv_text)? {
+    for (place, item) in items {
         let checked: Result<_, String> = async {
-            let r = record?;
+            let r = item?;
             let platform: Platform = r
                 .platform
                 .parse()
@@ -282,23 +293,21 @@ pub async fn replacements(
                 return Err(format!("R-{id} is an at-home refresh: tracking_number is required"));
             }
             let system = System { serial: r.replacement_serial, model: blank_to_none(r.model), platform };
-            Ok((line, id, RefreshEvent::ReplacementAssigned { system, tracking_number: tracking, bulk: true }))
+            Ok(RefreshEvent::ReplacementAssigned { system, tracking_number: tracking, bulk: true }).map(|e| (id, e))
         }
         .await;
         match checked {
-            Ok(event) => events.push(event),
-            Err(why) => errors.push(format!("line {line}: {why}")),
+            Ok((id, event)) => events.push((place, id, event)),
+            Err(why) => errors.push(format!("{place}: {why}")),
         }
     }
     if !errors.is_empty() {
         return Err(ImportError::Rows(errors));
     }
     let mut done = Vec::with_capacity(events.len());
-    for (line, id, event) in events {
-        let t = workflow
-            .refresh(id, &Actor::System, event)
-            .await
-            .map_err(|e| ImportError::Rows(vec![format!("line {line}: {e}")]))?;
+    for (place, id, event) in events {
+        let t =
+            workflow.refresh(id, actor, event).await.map_err(|e| ImportError::Rows(vec![format!("{place}: {e}")]))?;
         done.push(t);
     }
     Ok(done)

@@ -146,6 +146,7 @@ impl Application {
                 links,
                 workflow,
                 templates: res.templates.clone(),
+                api_tokens: Arc::new(settings.api.tokens.clone()),
             },
             dispatcher: Arc::new(dispatcher),
             scheduler: Arc::new(scheduler),

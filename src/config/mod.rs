@@ -29,6 +29,7 @@ pub struct Settings {
     pub templates: TemplateSettings,
     pub tdx: TdxSettings,
     pub scheduler: SchedulerSettings,
+    pub api: ApiSettings,
     pub refresh: RefreshSettings,
     pub log: LogSettings,
 }
@@ -205,6 +206,23 @@ impl SchedulerSettings {
         })
         .collect()
     }
+}
+
+/// Clients of the REST API (`/api/v1/…`), each with a bearer token and the
+/// roles it acts with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    pub tokens: Vec<ApiToken>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    /// Who the client is, for audits and logs.
+    pub name: String,
+    pub token: SecretString,
+    pub roles: Vec<crate::domain::Role>,
 }
 
 /// TeamDynamix. Without `base_url`, TDX calls wait in the outbox (and

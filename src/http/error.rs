@@ -1,7 +1,7 @@
 //! The one error type of the HTTP edge: each variant maps to a status and a
 //! safe message; internal causes are logged, never shown.
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::store::StoreError;
@@ -10,8 +10,14 @@ use crate::store::StoreError;
 pub enum HttpError {
     #[error("not found")]
     NotFound,
+    /// No credentials, or ones deskbell does not know.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
     #[error("a valid token is required")]
     Forbidden,
+    /// The request was understood but its content is wrong, item by item.
+    #[error("the request has errors")]
+    Unprocessable(Vec<String>),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -35,7 +41,14 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "a valid token is required").into_response(),
+            Self::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "a valid bearer token is required")
+                    .into_response()
+            }
+            Self::Forbidden => (StatusCode::FORBIDDEN, "not allowed").into_response(),
+            Self::Unprocessable(errors) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(serde_json::json!({ "errors": errors }))).into_response()
+            }
             Self::Internal(e) => {
                 tracing::error!(error = %e, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "something went wrong; please try again later").into_response()

@@ -1,6 +1,7 @@
 //! The HTTP surface. Handlers take what they need from [`AppState`] and
 //! answer from the database; anything slow goes through the outbox.
 
+mod api;
 mod calendar;
 mod error;
 mod health;
@@ -15,7 +16,7 @@ use secrecy::SecretString;
 pub use calendar::calendar_token;
 
 use crate::clock::Clock;
-use crate::config::Calendars;
+use crate::config::{ApiToken, Calendars};
 use crate::links::Links;
 use crate::store::Store;
 use crate::templates::Templates;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub links: Option<Links>,
     pub workflow: Workflow,
     pub templates: Arc<Templates>,
+    pub api_tokens: Arc<Vec<ApiToken>>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -39,5 +41,6 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/calendar/{file}", get(calendar::feed))
         .route("/pick/{ticket}", get(pick::page).post(pick::pick))
+        .route("/api/v1/refresh/replacements", axum::routing::post(api::replacements))
         .with_state(state)
 }

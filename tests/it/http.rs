@@ -20,6 +20,13 @@ pub async fn spawn_app() -> TestApp {
     settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
     settings.server.link_secret = Some("link-key".into());
+    let token = |name: &str, role| deskbell::config::ApiToken {
+        name: name.into(),
+        token: format!("{name}-token").into(),
+        roles: vec![role],
+    };
+    settings.api.tokens =
+        vec![token("depot", deskbell::domain::Role::RefreshAdmin), token("helpdesk", deskbell::domain::Role::HelpDesk)];
     let res = Resources::open(&settings).await.unwrap();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
     settings.email.drop_dir = dir.path().join("mail");
@@ -134,4 +141,63 @@ async fn a_customer_picks_a_slot_from_the_signed_link() {
     assert_eq!(full.matches("<button type=\"submit\">Pick</button>").count(), 1, "the fresh list");
     let again = client.get(url(ids[0])).send().await.unwrap().text().await.unwrap();
     assert!(again.contains("You are booked for"));
+}
+
+#[tokio::test]
+async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
+    use chrono::Utc;
+    use deskbell::clock::SystemClock;
+    use deskbell::domain::Actor;
+    use deskbell::domain::refresh::{RefreshEvent, RefreshStatus};
+    use serde_json::json;
+    let app = spawn_app().await;
+    let store = &app.res.store;
+    let f = crate::support::fixture(store).await;
+    let workflow = app.res.workflow(Arc::new(SystemClock));
+    let cal = workflow.calendar(f.team).await.unwrap();
+    let cadence = deskbell::domain::refresh::Cadence::default();
+    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
+    let t = store
+        .create_refresh(crate::support::new_refresh(&f, "API1"), &Actor::System, &ctx, &app.res.routing)
+        .await
+        .unwrap();
+    let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None };
+    workflow.refresh(t.id, &Actor::System, walked).await.unwrap();
+
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+    let url = format!("{}/api/v1/refresh/replacements", app.address);
+    let good = json!([{ "existing_serial": "API1", "replacement_serial": "NEW-API1", "platform": "windows" }]);
+    let post = |token: Option<&str>, body: serde_json::Value| {
+        let mut req = client.post(&url).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let anonymous = post(None, good.clone()).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    assert_eq!(post(Some("guessed-token"), good.clone()).await.unwrap().status(), 401);
+    assert_eq!(post(Some("helpdesk-token"), good.clone()).await.unwrap().status(), 403, "help desk is read-only");
+
+    let bad = json!([
+        { "existing_serial": "API1", "replacement_serial": "NEW-API1", "platform": "beos" },
+        { "existing_serial": "NOPE", "replacement_serial": "X", "platform": "mac" },
+        { "existing_serial": "API1" },
+    ]);
+    let refused = post(Some("depot-token"), bad).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let errors: serde_json::Value = refused.json().await.unwrap();
+    let errors: Vec<&str> = errors["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    assert!(errors[0].starts_with("item 0: platform 'beos'"), "{errors:?}");
+    assert!(errors[1].starts_with("item 1: no open ticket for serial NOPE"), "{errors:?}");
+    assert!(errors[2].starts_with("item 2: missing field"), "{errors:?}");
+    assert_eq!(store.load_refresh(t.id).await.unwrap().value.status, RefreshStatus::PendingOrdering, "nothing changed");
+
+    let done = post(Some("depot-token"), good).await.unwrap();
+    assert_eq!(done.status(), 200);
+    let body: serde_json::Value = done.json().await.unwrap();
+    assert_eq!(body["tickets"][0], json!({ "ticket": t.reference().to_string(), "status": "pending_itsm_existence" }));
+    let audits = store.audits(t.reference()).await.unwrap();
+    assert!(audits.iter().any(|a| a.actor == Actor::External("api:depot".into()) && a.change.what == "replacement"));
 }

@@ -1,0 +1,72 @@
+//! The REST API for other systems: bearer tokens from `[api] tokens`, each
+//! acting with its roles. `POST /api/v1/refresh/replacements` assigns
+//! replacement systems in bulk, as the CLI import does.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::HttpError;
+use crate::domain::{Actor, Role};
+use crate::import::{self, ImportError, Replacement};
+use crate::signing::same;
+
+/// The API client a request's bearer token names.
+pub struct Caller {
+    pub name: String,
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    fn require(&self, role: Role) -> Result<(), HttpError> {
+        if self.roles.contains(&role) { Ok(()) } else { Err(HttpError::Forbidden) }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor::External(format!("api:{}", self.name))
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(HttpError::Unauthorized)?;
+        state
+            .api_tokens
+            .iter()
+            .find(|t| same(secrecy::ExposeSecret::expose_secret(&t.token), presented))
+            .map(|t| Caller { name: t.name.clone(), roles: t.roles.clone() })
+            .ok_or(HttpError::Unauthorized)
+    }
+}
+
+pub async fn replacements(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(items): Json<Vec<Value>>,
+) -> Result<Json<Value>, HttpError> {
+    caller.require(Role::RefreshAdmin)?;
+    let items = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (format!("item {i}"), serde_json::from_value::<Replacement>(v).map_err(|e| e.to_string())))
+        .collect();
+    match import::assign_replacements(&state.workflow, items, &caller.actor()).await {
+        Ok(done) => {
+            let tickets: Vec<Value> =
+                done.iter().map(|t| json!({ "ticket": t.reference().to_string(), "status": t.status })).collect();
+            Ok(Json(json!({ "tickets": tickets })))
+        }
+        Err(ImportError::Rows(errors)) => Err(HttpError::Unprocessable(errors)),
+        Err(ImportError::Store(e)) => Err(e.into()),
+    }
+}
