@@ -104,9 +104,9 @@ impl Application {
         res.check_teams().await?;
         let workflow = res.workflow(clock.clone());
         let tdx = &settings.tdx;
-        let itsm = match (&tdx.base_url, &tdx.beid, &tdx.web_services_key) {
-            (Some(url), Some(beid), Some(key)) => {
-                let client = TdxClient::new(url, beid.clone(), key.clone());
+        let itsm = match (&tdx.base_url, tdx.login()) {
+            (Some(url), Some(login)) => {
+                let client = TdxClient::new(url, login);
                 Some(Arc::new(ItsmSender { client, settings: tdx.clone(), workflow: workflow.clone() }))
             }
             _ => {

@@ -208,6 +208,20 @@ impl SchedulerSettings {
     }
 }
 
+impl TdxSettings {
+    /// How to sign in to TDX: the admin account if given, else the user.
+    pub fn login(&self) -> Option<crate::itsm::TdxLogin> {
+        use crate::itsm::TdxLogin;
+        match (&self.beid, &self.web_services_key, &self.username, &self.password) {
+            (Some(beid), Some(key), _, _) => Some(TdxLogin::Admin { beid: beid.clone(), key: key.clone() }),
+            (_, _, Some(username), Some(password)) => {
+                Some(TdxLogin::User { username: username.clone(), password: password.clone() })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Clients of the REST API (`/api/v1/…`), each with a bearer token and the
 /// roles it acts with.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -232,8 +246,12 @@ pub struct ApiToken {
 pub struct TdxSettings {
     /// e.g. `https://example.teamdynamix.com/TDWebApi`
     pub base_url: Option<String>,
+    /// An admin service account (preferred) ...
     pub beid: Option<SecretString>,
     pub web_services_key: Option<SecretString>,
+    /// ... or a user or service account with its own permissions.
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
     /// The ticketing application the refresh requests go to.
     pub app_id: i64,
     /// The asset application replacement systems are looked up in.
@@ -355,8 +373,8 @@ impl Settings {
         if self.email.reply_to.is_some() && self.email.reply_secret.is_none() {
             return Err("key 'email.reply_secret': required when email.reply_to is set".into());
         }
-        if self.tdx.base_url.is_some() && (self.tdx.beid.is_none() || self.tdx.web_services_key.is_none()) {
-            return Err("keys 'tdx.beid' and 'tdx.web_services_key': required with tdx.base_url".into());
+        if self.tdx.base_url.is_some() && self.tdx.login().is_none() {
+            return Err("keys 'tdx.beid' and 'tdx.web_services_key' (or 'tdx.username' and 'tdx.password'): required with tdx.base_url".into());
         }
         self.scheduler.schedules()?;
         if self.scheduler.tick_seconds == 0 {

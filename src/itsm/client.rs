@@ -1,5 +1,5 @@
-//! A client for the TeamDynamix Web API: admin login (BEID and web services
-//! key) for a JWT that is reused until shortly before it expires (24 h),
+//! A client for the TeamDynamix Web API: a login (admin service account or
+//! user) for a JWT that is reused until shortly before it expires (24 h),
 //! and the ticket, task, feed and asset calls deskbell makes. TDX allows 60
 //! calls per 60 seconds per address; past that the client answers "rate
 //! limited" at once so the outbox defers the call instead of sleeping.
@@ -20,12 +20,20 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// TDX tokens live 24 hours; renew an hour early.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(23 * 3600);
 
+/// How deskbell signs in: an admin service account (BEID and web services
+/// key, `/api/auth/loginadmin`) or a user or service account
+/// (`/api/auth/login`).
+#[derive(Debug, Clone)]
+pub enum TdxLogin {
+    Admin { beid: SecretString, key: SecretString },
+    User { username: String, password: SecretString },
+}
+
 pub struct TdxClient {
     http: reqwest::Client,
     /// e.g. `https://example.teamdynamix.com/TDWebApi`
     base: String,
-    beid: SecretString,
-    key: SecretString,
+    login: TdxLogin,
     token: Mutex<Option<(String, Instant)>>,
     calls: Mutex<VecDeque<Instant>>,
 }
@@ -54,13 +62,12 @@ impl TdxStatus {
 }
 
 impl TdxClient {
-    pub fn new(base: &str, beid: SecretString, key: SecretString) -> Self {
+    pub fn new(base: &str, login: TdxLogin) -> Self {
         let http = crate::net::http_client(Duration::from_secs(30));
         Self {
             http,
             base: base.trim_end_matches('/').to_owned(),
-            beid,
-            key,
+            login,
             token: Mutex::new(None),
             calls: Mutex::new(VecDeque::new()),
         }
@@ -83,9 +90,15 @@ impl TdxClient {
 
     async fn login(&self) -> Result<String, SendError> {
         self.admit().await?;
-        let body = json!({ "BEID": self.beid.expose_secret(), "WebServicesKey": self.key.expose_secret() });
-        let resp =
-            self.http.post(format!("{}/api/auth/loginadmin", self.base)).json(&body).send().await.map_err(net)?;
+        let (path, body) = match &self.login {
+            TdxLogin::Admin { beid, key } => {
+                ("loginadmin", json!({ "BEID": beid.expose_secret(), "WebServicesKey": key.expose_secret() }))
+            }
+            TdxLogin::User { username, password } => {
+                ("login", json!({ "username": username, "password": password.expose_secret() }))
+            }
+        };
+        let resp = self.http.post(format!("{}/api/auth/{path}", self.base)).json(&body).send().await.map_err(net)?;
         let status = resp.status();
         let text = resp.text().await.map_err(net)?;
         match status {

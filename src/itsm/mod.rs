@@ -5,5 +5,5 @@
 mod client;
 mod sender;
 
-pub use client::{TdxClient, TdxStatus, TdxTask};
+pub use client::{TdxClient, TdxLogin, TdxStatus, TdxTask};
 pub use sender::ItsmSender;

@@ -11,3 +11,4 @@ mod outbox;
 mod scenario;
 mod slack_api;
 mod store;
+mod tdx_api;

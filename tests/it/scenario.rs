@@ -13,7 +13,7 @@ use deskbell::clock::{Clock, SimClock};
 use deskbell::config::{Calendars, OutboxSettings, TdxSettings};
 use deskbell::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, RefreshStatus, Style, System};
 use deskbell::domain::{Actor, Email, RefreshTicketId, SlotPreference, TicketRef};
-use deskbell::itsm::{ItsmSender, TdxClient};
+use deskbell::itsm::{ItsmSender, TdxClient, TdxLogin};
 use deskbell::outbox::Dispatcher;
 use deskbell::scheduler::TimerTick;
 use deskbell::store::{Routing, Store};
@@ -66,7 +66,9 @@ impl Sim {
         let (tdx, slack, smtp) = (FakeTdx::start().await, FakeSlack::start().await, SmtpSink::start());
         let settings =
             TdxSettings { base_url: Some(tdx.url.clone()), app_id: APP, asset_app_id: 40, ..TdxSettings::default() };
-        let client = TdxClient::new(&tdx.url, SecretString::from(fake_tdx::BEID), SecretString::from(fake_tdx::KEY));
+        let login =
+            TdxLogin::Admin { beid: SecretString::from(fake_tdx::BEID), key: SecretString::from(fake_tdx::KEY) };
+        let client = TdxClient::new(&tdx.url, login);
         let itsm = Arc::new(ItsmSender { client, settings, workflow: workflow.clone() });
         let templates = Templates::load(concat!(env!("CARGO_MANIFEST_DIR"), "/templates").as_ref(), calendars);
         let email = EmailChannel {

@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 
 pub const BEID: &str = "beid-0001";
 pub const KEY: &str = "web-services-key";
+pub const USER: &str = "svc-deskbell";
+pub const PASSWORD: &str = "correct horse";
 
 #[derive(Default)]
 struct Inner {
@@ -42,6 +44,7 @@ impl FakeTdx {
         fake.0.lock().unwrap().next_id = 480_000;
         let app = Router::new()
             .route("/TDWebApi/api/auth/loginadmin", post(login))
+            .route("/TDWebApi/api/auth/login", post(login))
             .route("/TDWebApi/api/{app}/assets/search", post(asset_search))
             .route("/TDWebApi/api/{app}/tickets", post(create_ticket))
             .route("/TDWebApi/api/{app}/tickets/{id}", get(get_ticket))
@@ -116,10 +119,12 @@ fn next_id(fake: &Fake) -> i64 {
     inner.next_id
 }
 
-async fn login(State(fake): State<Fake>, body: String) -> Response {
+async fn login(State(fake): State<Fake>, uri: axum::http::Uri, body: String) -> Response {
     let creds: Value = serde_json::from_str(&body).unwrap_or_default();
-    fake.0.lock().unwrap().calls.push("POST auth/loginadmin".into());
-    if creds["BEID"] != BEID || creds["WebServicesKey"] != KEY {
+    fake.0.lock().unwrap().calls.push(format!("POST {}", uri.path().trim_start_matches("/TDWebApi/api/")));
+    let admin = creds["BEID"] == BEID && creds["WebServicesKey"] == KEY;
+    let user = creds["username"] == USER && creds["password"] == PASSWORD;
+    if !admin && !user {
         return (StatusCode::UNAUTHORIZED, "invalid credentials").into_response();
     }
     let mut inner = fake.0.lock().unwrap();
