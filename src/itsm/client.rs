@@ -74,6 +74,8 @@ impl TdxClient {
     }
 
     /// Counts a call against the 60-per-60-s window, or says how long to wait.
+    /// TDX's window and token lifetime run on real time, so these use
+    /// `Instant`, not the business clock (which a simulation moves at will).
     async fn admit(&self) -> Result<(), SendError> {
         let mut calls = self.calls.lock().await;
         let now = Instant::now();
