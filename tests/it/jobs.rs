@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveTime, Weekday};
-use deskbell::clock::SimClock;
+use deskbell::clock::{Clock, SimClock};
 use deskbell::config::SchedulerSettings;
 use deskbell::domain::SlotPreference;
 use deskbell::scheduler::{Scheduler, TimerTick};
@@ -13,7 +13,10 @@ use deskbell::store::{Routing, Store};
 use crate::both_databases;
 use crate::support::{calendar, fixture, local};
 
-both_databases!(each_due_time_runs_once_across_replicas_and_a_restart_catches_up);
+both_databases!(
+    each_due_time_runs_once_across_replicas_and_a_restart_catches_up,
+    three_replicas_fire_each_due_step_exactly_once,
+);
 
 fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
     let workflow = crate::support::workflow(store, clock.clone());
@@ -91,4 +94,36 @@ async fn each_due_time_runs_once_across_replicas_and_a_restart_catches_up(store:
     assert_eq!(runs("approval_digest").await[0].outcome.as_deref(), Some("ok: 2 digests queued"), "Ann and Abe");
     restarted.run_once().await.unwrap();
     assert_eq!(store.outbox_status_count("pending").await.unwrap(), 3, "one digest each, and the new ticket's invite");
+}
+
+async fn three_replicas_fire_each_due_step_exactly_once(store: &Store) {
+    let f = fixture(store).await;
+    let cal = calendar();
+    let cadence = deskbell::domain::refresh::Cadence::default();
+    let created = local(11, 2, 9, 0);
+    let ctx = deskbell::domain::refresh::Ctx { now: created, calendar: &cal, cadence: &cadence };
+    let batch = (0..200).map(|i| (crate::support::new_refresh(&f, &format!("MANY{i}")), ctx)).collect();
+    store.create_refresh_batch(batch, &deskbell::domain::Actor::System, &Routing::default()).await.unwrap();
+    // Every invite is due at 10:05 the next morning; three replicas race.
+    let clock = Arc::new(SimClock::new(local(11, 3, 10, 5)));
+    let ticks: Vec<TimerTick> = (0..3)
+        .map(|_| TimerTick {
+            workflow: crate::support::workflow(store, clock.clone()),
+            batch: 25,
+            lease: Duration::minutes(5),
+        })
+        .collect();
+    async fn drain(t: &TimerTick) -> usize {
+        let mut fired = 0;
+        loop {
+            match t.run_once().await.unwrap() {
+                0 => return fired,
+                n => fired += n,
+            }
+        }
+    }
+    let (a, b, c) = tokio::join!(drain(&ticks[0]), drain(&ticks[1]), drain(&ticks[2]));
+    assert_eq!(a + b + c, 200, "every due step claimed once ({a} + {b} + {c})");
+    assert_eq!(store.outbox_status_count("pending").await.unwrap(), 200, "one invite per ticket, none twice");
+    assert!(store.next_timer_due().await.unwrap().unwrap() > clock.now(), "nothing due is left behind");
 }
