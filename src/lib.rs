@@ -17,6 +17,7 @@ pub mod net;
 pub mod outbox;
 pub mod scheduler;
 pub mod signing;
+pub mod slack;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

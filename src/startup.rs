@@ -147,6 +147,7 @@ impl Application {
                 workflow,
                 templates: res.templates.clone(),
                 api_tokens: Arc::new(settings.api.tokens.clone()),
+                slack_signing_secret: settings.slack.signing_secret.clone(),
             },
             dispatcher: Arc::new(dispatcher),
             scheduler: Arc::new(scheduler),

@@ -15,6 +15,8 @@ pub enum HttpError {
     Unauthorized,
     #[error("a valid token is required")]
     Forbidden,
+    #[error("the request is too large")]
+    TooLarge,
     /// The request was understood but its content is wrong, item by item.
     #[error("the request has errors")]
     Unprocessable(Vec<String>),
@@ -46,6 +48,7 @@ impl IntoResponse for HttpError {
                     .into_response()
             }
             Self::Forbidden => (StatusCode::FORBIDDEN, "not allowed").into_response(),
+            Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "the request is too large").into_response(),
             Self::Unprocessable(errors) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(serde_json::json!({ "errors": errors }))).into_response()
             }

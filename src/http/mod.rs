@@ -14,6 +14,7 @@ use axum::routing::get;
 use secrecy::SecretString;
 
 pub use calendar::calendar_token;
+pub use error::HttpError;
 
 use crate::clock::Clock;
 use crate::config::{ApiToken, Calendars};
@@ -33,6 +34,7 @@ pub struct AppState {
     pub workflow: Workflow,
     pub templates: Arc<Templates>,
     pub api_tokens: Arc<Vec<ApiToken>>,
+    pub slack_signing_secret: Option<SecretString>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -42,5 +44,6 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/{file}", get(calendar::feed))
         .route("/pick/{ticket}", get(pick::page).post(pick::pick))
         .route("/api/v1/refresh/replacements", axum::routing::post(api::replacements))
+        .merge(crate::slack::routes())
         .with_state(state)
 }

@@ -80,6 +80,15 @@ impl Store {
         row.as_ref().map(person_from_row).transpose()
     }
 
+    /// The person a Slack user is, if deskbell knows them.
+    pub async fn person_by_slack(&self, user: &str) -> Result<Option<Person>> {
+        let row = sqlx::query("SELECT id, name, email, slack_user, roles FROM people WHERE slack_user = $1")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(person_from_row).transpose()
+    }
+
     pub async fn upsert_team(&self, name: &str, channel: &SlackChannelId, calendar: &str) -> Result<TeamId> {
         let row = sqlx::query(
             "INSERT INTO teams (name, slack_channel, calendar) VALUES ($1, $2, $3)

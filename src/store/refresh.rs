@@ -223,6 +223,22 @@ impl Store {
         Ok(digests)
     }
 
+    /// Refresh tickets whose existing serial, customer email or customer
+    /// name (a part, any case) matches `query`, newest first.
+    pub async fn find_refresh(&self, query: &str, limit: i64) -> Result<Vec<(RefreshTicketId, String)>> {
+        let rows = sqlx::query(
+            "SELECT t.id, COALESCE(c.name, 'no customer') AS who FROM refresh_tickets t
+             LEFT JOIN people c ON c.id = t.customer_id
+             WHERE t.existing_serial = $1 OR c.email = LOWER($1) OR LOWER(c.name) LIKE '%' || LOWER($1) || '%'
+             ORDER BY t.id DESC LIMIT $2",
+        )
+        .bind(query.trim())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((RefreshTicketId(r.try_get("id")?), r.try_get("who")?))).collect()
+    }
+
     /// How many refresh tickets exist at all.
     pub async fn refresh_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM refresh_tickets").fetch_one(&self.pool).await?.try_get("n")?)

@@ -20,6 +20,7 @@ pub async fn spawn_app() -> TestApp {
     settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
     settings.server.link_secret = Some("link-key".into());
+    settings.slack.signing_secret = Some(crate::slack_http::SIGNING_SECRET.into());
     let token = |name: &str, role| deskbell::config::ApiToken {
         name: name.into(),
         token: format!("{name}-token").into(),

@@ -10,5 +10,6 @@ mod jobs;
 mod outbox;
 mod scenario;
 mod slack_api;
+mod slack_http;
 mod store;
 mod tdx_api;

@@ -1,0 +1,17 @@
+//! The Slack bot's HTTP edge: signed requests only, answered fast from the
+//! database; anything slower goes through the outbox.
+
+mod commands;
+mod events;
+mod verify;
+
+pub use verify::{MAX_BODY, Refused, signature, verify};
+
+use axum::Router;
+use axum::routing::post;
+
+use crate::http::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/slack/commands", post(commands::handle)).route("/slack/events", post(events::handle))
+}

@@ -1,0 +1,101 @@
+//! The Slack endpoints over HTTP with payloads shaped like Slack's (the
+//! slash-command form fields, the url_verification event), correctly
+//! signed, and forged, stale, unsigned or oversized.
+
+use chrono::Utc;
+use deskbell::domain::Actor;
+use secrecy::SecretString;
+
+use crate::http::spawn_app;
+
+pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+async fn post(app: &str, path: &str, body: String, age_secs: i64, sign: bool) -> reqwest::Response {
+    let ts = (Utc::now().timestamp() - age_secs).to_string();
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+    let content_type = if path.ends_with("events") { "application/json" } else { "application/x-www-form-urlencoded" };
+    let mut req = client.post(format!("{app}{path}")).header("content-type", content_type);
+    if sign {
+        let sig = deskbell::slack::signature(&SecretString::from(SIGNING_SECRET), &ts, body.as_bytes());
+        req = req.header("X-Slack-Request-Timestamp", &ts).header("X-Slack-Signature", sig);
+    }
+    req.body(body).send().await.unwrap()
+}
+
+fn command(user: &str, text: &str) -> String {
+    serde_urlencoded::to_string([
+        ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
+        ("team_id", "T0001"),
+        ("team_domain", "umich"),
+        ("channel_id", "C2147483705"),
+        ("channel_name", "nit-north"),
+        ("user_id", user),
+        ("user_name", "someone"),
+        ("command", "/ticket"),
+        ("text", text),
+        ("api_app_id", "A123456"),
+        ("response_url", "https://hooks.slack.com/commands/1234/5678"),
+        ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+    ])
+    .unwrap()
+}
+
+#[tokio::test]
+async fn only_signed_fresh_small_requests_are_served() {
+    let app = spawn_app().await;
+    let a = &app.address;
+    assert_eq!(post(a, "/slack/commands", command("UEVE00001", "R-1"), 0, false).await.status(), 401, "unsigned");
+    assert_eq!(post(a, "/slack/commands", command("UEVE00001", "R-1"), 301, true).await.status(), 401, "stale");
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+    let forged = client
+        .post(format!("{a}/slack/commands"))
+        .header("X-Slack-Request-Timestamp", Utc::now().timestamp().to_string())
+        .header("X-Slack-Signature", "v0=0000000000000000000000000000000000000000000000000000000000000000")
+        .body(command("UEVE00001", "R-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401, "forged");
+    let huge = "x".repeat(deskbell::slack::MAX_BODY + 1);
+    assert_eq!(post(a, "/slack/commands", huge, 0, true).await.status(), 413, "over 64 KiB");
+    let challenge = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+    let resp = post(a, "/slack/events", challenge.into(), 0, true).await;
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["challenge"], "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
+}
+
+#[tokio::test]
+async fn slash_ticket_shows_a_card_a_pick_list_or_a_refusal() {
+    let app = spawn_app().await;
+    let store = &app.res.store;
+    let f = crate::support::fixture(store).await;
+    let cal = crate::support::calendar();
+    let cadence = deskbell::domain::refresh::Cadence::default();
+    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
+    for serial in ["5CG1", "5CG2"] {
+        let new = crate::support::new_refresh(&f, serial);
+        store.create_refresh(new, &Actor::System, &ctx, &app.res.routing).await.unwrap();
+    }
+    let ask = |user: &'static str, text: &'static str| {
+        let address = app.address.clone();
+        async move {
+            let resp = post(&address, "/slack/commands", command(user, text), 0, true).await;
+            assert_eq!(resp.status(), 200);
+            resp.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    // Eve is staff with a Slack id; by reference and by serial, a card.
+    let card = ask("UEVE00001", "R-1").await;
+    assert_eq!(card["response_type"], "ephemeral");
+    assert!(card["text"].as_str().unwrap().starts_with("R-1  pending_wizard"), "{card}");
+    assert!(card["blocks"][0]["text"]["text"].as_str().unwrap().contains("Cara Customer"), "{card}");
+    assert!(ask("UEVE00001", "5CG2").await["text"].as_str().unwrap().starts_with("R-2"));
+    // By customer name: both tickets, newest first.
+    let many = ask("UEVE00001", "cara").await;
+    assert_eq!(many["text"], "2 tickets match: R-2, R-1. Ask for one of them.");
+    assert!(ask("UEVE00001", "nobody").await["text"].as_str().unwrap().starts_with("No refresh ticket matches"));
+    // Someone deskbell does not know as staff is refused.
+    let stranger = ask("UNKNOWN01", "R-1").await;
+    assert!(stranger["text"].as_str().unwrap().contains("does not know you as staff"), "{stranger}");
+}
