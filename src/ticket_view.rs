@@ -48,6 +48,13 @@ pub async fn show(store: &Store, ticket: TicketRef) -> Result<String> {
         };
         let _ = writeln!(out, "  {}  {:<14} {:<12} {change}", a.at.format("%Y-%m-%d %H:%M"), a.actor, a.change.what);
     }
+    let events = store.events(ticket).await?;
+    if !events.is_empty() {
+        let _ = writeln!(out, "\nSeen in other systems");
+        for e in events {
+            let _ = writeln!(out, "  {}  {:<6} {:<10} {}", e.at.format("%Y-%m-%d %H:%M"), e.source, e.kind, e.detail);
+        }
+    }
     let _ = writeln!(out, "\nMessages");
     for m in store.outbox_of(ticket).await? {
         let _ = writeln!(out, "  {:<9} {:<24} {:<6} {}", m.status, m.template, m.channel, m.recipient);

@@ -28,19 +28,6 @@ pub struct DueTimer {
 }
 
 impl Store {
-    /// Unpaused timers due at `now`, oldest first; reads only due rows.
-    pub async fn due_timers(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DueTimer>> {
-        let rows = sqlx::query(
-            "SELECT id, ticket, kind, step, due_at, paused_at FROM timers
-             WHERE due_at <= $1 AND paused_at IS NULL ORDER BY due_at, id LIMIT $2",
-        )
-        .bind(ms(now))
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(timer_from_row).collect()
-    }
-
     /// Claims up to `limit` due timers until `lease_until`, oldest first. The
     /// query touches only due rows (the `due_at` index), so a tick costs the
     /// same with a thousand open tickets or a million. On PostgreSQL,
