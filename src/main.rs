@@ -64,6 +64,12 @@ enum Command {
     Slots(SlotCommand),
     /// The subscription link of a team's slot calendar.
     CalendarUrl { team: String },
+    /// Print the Slack app manifest (YAML) generated from commands/commands.toml.
+    Manifest {
+        /// Where Slack reaches deskbell; defaults to [server] public_url.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
     /// The recent runs of the scheduled jobs.
     Jobs {
         #[arg(long, default_value_t = 20)]
@@ -193,6 +199,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let res = Resources::open(&settings).await?;
             res.store.delete_slot(SlotId(slot), clock.now()).await?;
             println!("slot {slot} deleted");
+        }
+        Command::Manifest { public_url } => {
+            print!(
+                "{}",
+                deskbell::slack::catalogue::manifest(public_url.as_deref().unwrap_or(&settings.server.public_url))
+            );
         }
         Command::Preview { template, ticket } => {
             let template: Template = template.parse()?;

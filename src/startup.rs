@@ -85,11 +85,16 @@ pub fn dispatcher(settings: &Settings, res: &Resources, clock: Arc<dyn Clock>) -
     let from = settings.email.from.parse().context("email.from")?;
     let reply = settings.email.reply_to.clone().zip(settings.email.reply_secret.clone());
     let email = EmailChannel { mailer, from, reply };
-    let slack = match &settings.slack.bot_token {
+    let slack = slack_channel(settings);
+    Ok(Dispatcher::new(res.store.clone(), clock, res.templates.clone(), email, slack, settings.outbox.clone()))
+}
+
+/// The Slack Web API with the bot token, or the JSON-lines log without one.
+pub fn slack_channel(settings: &Settings) -> SlackChannel {
+    match &settings.slack.bot_token {
         Some(token) => SlackChannel::api(&settings.slack.api_url, secrecy::ExposeSecret::expose_secret(token)),
         None => SlackChannel::Log(settings.slack.log_file.clone()),
-    };
-    Ok(Dispatcher::new(res.store.clone(), clock, res.templates.clone(), email, slack, settings.outbox.clone()))
+    }
 }
 
 pub struct Application {
@@ -148,6 +153,8 @@ impl Application {
                 templates: res.templates.clone(),
                 api_tokens: Arc::new(settings.api.tokens.clone()),
                 slack_signing_secret: settings.slack.signing_secret.clone(),
+                slack: Arc::new(slack_channel(settings)),
+                doorbell: dispatcher.doorbell(),
             },
             dispatcher: Arc::new(dispatcher),
             scheduler: Arc::new(scheduler),

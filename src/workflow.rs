@@ -10,7 +10,8 @@ use crate::config::Calendars;
 use chrono::Days;
 
 use crate::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus, RefreshTicket};
-use crate::domain::{Actor, RefreshTicketId, SlotId, TeamId, slots_for};
+use crate::domain::service::{ServiceEvent, ServiceTicket};
+use crate::domain::{Actor, RefreshTicketId, ServiceTicketId, SlotId, TeamId, slots_for};
 use crate::store::{NewMessage, Result, Routing, Store, StoreError};
 
 #[derive(Clone)]
@@ -37,6 +38,11 @@ impl Workflow {
         let (next, effects) = current.value.apply(event, &ctx)?;
         self.store.save_refresh(&current, &next, &effects, actor, now, &self.routing, Some(&calendar)).await?;
         Ok(next)
+    }
+
+    pub async fn service(&self, id: ServiceTicketId, actor: &Actor, event: ServiceEvent) -> Result<ServiceTicket> {
+        let now = self.clock.now();
+        self.store.apply_service(id, actor, now, &self.routing, |t| t.apply(event, now)).await
     }
 }
 

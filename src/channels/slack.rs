@@ -143,6 +143,23 @@ impl SlackChannel {
         Ok(())
     }
 
+    /// Opens a modal (`views.open`) for the interaction `trigger_id` came
+    /// with; Slack honours it for three seconds, so this is called inline.
+    pub async fn open_view(&self, trigger_id: &str, view: &serde_json::Value) -> Result<(), SendError> {
+        let (client, token) = match self {
+            Self::Api { client, token, .. } => (client, token),
+            Self::Log(path) => {
+                let msg = RenderedSlack { text: "modal".into(), blocks: vec![view.clone()] };
+                return log(path, "views.open", trigger_id, &msg).await.map(drop);
+            }
+        };
+        let view: SlackView = serde_json::from_value(view.clone())
+            .map_err(|e| SendError::Permanent(format!("view does not match Block Kit: {e}")))?;
+        let req = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
+        client.open_session(token).views_open(&req).await.map_err(classify)?;
+        Ok(())
+    }
+
     /// The Slack user with this email, to map staff to Slack ids.
     pub async fn lookup_by_email(&self, email: &Email) -> Result<Option<DeskbellSlackUserId>, SendError> {
         let Self::Api { client, token, .. } = self else {

@@ -61,6 +61,10 @@ pub enum Template {
     StatusUpdateReminder,
     EscalationPing,
     DeliveryDead,
+    /// Replaces every approver's approval request once someone decided.
+    ApprovalDecided,
+    /// An answer to one person's click or command, through its `response_url`.
+    InteractionReply,
 }
 
 /// What a template is about, which decides the context it is rendered with.
@@ -72,6 +76,8 @@ pub enum Subject {
     Digest,
     /// An outbox row that could not be delivered.
     Delivery,
+    /// A short answer to a Slack interaction.
+    Reply,
 }
 
 /// The forms a template must have: `(email, slack)`.
@@ -83,7 +89,6 @@ impl Template {
             | WizardReminder
             | ApprovalDigest
             | RefreshDenied
-            | SlotInvitation
             | SlotReminder
             | RescheduleConfirmation
             | TrackingNumber
@@ -91,7 +96,8 @@ impl Template {
             | TicketReceived
             | TechnicianAssigned
             | ClosingNotice => (true, false),
-            LocationInfoNeeded | TeamTdxAlert => (false, true),
+            LocationInfoNeeded | TeamTdxAlert | ApprovalDecided | InteractionReply => (false, true),
+            SlotInvitation => (true, true),
             ApprovalRequest
             | EngineerAssigned
             | EscalatedToTier
@@ -103,11 +109,18 @@ impl Template {
         }
     }
 
+    /// Customers who are in the Slack workspace get this one as a DM (its
+    /// buttons pick a slot); every other customer message is an email.
+    pub fn reaches_customers_in_slack(self) -> bool {
+        self == Template::SlotInvitation
+    }
+
     pub fn subject(self) -> Subject {
         use Template::*;
         match self {
             ApprovalDigest => Subject::Digest,
             DeliveryDead => Subject::Delivery,
+            InteractionReply => Subject::Reply,
             TicketReceived
             | TechnicianAssigned
             | EngineerAssigned
@@ -138,6 +151,9 @@ pub enum Recipient {
     Role(Role),
     /// The Mac engineering team's mailbox, from config.
     MacEngineering,
+    /// The approval requests already posted in Slack for this ticket,
+    /// edited in place; those not yet sent are withdrawn.
+    ApprovalMessages,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! database, the network or the clock; `now` and the business calendar are
 //! passed in, and every outcome is data (a new state plus [`Effect`]s).
 
+pub mod access;
 mod audit;
 mod effect;
 mod effects;

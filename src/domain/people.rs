@@ -61,8 +61,9 @@ impl Person {
         self.roles.contains(&role)
     }
 
-    /// Customers are always mailed (their emails carry links and a reply
-    /// address); staff are reached in Slack when they have an id, else mailed.
+    /// Customers are mailed (their emails carry links and a reply address)
+    /// unless `as_customer` is false; staff are reached in Slack when they
+    /// have an id, else mailed.
     pub fn address(&self, as_customer: bool) -> Address {
         match (&self.slack_user, as_customer) {
             (Some(id), false) => Address::SlackUser(id.clone()),

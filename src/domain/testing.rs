@@ -37,3 +37,50 @@ pub fn assert_transition<S, T>(
         (expected, got) => panic!("{status} + {event}: expected {expected:?}, got {got:?}"),
     }
 }
+
+pub fn person(id: i64, roles: &[super::Role]) -> super::Person {
+    super::Person {
+        id: super::PersonId(id),
+        name: format!("Person {id}"),
+        email: super::Email::parse(&format!("p{id}@example.edu")).unwrap(),
+        slack_user: None,
+        roles: roles.to_vec(),
+    }
+}
+
+pub fn config(approvers: &[super::PersonId]) -> super::RefreshConfig {
+    super::RefreshConfig {
+        id: super::ConfigId(1),
+        name: "LSA 2026".into(),
+        approvers: approvers.to_vec(),
+        approved_models: vec![],
+        options: super::ConfigOptions::default(),
+    }
+}
+
+/// An on-prem ticket for `customer`.
+pub fn refresh_ticket(customer: super::PersonId) -> super::refresh::RefreshTicket {
+    use super::refresh::{Platform, RefreshStatus, RefreshTicket, Style, System};
+    RefreshTicket {
+        id: super::RefreshTicketId(1),
+        status: RefreshStatus::RequiresApproval,
+        held_from: None,
+        style: Style::OnPrem,
+        customer: Some(customer),
+        delegate: None,
+        no_customer: false,
+        bump_down: false,
+        team: super::TeamId(1),
+        config: super::ConfigId(1),
+        existing: System { serial: "OLD1".into(), model: None, platform: Platform::Windows },
+        replacement: None,
+        tracking_number: None,
+        location: None,
+        shipping_address: None,
+        slot: None,
+        appointment_at: None,
+        itsm_request: None,
+        reschedules: 0,
+        created_at: chrono::DateTime::UNIX_EPOCH,
+    }
+}

@@ -16,6 +16,7 @@ use secrecy::SecretString;
 pub use calendar::calendar_token;
 pub use error::HttpError;
 
+use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::{ApiToken, Calendars};
 use crate::links::Links;
@@ -35,6 +36,10 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     pub api_tokens: Arc<Vec<ApiToken>>,
     pub slack_signing_secret: Option<SecretString>,
+    /// For what must happen inside Slack's three seconds (opening a modal).
+    pub slack: Arc<SlackChannel>,
+    /// Wakes the dispatcher for replies someone is waiting for.
+    pub doorbell: Arc<tokio::sync::Notify>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Notify, watch};
 
 pub use backoff::retry_delay;
 pub use pacing::Pacing;
@@ -39,6 +39,7 @@ pub struct Dispatcher {
     pacing: Mutex<Pacing>,
     itsm: Option<Arc<ItsmSender>>,
     links: Option<Links>,
+    wake: Arc<Notify>,
 }
 
 /// The admin alert for a dead message, ready to enqueue.
@@ -59,7 +60,14 @@ impl Dispatcher {
         settings: OutboxSettings,
     ) -> Self {
         let pacing = Mutex::new(Pacing::new(Duration::seconds(1)));
-        Self { store, clock, templates, email, slack, settings, pacing, itsm: None, links: None }
+        let wake = Arc::new(Notify::new());
+        Self { store, clock, templates, email, slack, settings, pacing, itsm: None, links: None, wake }
+    }
+
+    /// Rings the dispatcher awake before its poll interval: whoever queues a
+    /// message someone is waiting for (a reply to a click) rings it.
+    pub fn doorbell(&self) -> Arc<Notify> {
+        self.wake.clone()
     }
 
     /// Messages about refresh tickets carry the customer's signed links.
@@ -81,7 +89,8 @@ impl Dispatcher {
         let lease_until = now + Duration::seconds(self.settings.lease_seconds as i64);
         let limit = i64::from(self.settings.batch_size);
         let rows = self.store.claim_outbox(now, lease_until, limit, self.itsm.is_some()).await?;
-        let (slack, other): (Vec<Claimed>, Vec<Claimed>) = rows.iter().cloned().partition(|r| r.channel == "slack");
+        let (slack, other): (Vec<Claimed>, Vec<Claimed>) =
+            rows.iter().cloned().partition(|r| r.channel.starts_with("slack"));
         let slack_lane = async {
             let mut done = 0;
             for row in &slack {
@@ -152,6 +161,7 @@ impl Dispatcher {
             if !busy {
                 tokio::select! {
                     _ = stop.changed() => {}
+                    _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(idle) => {}
                 }
             }
@@ -188,6 +198,19 @@ impl Dispatcher {
                         to: &row.recipient,
                     };
                     within(self.email.send(&m, &mail)).await
+                }
+                Err(e) => return dead(format!("template: {e}")),
+            },
+            "slack_update" | "slack_response" => match self.templates.slack(name, &ctx) {
+                // Edits and interaction answers go to one message or person: no channel pacing.
+                Ok(msg) if row.channel == "slack_update" => match row.recipient.split_once(':') {
+                    Some((channel, ts)) => {
+                        within(self.slack.update(channel, ts, &msg)).await.map(|()| row.recipient.clone())
+                    }
+                    None => return dead(format!("'{}' is not channel:ts", row.recipient)),
+                },
+                Ok(msg) => {
+                    within(self.slack.respond(&row.recipient, &msg, false)).await.map(|()| "response_url".into())
                 }
                 Err(e) => return dead(format!("template: {e}")),
             },

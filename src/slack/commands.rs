@@ -7,9 +7,18 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use chrono::Duration;
+
+use super::acting;
+use super::catalogue;
+use super::modals;
+use super::slots;
 use super::verify::SlackBody;
-use crate::domain::{Role, TicketRef};
+use crate::domain::access::Action;
+use crate::domain::refresh::{RefreshEvent, RefreshTicket};
+use crate::domain::{Person, RefreshTicketId, TicketRef};
 use crate::http::{AppState, HttpError};
+use crate::workflow::SLOT_HORIZON_DAYS;
 
 /// The fields of Slack's slash-command payload that deskbell reads.
 #[derive(Debug, Deserialize)]
@@ -18,28 +27,88 @@ pub struct Command {
     #[serde(default)]
     pub text: String,
     pub user_id: String,
+    #[serde(default)]
+    pub trigger_id: String,
 }
 
-fn ephemeral(text: String, blocks: Vec<Value>) -> Json<Value> {
+pub(super) fn ephemeral(text: String, blocks: Vec<Value>) -> Json<Value> {
     Json(json!({ "response_type": "ephemeral", "text": text, "blocks": blocks }))
 }
 
 pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -> Result<Json<Value>, HttpError> {
     let cmd: Command =
         serde_urlencoded::from_bytes(&body).map_err(|e| HttpError::Unprocessable(vec![e.to_string()]))?;
-    let person = state.store.person_by_slack(&cmd.user_id).await?;
-    let staff = person.as_ref().is_some_and(|p| p.roles.iter().any(|r| !matches!(r, Role::Customer | Role::Delegate)));
-    if !staff {
+    let Some(who) = state.store.person_by_slack(&cmd.user_id).await?.filter(Person::is_staff) else {
         return Ok(ephemeral(
             "deskbell does not know you as staff; ask a refresh admin to add your Slack account.".into(),
             vec![],
         ));
+    };
+    let text = cmd.text.trim();
+    let answer = match cmd.command.as_str() {
+        "/ticket" => return ticket(&state, text).await,
+        "/slots" => return slots::list(&state, text).await,
+        "/deskbell" => return Ok(ephemeral(catalogue::help(), vec![])),
+        "/reschedule" => reschedule(&state, &who, text, &cmd.trigger_id).await?,
+        "/hold" => hold(&state, &who, text).await?,
+        "/release" => release(&state, &who, text).await?,
+        other => format!("deskbell has no command {other}. Try /deskbell help."),
+    };
+    Ok(ephemeral(answer, vec![]))
+}
+
+/// The refresh ticket a command names first, and the rest of its text.
+fn ticket_arg(text: &str) -> Result<(RefreshTicketId, &str), String> {
+    let (first, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+    match TicketRef::parse(first) {
+        Ok(TicketRef::Refresh(id)) => Ok((id, rest.trim())),
+        _ => Err(format!("Start with a refresh ticket, such as R-12 (got \u{201c}{first}\u{201d}).")),
     }
-    match cmd.command.as_str() {
-        "/ticket" => ticket(&state, cmd.text.trim()).await,
-        other => {
-            Ok(ephemeral(format!("deskbell has no command {other}. Try /ticket R-12, a serial or a customer."), vec![]))
-        }
+}
+
+/// `/reschedule R-12`: a modal with the team's free slots.
+async fn reschedule(state: &AppState, who: &Person, text: &str, trigger_id: &str) -> Result<String, HttpError> {
+    let id = match ticket_arg(text) {
+        Ok((id, _)) => id,
+        Err(usage) => return Ok(usage),
+    };
+    let ticket = state.store.load_refresh(id).await?.value;
+    if let Some(no) = acting::refused(state, who, Action::Reschedule, &ticket).await? {
+        return Ok(no);
+    }
+    let now = state.clock.now();
+    let free = state.store.slots(ticket.team, now, now + Duration::days(SLOT_HORIZON_DAYS as i64 + 1)).await?;
+    let tz = state.workflow.calendar(ticket.team).await?.tz;
+    match state.slack.open_view(trigger_id, &modals::reschedule(id.into(), &free, tz)).await {
+        Ok(()) => Ok(format!("Rescheduling {}…", TicketRef::from(id))),
+        Err(e) => Ok(format!("Slack did not open the form ({e}); try again.")),
+    }
+}
+
+/// `/hold R-12 reason`.
+async fn hold(state: &AppState, who: &Person, text: &str) -> Result<String, HttpError> {
+    let (id, reason) = match ticket_arg(text) {
+        Ok((_, "")) => return Ok("Say why: /hold R-12 waiting for the customer's return from leave".into()),
+        Ok(found) => found,
+        Err(usage) => return Ok(usage),
+    };
+    let event = RefreshEvent::PutOnHold { reason: reason.to_owned() };
+    Ok(outcome(acting::staff(state, who, Action::Hold, id, event).await?))
+}
+
+/// `/release R-12`.
+async fn release(state: &AppState, who: &Person, text: &str) -> Result<String, HttpError> {
+    let id = match ticket_arg(text) {
+        Ok((id, _)) => id,
+        Err(usage) => return Ok(usage),
+    };
+    Ok(outcome(acting::staff(state, who, Action::Release, id, RefreshEvent::Released).await?))
+}
+
+fn outcome(result: Result<RefreshTicket, String>) -> String {
+    match result {
+        Ok(t) => format!("{} is now {}.", t.reference(), t.status),
+        Err(why) => why,
     }
 }
 

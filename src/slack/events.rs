@@ -1,17 +1,44 @@
 //! The Events API endpoint (`POST /slack/events`). Slack checks the URL
-//! with a `url_verification` challenge before it sends anything else.
+//! with a `url_verification` challenge before it sends anything else, and
+//! retries an event it did not see acknowledged within three seconds, so
+//! each `event_id` is acted on once (recorded in the database, which every
+//! replica shares).
+//!
+//! deskbell subscribes to `team_join`: someone joining the workspace with
+//! an email deskbell knows gets their Slack id, and from then on their
+//! staff messages come as DMs and their slot invitations with buttons.
 
 use axum::Json;
+use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::verify::SlackBody;
-use crate::http::HttpError;
+use crate::domain::{Email, SlackUserId};
+use crate::http::{AppState, HttpError};
 
-pub async fn handle(SlackBody(body): SlackBody) -> Result<Json<Value>, HttpError> {
-    let event: Value = serde_json::from_slice(&body).map_err(|e| HttpError::Unprocessable(vec![e.to_string()]))?;
-    match event["type"].as_str() {
-        Some("url_verification") => Ok(Json(json!({ "challenge": event["challenge"] }))),
-        // Acknowledged at once; deskbell subscribes to no event yet.
-        _ => Ok(Json(json!({}))),
+pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -> Result<Json<Value>, HttpError> {
+    let envelope: Value = serde_json::from_slice(&body).map_err(|e| HttpError::Unprocessable(vec![e.to_string()]))?;
+    match envelope["type"].as_str() {
+        Some("url_verification") => return Ok(Json(json!({ "challenge": envelope["challenge"] }))),
+        Some("event_callback") => {}
+        _ => return Ok(Json(json!({}))),
     }
+    let Some(event_id) = envelope["event_id"].as_str() else {
+        return Err(HttpError::Unprocessable(vec!["event_callback without event_id".into()]));
+    };
+    if !state.store.first_slack_event(event_id, state.clock.now()).await? {
+        tracing::debug!(event_id, "Slack event seen before (a retry); not acted on again");
+        return Ok(Json(json!({})));
+    }
+    let event = &envelope["event"];
+    if event["type"] == "team_join" {
+        let user = SlackUserId::parse(event["user"]["id"].as_str().unwrap_or_default());
+        let email = Email::parse(event["user"]["profile"]["email"].as_str().unwrap_or_default());
+        if let (Ok(user), Ok(email)) = (user, email)
+            && state.store.link_slack(&email, &user).await?
+        {
+            tracing::info!(%user, "linked a new workspace member to their deskbell person");
+        }
+    }
+    Ok(Json(json!({})))
 }

@@ -9,13 +9,13 @@ use sqlx::{Any, AnyConnection, Row};
 
 use serde_json::json;
 
-use super::context::ticket_context;
-use super::directory::person_from_row;
+use super::context::{change_context, free_slots, ticket_context};
 use super::outbox::{NewMessage, insert_message};
+use super::recipients::resolve;
 use super::rows::{from_ms, ms};
 use super::{Result, StoreError};
 use crate::calendar::BusinessCalendar;
-use crate::domain::{Actor, Address, Effect, Email, Notification, Recipient, SlackChannelId, TicketRef};
+use crate::domain::{Actor, Effect, Email, Template, TicketRef};
 
 /// Addresses that come from configuration rather than the directory.
 #[derive(Debug, Clone, Default)]
@@ -66,22 +66,23 @@ pub(super) async fn commit_change(
             }
             Effect::Notify(n) => {
                 if snapshot.is_none() {
-                    snapshot = Some(ticket_context(conn, ticket).await?);
+                    snapshot =
+                        Some((ticket_context(conn, ticket).await?, change_context(conn, actor, now, effects).await?));
                 }
-                for (key, address, name) in resolve(conn, n, routing).await? {
-                    let (channel, to) = match address {
-                        Address::Email(e) => ("email", e.to_string()),
-                        Address::SlackUser(u) => ("slack", u.to_string()),
-                        Address::SlackChannel(c) => ("slack", c.to_string()),
-                    };
-                    let payload = json!({ "ticket": snapshot, "recipient": { "name": name } }).to_string();
-                    let template = n.template.into();
+                let (ticket_ctx, change_ctx) = snapshot.as_ref().expect("set above");
+                for t in resolve(conn, ticket, n, routing).await? {
+                    let mut payload =
+                        json!({ "ticket": ticket_ctx, "recipient": { "name": t.name }, "change": change_ctx });
+                    if n.template == Template::SlotInvitation && t.channel == "slack" {
+                        payload["slots"] = free_slots(conn, ticket, now).await?;
+                    }
+                    let payload = payload.to_string();
                     let m = NewMessage {
-                        dedupe_key: &key,
+                        dedupe_key: &t.key,
                         ticket: Some(ticket),
-                        channel,
-                        recipient: &to,
-                        template,
+                        channel: t.channel,
+                        recipient: &t.to,
+                        template: n.template.into(),
                         payload: &payload,
                     };
                     insert_message(conn, &m, now).await?;
@@ -183,66 +184,4 @@ pub(super) async fn commit_change(
         }
     }
     Ok(())
-}
-
-/// Turns a recipient into (dedupe key, address, name) triples. Groups fan out with
-/// the person id in the key, so each member gets exactly one message. A group
-/// with nobody in it is an error: a message nobody receives is a silent miss.
-async fn resolve(
-    conn: &mut AnyConnection,
-    n: &Notification,
-    routing: &Routing,
-) -> Result<Vec<(String, Address, String)>> {
-    let single = |address, name: String| Ok(vec![(n.dedupe_key.clone(), address, name)]);
-    let group = |rows: Vec<sqlx::any::AnyRow>, what: String| -> Result<Vec<(String, Address, String)>> {
-        if rows.is_empty() {
-            return Err(StoreError::Invalid(format!("{what}: nobody to send {} to", n.template)));
-        }
-        rows.iter()
-            .map(|r| person_from_row(r).map(|p| (format!("{}/{}", n.dedupe_key, p.id), p.address(false), p.name)))
-            .collect()
-    };
-    match &n.to {
-        Recipient::Customer(id) | Recipient::Staff(id) => {
-            let sql = "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p WHERE p.id = $1";
-            let row = sqlx::query(sql).bind(id.0).fetch_optional(&mut *conn).await?;
-            let person = person_from_row(&row.ok_or_else(|| StoreError::NotFound(format!("person {id}")))?)?;
-            let address = person.address(matches!(n.to, Recipient::Customer(_)));
-            single(address, person.name)
-        }
-        Recipient::Approvers(config) => {
-            let rows = sqlx::query(
-                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM config_approvers a
-                 JOIN people p ON p.id = a.person_id WHERE a.config_id = $1 ORDER BY p.id",
-            )
-            .bind(config.0)
-            .fetch_all(&mut *conn)
-            .await?;
-            group(rows, format!("refresh config {config} has no approvers"))
-        }
-        Recipient::Role(role) => {
-            let rows = sqlx::query(
-                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p
-                 WHERE ',' || p.roles || ',' LIKE '%,' || $1 || ',%' ORDER BY p.id",
-            )
-            .bind(<&str>::from(*role))
-            .fetch_all(&mut *conn)
-            .await?;
-            group(rows, format!("no person has the role {role}"))
-        }
-        Recipient::TeamChannel(team) => {
-            let row = sqlx::query("SELECT name, slack_channel FROM teams WHERE id = $1")
-                .bind(team.0)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("team {team}")))?;
-            let channel: String = row.try_get("slack_channel")?;
-            let channel = SlackChannelId::parse(&channel).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            single(Address::SlackChannel(channel), row.try_get("name")?)
-        }
-        Recipient::MacEngineering => match &routing.mac_engineering {
-            Some(email) => single(Address::Email(email.clone()), "Mac engineering".into()),
-            None => Err(StoreError::Invalid("[refresh] mac_engineering_email is not configured".into())),
-        },
-    }
 }

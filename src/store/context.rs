@@ -94,3 +94,62 @@ pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) 
         }
     }
 }
+
+/// Who made the change that queues a message, when, and what it audited
+/// (`{"denied": "no budget"}`): "Denied by Ann at 10:42: no budget".
+pub(super) async fn change_context(
+    conn: &mut AnyConnection,
+    actor: &crate::domain::Actor,
+    now: chrono::DateTime<chrono::Utc>,
+    effects: &[crate::domain::Effect],
+) -> Result<Value> {
+    use crate::domain::{Actor, Effect};
+    let audits: serde_json::Map<String, Value> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Audit(c) => Some((c.what.clone(), c.to.clone().into())),
+            _ => None,
+        })
+        .collect();
+    let by = match actor {
+        Actor::Person(id) => sqlx::query("SELECT name FROM people WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|r| r.try_get::<String, _>("name"))
+            .transpose()?
+            .unwrap_or_else(|| actor.to_string()),
+        Actor::System => "deskbell".to_owned(),
+        Actor::External(name) => name.clone(),
+    };
+    Ok(json!({ "by": by, "at": now.to_rfc3339(), "audits": audits }))
+}
+
+/// How many free slots a slot-picking message offers as buttons.
+const OFFERED_SLOTS: i64 = 10;
+
+/// The next free slots of a refresh ticket's team, for buttons.
+pub(super) async fn free_slots(
+    conn: &mut AnyConnection,
+    ticket: TicketRef,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Value> {
+    let TicketRef::Refresh(id) = ticket else { return Ok(json!([])) };
+    let rows = sqlx::query(
+        "SELECT s.id, s.starts_at FROM schedule_slots s JOIN refresh_tickets t ON t.team_id = s.team_id
+         WHERE t.id = $1 AND s.starts_at > $2 AND s.booked < s.capacity AND s.deleted_at IS NULL
+         ORDER BY s.starts_at, s.id LIMIT $3",
+    )
+    .bind(id.0)
+    .bind(super::rows::ms(now))
+    .bind(OFFERED_SLOTS)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(slot_json).collect::<Result<Vec<_>>>().map(Value::Array)
+}
+
+/// A slot as templates see it: `{ "id": 7, "starts_at": RFC 3339 }`.
+fn slot_json(r: &sqlx::any::AnyRow) -> Result<Value> {
+    let starts = super::rows::from_ms(r.try_get("starts_at")?)?;
+    Ok(json!({ "id": r.try_get::<i64, _>("id")?, "starts_at": starts.to_rfc3339() }))
+}

@@ -106,3 +106,28 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Keeps a refused attempt (a button pressed by someone who may not):
+    /// the ticket is unchanged, but the trail shows who tried what.
+    pub async fn record_refusal(
+        &self,
+        ticket: TicketRef,
+        actor: &Actor,
+        action: &str,
+        why: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audits (ticket, actor, what, from_value, to_value, at) VALUES ($1, $2, 'refused', $3, $4, $5)",
+        )
+        .bind(ticket.to_string())
+        .bind(actor.to_string())
+        .bind(action)
+        .bind(why)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

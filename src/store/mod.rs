@@ -12,6 +12,7 @@ mod directory;
 mod history;
 mod jobs;
 mod outbox;
+mod recipients;
 mod refresh;
 mod rows;
 mod service;

@@ -64,12 +64,12 @@ pub struct Delivery {
 // Rows due now, or claimed by a dispatcher whose lease ran out (it crashed);
 // TDX calls only when TDX is configured ($4).
 const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
-    WHERE id IN (SELECT id FROM outbox WHERE (channel IN ('email', 'slack') OR (channel = 'tdx' AND $4))
+    WHERE id IN (SELECT id FROM outbox WHERE (channel <> 'tdx' OR $4)
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
         ORDER BY not_before, id LIMIT $3)
     RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before";
 const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
-    WHERE id IN (SELECT id FROM outbox WHERE (channel IN ('email', 'slack') OR (channel = 'tdx' AND $4))
+    WHERE id IN (SELECT id FROM outbox WHERE (channel <> 'tdx' OR $4)
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
         ORDER BY not_before, id LIMIT $3 FOR UPDATE SKIP LOCKED)
     RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before";
@@ -218,7 +218,7 @@ impl Store {
     pub async fn next_outbox_due(&self, with_tdx: bool) -> Result<Option<DateTime<Utc>>> {
         let row = sqlx::query(
             "SELECT MIN(not_before) AS due FROM outbox
-             WHERE status = 'pending' AND (channel IN ('email', 'slack') OR (channel = 'tdx' AND $1))",
+             WHERE status = 'pending' AND (channel <> 'tdx' OR $1)",
         )
         .bind(with_tdx)
         .fetch_one(&self.pool)

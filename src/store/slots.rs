@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 
 use super::rows::{from_ms, ms};
 use super::{Result, Store, StoreError};
-use crate::domain::{ScheduleSlot, SlotId, SlotPreference, TeamId};
+use crate::domain::{ScheduleSlot, SlotId, SlotPreference, TeamId, TicketRef};
 
 fn slot_from_row(row: &AnyRow) -> Result<ScheduleSlot> {
     let count = |c: &str| -> Result<u32> { Ok(u32::try_from(row.try_get::<i64, _>(c)?).unwrap_or(0)) };
@@ -168,5 +168,14 @@ impl Store {
             return Err(StoreError::Invalid(format!("slot {id} was booked meanwhile and cannot be deleted")));
         }
         Ok(())
+    }
+}
+
+impl Store {
+    /// The next free slots of a refresh ticket's team as slot-picking
+    /// messages offer them (`[{ "id", "starts_at" }]`).
+    pub async fn offered_slots(&self, ticket: TicketRef, now: DateTime<Utc>) -> Result<serde_json::Value> {
+        let mut conn = self.pool.acquire().await?;
+        super::context::free_slots(&mut conn, ticket, now).await
     }
 }

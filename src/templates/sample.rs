@@ -34,6 +34,7 @@ pub fn sample_context(t: Template) -> Value {
                 { "ref": "R-14", "status": "pending_ordering", "customer": "Rita Remote", "model": "MacBook Air 13" },
             ],
         }),
+        Subject::Reply => json!({ "ref": "R-12" }),
         Subject::Delivery => json!({
             "ref": "R-12", "dedupe_key": "R-12/customer_begin", "channel": "email",
             "recipient": "cara@example.edu", "template": "customer_begin", "error": "550 mailbox unavailable", "attempts": 1,
@@ -41,12 +42,18 @@ pub fn sample_context(t: Template) -> Value {
     };
     let recipient = match t.subject() {
         Subject::RefreshTicket | Subject::ServiceTicket => "Cara Customer",
-        Subject::Digest | Subject::Delivery => "Ann Arbor",
+        Subject::Digest | Subject::Delivery | Subject::Reply => "Ann Arbor",
     };
     json!({
         "ticket": ticket,
         "recipient": { "name": recipient },
         "step": { "minutes": 20, "chain": "unassigned", "number": 2 },
+        "change": { "by": "Ann Approver", "at": "2026-11-24T15:42:00+00:00", "audits": { "status": "pending_ordering" } },
+        "reply": { "text": "R-12 was already approved by Ann Approver." },
+        "slots": [
+            { "id": 7, "starts_at": "2026-11-30T14:00:00+00:00" },
+            { "id": 8, "starts_at": "2026-11-30T15:00:00+00:00" },
+        ],
         "links": { "pick_slot": "https://deskbell.example.edu/pick/R-12?token=0123456789abcdef" },
     })
 }

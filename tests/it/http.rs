@@ -13,10 +13,21 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(None, None).await
+}
+
+/// The application on `database_url` (a fresh SQLite file without one),
+/// talking to a (fake) Slack Web API at `slack_api_url` if given.
+pub async fn spawn_app_with(database_url: Option<String>, slack_api_url: Option<&str>) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::default();
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
-    settings.database.url = format!("sqlite://{}/deskbell.db", dir.path().display());
+    settings.database.url = database_url.unwrap_or_else(|| format!("sqlite://{}/deskbell.db", dir.path().display()));
+    if let Some(url) = slack_api_url {
+        settings.slack.api_url = url.into();
+        settings.slack.bot_token = Some(crate::support::fake_slack::TOKEN.into());
+        settings.outbox.poll_interval_ms = 50;
+    }
     settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
     settings.server.link_secret = Some("link-key".into());

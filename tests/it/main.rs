@@ -11,5 +11,6 @@ mod outbox;
 mod scenario;
 mod slack_api;
 mod slack_http;
+mod slack_interactions;
 mod store;
 mod tdx_api;

@@ -10,7 +10,7 @@ use crate::http::spawn_app;
 
 pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 
-async fn post(app: &str, path: &str, body: String, age_secs: i64, sign: bool) -> reqwest::Response {
+pub async fn post(app: &str, path: &str, body: String, age_secs: i64, sign: bool) -> reqwest::Response {
     let ts = (Utc::now().timestamp() - age_secs).to_string();
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let content_type = if path.ends_with("events") { "application/json" } else { "application/x-www-form-urlencoded" };

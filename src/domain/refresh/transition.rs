@@ -189,8 +189,12 @@ impl RefreshTicket {
                     s.enter_ordering();
                 }
             }
-            (E::Approved, S::RequiresApproval) => s.enter_ordering(),
+            (E::Approved, S::RequiresApproval) => {
+                s.fx.notify(Template::ApprovalDecided, Recipient::ApprovalMessages, None);
+                s.enter_ordering();
+            }
             (E::Denied { reason }, S::RequiresApproval) => {
+                s.fx.notify(Template::ApprovalDecided, Recipient::ApprovalMessages, None);
                 s.status(S::Cancelled);
                 s.fx.audit("denied", None, Some(reason.clone()));
                 s.notify_customer(Template::RefreshDenied, None);
@@ -280,6 +284,9 @@ impl RefreshTicket {
                 s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
             }
             (E::Cancelled { reason }, status) if !status.is_terminal() => {
+                if status == S::RequiresApproval {
+                    s.fx.notify(Template::ApprovalDecided, Recipient::ApprovalMessages, None);
+                }
                 s.t.held_from = None;
                 s.status(S::Cancelled);
                 s.fx.audit("cancel_reason", None, Some(reason.clone()));

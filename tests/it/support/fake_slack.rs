@@ -41,6 +41,7 @@ struct Inner {
     updated: Vec<(String, String, String)>,
     ephemeral: Vec<(String, String, String)>,
     responses: Vec<Value>,
+    views: Vec<(String, Value)>,
 }
 
 #[derive(Clone, Default)]
@@ -111,6 +112,11 @@ impl FakeSlack {
         self.fake.inner.lock().unwrap().responses.clone()
     }
 
+    /// (trigger_id, view) of every views.open.
+    pub fn views(&self) -> Vec<(String, Value)> {
+        self.fake.inner.lock().unwrap().views.clone()
+    }
+
     /// Method names in call order (`conversations.open`, `chat.postMessage`, …).
     pub fn calls(&self) -> Vec<String> {
         self.fake.inner.lock().unwrap().calls.clone()
@@ -161,6 +167,28 @@ async fn handle(
             let s = |k: &str| req[k].as_str().unwrap_or_default().to_owned();
             fake.inner.lock().unwrap().ephemeral.push((s("channel"), s("user"), s("text")));
             ok(json!({ "message_ts": "1700000000.000001" }))
+        }
+        "views.open" => {
+            let trigger = req["trigger_id"].as_str().unwrap_or_default().to_owned();
+            fake.inner.lock().unwrap().views.push((trigger, req["view"].clone()));
+            // The view as Slack echoes it (api.slack.com/methods/views.open).
+            let mut view = req["view"].clone();
+            for (k, v) in [
+                ("id", json!("V0DESKBELL1")),
+                ("team_id", json!("T0001")),
+                ("state", json!({ "values": {} })),
+                ("hash", json!("1569362015.55b5e41b")),
+                ("clear_on_close", json!(false)),
+                ("notify_on_close", json!(false)),
+                ("root_view_id", json!("V0DESKBELL1")),
+                ("previous_view_id", Value::Null),
+                ("app_id", json!("A123456")),
+                ("external_id", json!("")),
+                ("bot_id", json!("B0DESKBELL")),
+            ] {
+                view[k] = v;
+            }
+            ok(json!({ "view": view }))
         }
         "users.lookupByEmail" => match req["email"].as_str() {
             Some("ann@example.edu") => ok(json!({ "user": { "id": "UANN00001", "team_id": "T0001", "name": "ann" } })),

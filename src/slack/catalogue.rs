@@ -1,0 +1,129 @@
+//! The slash-command catalogue (`commands/commands.toml`), built into the
+//! binary: the Slack app manifest and `/deskbell help` are made from it, so
+//! what Slack offers, what help says and what deskbell answers agree.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub command: String,
+    pub usage: String,
+    pub description: String,
+    pub who: Who,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Who {
+    Staff,
+    RefreshManagers,
+}
+
+#[derive(Deserialize)]
+struct Catalogue {
+    command: Vec<Entry>,
+}
+
+pub static COMMANDS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
+    let c: Catalogue =
+        toml::from_str(include_str!("../../commands/commands.toml")).expect("commands/commands.toml is valid");
+    c.command
+});
+
+/// `/deskbell help`, as mrkdwn.
+pub fn help() -> String {
+    let lines: Vec<String> = COMMANDS
+        .iter()
+        .map(|c| {
+            let who = match c.who {
+                Who::Staff => "",
+                Who::RefreshManagers => " _(refresh managers and admins)_",
+            };
+            format!("• `{} {}`: {}{who}", c.command, c.usage, c.description)
+        })
+        .collect();
+    format!(
+        "*deskbell commands*\n{}\nApproval requests, slot invitations and escalation pings carry their own buttons.",
+        lines.join("\n")
+    )
+}
+
+/// The Slack app manifest for a deskbell reachable at `public_url`.
+pub fn manifest(public_url: &str) -> String {
+    #[derive(Serialize)]
+    struct SlashCommand<'a> {
+        command: &'a str,
+        url: String,
+        description: &'a str,
+        usage_hint: &'a str,
+        should_escape: bool,
+    }
+    let base = public_url.trim_end_matches('/');
+    let commands: Vec<SlashCommand> = COMMANDS
+        .iter()
+        .map(|c| SlashCommand {
+            command: &c.command,
+            url: format!("{base}/slack/commands"),
+            description: &c.description,
+            usage_hint: &c.usage,
+            should_escape: false,
+        })
+        .collect();
+    let manifest = json!({
+        "_metadata": { "major_version": 1, "minor_version": 1 },
+        "display_information": {
+            "name": "deskbell",
+            "description": "Device refresh and service desk notifications, approvals and escalations",
+        },
+        "features": {
+            "bot_user": { "display_name": "deskbell", "always_online": true },
+            "slash_commands": commands,
+        },
+        "oauth_config": {
+            "scopes": { "bot": ["chat:write", "commands", "im:write", "users:read", "users:read.email"] },
+        },
+        "settings": {
+            "event_subscriptions": { "request_url": format!("{base}/slack/events"), "bot_events": ["team_join"] },
+            "interactivity": { "is_enabled": true, "request_url": format!("{base}/slack/interactions") },
+            "org_deploy_enabled": false,
+            "socket_mode_enabled": false,
+            "token_rotation_enabled": false,
+        },
+    });
+    let header = "# Generated from commands/commands.toml by `deskbell manifest`; do not edit.\n";
+    header.to_owned() + &serde_norway::to_string(&manifest).expect("the manifest serializes")
+}
+
+/// The URL the checked-in manifest is generated for; admins generate their
+/// own with `deskbell manifest --public-url`.
+pub const EXAMPLE_URL: &str = "https://deskbell.example.edu";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_checked_in_manifest_is_generated_from_the_catalogue() {
+        let shipped = include_str!("../../commands/manifest.yml");
+        assert!(
+            shipped == manifest(EXAMPLE_URL),
+            "commands/manifest.yml is stale: run `cargo run -- manifest > commands/manifest.yml`"
+        );
+        let parsed: serde_json::Value = serde_norway::from_str(shipped).unwrap();
+        let commands = parsed["features"]["slash_commands"].as_array().unwrap();
+        assert_eq!(commands.len(), COMMANDS.len());
+        assert_eq!(commands[0]["url"], "https://deskbell.example.edu/slack/commands");
+    }
+
+    #[test]
+    fn help_lists_every_command() {
+        let help = help();
+        for c in COMMANDS.iter() {
+            assert!(help.contains(&format!("`{} {}`", c.command, c.usage)), "{help}");
+        }
+    }
+}

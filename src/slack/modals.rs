@@ -1,0 +1,116 @@
+//! The modals deskbell opens, as Block Kit JSON. Each carries the ticket
+//! in `private_metadata`, so its submission knows what it is about.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde_json::{Value, json};
+
+use crate::domain::{ScheduleSlot, TicketRef};
+
+pub const DENY: &str = "deny";
+pub const RESCHEDULE: &str = "reschedule";
+
+/// Slack allows at most 100 options in one select.
+const MAX_OPTIONS: usize = 100;
+
+fn plain(text: &str) -> Value {
+    json!({ "type": "plain_text", "text": text })
+}
+
+/// Asks an approver why they deny.
+pub fn deny(ticket: TicketRef) -> Value {
+    json!({
+        "type": "modal",
+        "callback_id": DENY,
+        "private_metadata": ticket.to_string(),
+        "title": plain(&format!("Deny {ticket}")),
+        "submit": plain("Deny"),
+        "close": plain("Cancel"),
+        "blocks": [{
+            "type": "input",
+            "block_id": "reason",
+            "label": plain("Why is this request denied? The customer is told."),
+            "element": { "type": "plain_text_input", "action_id": "reason", "multiline": true, "max_length": 500 },
+        }],
+    })
+}
+
+/// The team's free slots grouped by local day, or asking the customer to
+/// pick again.
+pub fn reschedule(ticket: TicketRef, free: &[ScheduleSlot], tz: Tz) -> Value {
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for slot in free.iter().filter(|s| s.is_free()).take(MAX_OPTIONS) {
+        let local = slot.starts_at.with_timezone(&tz);
+        let day = local.format("%a %b %-d").to_string();
+        let seats = slot.capacity - slot.booked;
+        let option = json!({
+            "text": plain(&format!("{} ({seats} of {} free)", local.format("%-I:%M %p"), slot.capacity)),
+            "value": slot.id.to_string(),
+        });
+        match groups.last_mut() {
+            Some((d, options)) if *d == day => options.push(option),
+            _ => groups.push((day, vec![option])),
+        }
+    }
+    let mut blocks = Vec::new();
+    if groups.is_empty() {
+        blocks.push(json!({ "type": "section", "text": plain("The team has no free slot in the next five weeks.") }));
+    } else {
+        let option_groups: Vec<Value> =
+            groups.into_iter().map(|(day, options)| json!({ "label": plain(&day), "options": options })).collect();
+        blocks.push(json!({
+            "type": "input", "block_id": "slot", "optional": true, "label": plain("New appointment"),
+            "element": { "type": "static_select", "action_id": "slot", "placeholder": plain("Pick a slot"), "option_groups": option_groups },
+        }));
+    }
+    blocks.push(json!({
+        "type": "input", "block_id": "ask_customer", "optional": true, "label": plain("Or"),
+        "element": { "type": "checkboxes", "action_id": "ask_customer", "options": [
+            { "text": plain("Ask the customer to pick again"), "value": "yes" },
+        ]},
+    }));
+    json!({
+        "type": "modal",
+        "callback_id": RESCHEDULE,
+        "private_metadata": ticket.to_string(),
+        "title": plain(&format!("Reschedule {ticket}")),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": blocks,
+    })
+}
+
+/// A time as staff read it in Slack: `Mon Nov 30, 9:00 AM EST`.
+pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%a %b %-d, %-I:%M %p %Z").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{SlotId, TeamId};
+    use slack_morphism::prelude::SlackView;
+
+    fn slot(id: i64, day: u32, hour: u32, booked: u32) -> ScheduleSlot {
+        let starts_at = DateTime::parse_from_rfc3339(&format!("2026-11-{day:02}T{hour:02}:00:00Z")).unwrap().into();
+        ScheduleSlot { id: SlotId(id), team: TeamId(1), starts_at, ends_at: starts_at, capacity: 2, booked }
+    }
+
+    #[test]
+    fn reschedule_groups_free_slots_by_local_day_and_parses_as_a_slack_view() {
+        let tz = chrono_tz::America::Detroit;
+        let free = [slot(1, 30, 14, 0), slot(2, 30, 15, 2), slot(3, 30, 16, 1)];
+        let view = reschedule(TicketRef::parse("R-7").unwrap(), &free, tz);
+        let groups = &view["blocks"][0]["element"]["option_groups"];
+        assert_eq!(groups.as_array().unwrap().len(), 1, "{view}");
+        assert_eq!(groups[0]["label"]["text"], "Mon Nov 30");
+        let options: Vec<&str> =
+            groups[0]["options"].as_array().unwrap().iter().map(|o| o["value"].as_str().unwrap()).collect();
+        assert_eq!(options, ["1", "3"], "the full slot 2 is not offered");
+        assert_eq!(groups[0]["options"][1]["text"]["text"], "11:00 AM (1 of 2 free)");
+        serde_json::from_value::<SlackView>(view).expect("Block Kit");
+        serde_json::from_value::<SlackView>(deny(TicketRef::parse("R-7").unwrap())).expect("Block Kit");
+        let empty = reschedule(TicketRef::parse("R-7").unwrap(), &[], tz);
+        assert_eq!(empty["blocks"][0]["type"], "section");
+    }
+}

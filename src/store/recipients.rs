@@ -1,0 +1,123 @@
+//! Who a notification reaches: a recipient becomes one outbox target per
+//! person, channel or Slack message, inside the transition's transaction.
+
+use sqlx::{AnyConnection, Row};
+
+use super::commit::Routing;
+use super::directory::person_from_row;
+use super::{Result, StoreError};
+use crate::domain::{Address, Notification, Recipient, SlackChannelId, Template, TicketRef};
+
+/// One message of a notification: its dedupe key, its channel and
+/// address, and the name the template greets.
+pub(super) struct Target {
+    pub key: String,
+    pub channel: &'static str,
+    pub to: String,
+    pub name: String,
+}
+
+fn target(key: String, address: Address, name: String) -> Target {
+    let (channel, to) = match address {
+        Address::Email(e) => ("email", e.to_string()),
+        Address::SlackUser(u) => ("slack", u.to_string()),
+        Address::SlackChannel(c) => ("slack", c.to_string()),
+    };
+    Target { key, channel, to, name }
+}
+
+/// Groups fan out with the person id in the key, so each member gets
+/// exactly one message. A group with nobody in it is an error: a message
+/// nobody receives is a silent miss.
+pub(super) async fn resolve(
+    conn: &mut AnyConnection,
+    ticket: TicketRef,
+    n: &Notification,
+    routing: &Routing,
+) -> Result<Vec<Target>> {
+    let single = |address, name: String| Ok(vec![target(n.dedupe_key.clone(), address, name)]);
+    let group = |rows: Vec<sqlx::any::AnyRow>, what: String| -> Result<Vec<Target>> {
+        if rows.is_empty() {
+            return Err(StoreError::Invalid(format!("{what}: nobody to send {} to", n.template)));
+        }
+        rows.iter()
+            .map(|r| person_from_row(r).map(|p| target(format!("{}/{}", n.dedupe_key, p.id), p.address(false), p.name)))
+            .collect()
+    };
+    match &n.to {
+        Recipient::Customer(id) | Recipient::Staff(id) => {
+            let row = sqlx::query("SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p WHERE p.id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let person = person_from_row(&row.ok_or_else(|| StoreError::NotFound(format!("person {id}")))?)?;
+            let as_customer = matches!(n.to, Recipient::Customer(_)) && !n.template.reaches_customers_in_slack();
+            single(person.address(as_customer), person.name)
+        }
+        Recipient::Approvers(config) => {
+            let rows = sqlx::query(
+                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM config_approvers a
+                 JOIN people p ON p.id = a.person_id WHERE a.config_id = $1 ORDER BY p.id",
+            )
+            .bind(config.0)
+            .fetch_all(&mut *conn)
+            .await?;
+            group(rows, format!("refresh config {config} has no approvers"))
+        }
+        Recipient::Role(role) => {
+            let rows = sqlx::query(
+                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p
+                 WHERE ',' || p.roles || ',' LIKE '%,' || $1 || ',%' ORDER BY p.id",
+            )
+            .bind(<&str>::from(*role))
+            .fetch_all(&mut *conn)
+            .await?;
+            group(rows, format!("no person has the role {role}"))
+        }
+        Recipient::TeamChannel(team) => {
+            let row = sqlx::query("SELECT name, slack_channel FROM teams WHERE id = $1")
+                .bind(team.0)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("team {team}")))?;
+            let channel: String = row.try_get("slack_channel")?;
+            let channel = SlackChannelId::parse(&channel).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            single(Address::SlackChannel(channel), row.try_get("name")?)
+        }
+        Recipient::MacEngineering => match &routing.mac_engineering {
+            Some(email) => single(Address::Email(email.clone()), "Mac engineering".into()),
+            None => Err(StoreError::Invalid("[refresh] mac_engineering_email is not configured".into())),
+        },
+        Recipient::ApprovalMessages => approval_messages(conn, ticket, n).await,
+    }
+}
+
+/// Approval requests already in Slack are edited in place (`channel:ts`
+/// is their external id); those still waiting are withdrawn, so nobody is
+/// asked to decide what was decided.
+async fn approval_messages(conn: &mut AnyConnection, ticket: TicketRef, n: &Notification) -> Result<Vec<Target>> {
+    let request: &str = Template::ApprovalRequest.into();
+    sqlx::query("UPDATE outbox SET status = 'withdrawn' WHERE ticket = $1 AND template = $2 AND status = 'pending'")
+        .bind(ticket.to_string())
+        .bind(request)
+        .execute(&mut *conn)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT id, external_id FROM outbox WHERE ticket = $1 AND template = $2 AND channel = 'slack'
+            AND status = 'sent' AND external_id IS NOT NULL ORDER BY id",
+    )
+    .bind(ticket.to_string())
+    .bind(request)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Target {
+                key: format!("{}/{}", n.dedupe_key, r.try_get::<i64, _>("id")?),
+                channel: "slack_update",
+                to: r.try_get("external_id")?,
+                name: "approvers".into(),
+            })
+        })
+        .collect()
+}
