@@ -4,3 +4,7 @@ CREATE TABLE slack_events (
     event_id TEXT PRIMARY KEY,
     received_at BIGINT NOT NULL
 );
+
+-- /ticket looks tickets up by serial (any status) and by customer.
+CREATE INDEX refresh_tickets_serial ON refresh_tickets (existing_serial);
+CREATE INDEX refresh_tickets_customer ON refresh_tickets (customer_id);

@@ -9,7 +9,7 @@ use sqlx::{Any, AnyConnection, Row};
 
 use super::commit::{Change, Routing, commit_change};
 use super::rows::{flag, from_ms, ms, opt_from_ms};
-use super::{Result, Store, StoreError, parse_col};
+use super::{Backend, Result, Store, StoreError, parse_col};
 use crate::calendar::BusinessCalendar;
 use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshStatus, RefreshTicket, System};
 use crate::domain::{Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
@@ -141,6 +141,17 @@ async fn create_in(
     Ok(ticket)
 }
 
+// The people whose name contains the pattern (a scan of names only), then
+// their tickets by the customer index.
+const FIND_BY_NAME_SQLITE: &str = "SELECT t.id AS id, c.name AS who FROM people c
+    JOIN refresh_tickets t ON t.customer_id = c.id
+    WHERE c.id IN (SELECT id FROM people WHERE name LIKE $1 ESCAPE '\\' ORDER BY id DESC LIMIT $2)
+    ORDER BY t.id DESC LIMIT $2";
+const FIND_BY_NAME_POSTGRES: &str = "SELECT t.id AS id, c.name AS who FROM people c
+    JOIN refresh_tickets t ON t.customer_id = c.id
+    WHERE c.id IN (SELECT id FROM people WHERE name ILIKE $1 ESCAPE '\\' ORDER BY id DESC LIMIT $2)
+    ORDER BY t.id DESC LIMIT $2";
+
 impl Store {
     pub async fn create_refresh(
         &self,
@@ -223,19 +234,32 @@ impl Store {
         Ok(digests)
     }
 
-    /// Refresh tickets whose existing serial, customer email or customer
-    /// name (a part, any case) matches `query`, newest first.
+    /// Refresh tickets whose existing serial or customer email is `query`,
+    /// or else whose customer's name contains it (any case), newest first.
+    /// Serial and email are index lookups; only a name scans the people.
     pub async fn find_refresh(&self, query: &str, limit: i64) -> Result<Vec<(RefreshTicketId, String)>> {
-        let rows = sqlx::query(
-            "SELECT t.id, COALESCE(c.name, 'no customer') AS who FROM refresh_tickets t
+        let query = query.trim();
+        let by_key = sqlx::query(
+            "SELECT t.id AS id, COALESCE(c.name, 'no customer') AS who FROM refresh_tickets t
              LEFT JOIN people c ON c.id = t.customer_id
-             WHERE t.existing_serial = $1 OR c.email = LOWER($1) OR LOWER(c.name) LIKE '%' || LOWER($1) || '%'
-             ORDER BY t.id DESC LIMIT $2",
+             WHERE t.existing_serial = $1
+             UNION
+             SELECT t.id AS id, c.name AS who FROM people c JOIN refresh_tickets t ON t.customer_id = c.id
+             WHERE c.email = LOWER($1)
+             ORDER BY id DESC LIMIT $2",
         )
-        .bind(query.trim())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        .bind(query)
+        .bind(limit);
+        let mut rows = by_key.fetch_all(&self.pool).await?;
+        if rows.is_empty() && !query.contains('@') {
+            // Case-insensitive: SQLite's LIKE is for ASCII, PostgreSQL needs ILIKE.
+            let sql = match self.backend {
+                Backend::Sqlite => FIND_BY_NAME_SQLITE,
+                Backend::Postgres => FIND_BY_NAME_POSTGRES,
+            };
+            let pattern = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            rows = sqlx::query(sql).bind(pattern).bind(limit).fetch_all(&self.pool).await?;
+        }
         rows.iter().map(|r| Ok((RefreshTicketId(r.try_get("id")?), r.try_get("who")?))).collect()
     }
 

@@ -24,7 +24,29 @@ both_databases!(
     service_tickets_round_trip_and_notify_roles,
     unbooked_slots_can_be_deleted,
     external_events_are_kept_as_reported,
+    tickets_are_found_by_serial_email_or_part_of_a_name,
 );
+
+async fn tickets_are_found_by_serial_email_or_part_of_a_name(store: &Store) {
+    let f = fixture(store).await;
+    let cal = crate::support::calendar();
+    let cadence = deskbell::domain::refresh::Cadence::default();
+    let ctx = deskbell::domain::refresh::Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
+    for serial in ["5CG1", "5CG2"] {
+        store.create_refresh(new_refresh(&f, serial), &Actor::System, &ctx, &Routing::default()).await.unwrap();
+    }
+    let ids =
+        |found: Vec<(deskbell::domain::RefreshTicketId, String)>| found.iter().map(|(id, _)| id.0).collect::<Vec<_>>();
+    assert_eq!(ids(store.find_refresh("5CG1", 10).await.unwrap()), [1]);
+    assert_eq!(ids(store.find_refresh("Cara@Example.edu", 10).await.unwrap()), [2, 1]);
+    assert_eq!(ids(store.find_refresh("ra cust", 10).await.unwrap()), [2, 1], "any case, any part");
+    assert_eq!(
+        store.find_refresh("cara", 1).await.unwrap(),
+        [(deskbell::domain::RefreshTicketId(2), "Cara Customer".into())]
+    );
+    assert!(store.find_refresh("%", 10).await.unwrap().is_empty(), "wildcards are literal");
+    assert!(store.find_refresh("nobody@example.edu", 10).await.unwrap().is_empty());
+}
 
 async fn migrations_are_idempotent_and_the_database_answers(store: &Store) {
     store.migrate().await.unwrap();
