@@ -2,9 +2,14 @@
 
 use std::sync::Arc;
 
+use chrono::Utc;
 use deskbell::clock::SystemClock;
 use deskbell::config::Settings;
+use deskbell::domain::refresh::{Platform, RefreshEvent, System};
+use deskbell::domain::{Actor, RefreshTicketId};
 use deskbell::startup::{Application, Resources};
+
+use crate::support::{Fixture, new_refresh};
 
 pub struct TestApp {
     pub address: String,
@@ -48,6 +53,31 @@ pub async fn spawn_app_with(database_url: Option<String>, slack_api_url: Option<
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     TestApp { address, res, _dir: dir }
+}
+
+/// A new on-prem refresh ticket of the fixture's customer, created now.
+pub async fn create(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId {
+    let workflow = app.res.workflow(Arc::new(SystemClock));
+    let cal = workflow.calendar(f.team).await.unwrap();
+    let cadence = deskbell::domain::refresh::Cadence::default();
+    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
+    app.res.store.create_refresh(new_refresh(f, serial), &Actor::System, &ctx, &app.res.routing).await.unwrap().id
+}
+
+/// A refresh ticket walked to `pending_customer_scheduling` (offered slots).
+pub async fn scheduling(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId {
+    let t = create(app, f, serial).await;
+    let workflow = app.res.workflow(Arc::new(SystemClock));
+    let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
+    for event in [
+        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
+        RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
+        RefreshEvent::ItsmSystemFound,
+        RefreshEvent::SlotsAvailable,
+    ] {
+        workflow.refresh(t, &Actor::System, event).await.unwrap();
+    }
+    t
 }
 
 #[tokio::test]
@@ -99,10 +129,8 @@ async fn a_team_calendar_is_served_only_with_its_token() {
 
 #[tokio::test]
 async fn a_customer_picks_a_slot_from_the_signed_link() {
-    use chrono::{Duration, Utc};
-    use deskbell::clock::SystemClock;
-    use deskbell::domain::refresh::{Platform, RefreshEvent, System};
-    use deskbell::domain::{Actor, TicketRef};
+    use chrono::Duration;
+    use deskbell::domain::TicketRef;
     use deskbell::links::Links;
     let app = spawn_app().await;
     let store = &app.res.store;
@@ -111,26 +139,9 @@ async fn a_customer_picks_a_slot_from_the_signed_link() {
         .upsert_team("NIT North", &deskbell::domain::SlackChannelId::parse("CNORTH001").unwrap(), "umich")
         .await
         .unwrap();
-    let workflow = app.res.workflow(Arc::new(SystemClock));
-    let cal = workflow.calendar(f.team).await.unwrap();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
     let mut ids = Vec::new();
     for serial in ["P1", "P2"] {
-        let t = store
-            .create_refresh(crate::support::new_refresh(&f, serial), &Actor::System, &ctx, &app.res.routing)
-            .await
-            .unwrap();
-        let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
-        for event in [
-            RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
-            RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
-            RefreshEvent::ItsmSystemFound,
-            RefreshEvent::SlotsAvailable,
-        ] {
-            workflow.refresh(t.id, &Actor::System, event).await.unwrap();
-        }
-        ids.push(TicketRef::Refresh(t.id));
+        ids.push(TicketRef::Refresh(scheduling(&app, &f, serial).await));
     }
     let soon = Utc::now() + Duration::days(2);
     store.add_slot(f.team, soon, soon + Duration::hours(1), 1).await.unwrap();

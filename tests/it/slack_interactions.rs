@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use deskbell::clock::SystemClock;
-use deskbell::domain::refresh::{Platform, RefreshEvent, RefreshStatus, System};
+use deskbell::domain::refresh::{RefreshEvent, RefreshStatus};
 use deskbell::domain::{Actor, Email, RefreshTicketId, Role, SlackUserId, TicketRef};
 use deskbell::store::{NewPerson, Store};
 use serde_json::{Value, json};
 
-use crate::http::{TestApp, spawn_app_with};
+use crate::http::{TestApp, create, scheduling, spawn_app_with};
 use crate::slack_http::post;
 use crate::support::fake_slack::FakeSlack;
-use crate::support::{Fixture, fixture, new_refresh};
+use crate::support::{Fixture, fixture};
 
 /// Polls `done` until it holds: the dispatcher delivers on its own task.
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -109,14 +109,6 @@ async fn awaiting_approval(app: &TestApp, fake: &FakeSlack) -> (Fixture, Refresh
     app.res.workflow(Arc::new(SystemClock)).refresh(t, &Actor::System, walked).await.unwrap();
     eventually("both approval requests", || fake.posted().len() == 2).await;
     (f, t)
-}
-
-async fn create(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId {
-    let workflow = app.res.workflow(Arc::new(SystemClock));
-    let cal = workflow.calendar(f.team).await.unwrap();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
-    app.res.store.create_refresh(new_refresh(f, serial), &Actor::System, &ctx, &app.res.routing).await.unwrap().id
 }
 
 async fn status(store: &Store, t: RefreshTicketId) -> RefreshStatus {
@@ -245,20 +237,14 @@ async fn concurrent_approve_and_deny_on_sqlite() {
     concurrent_approve_and_deny(None).await;
 }
 
-/// A ticket offered slots, with two slots of one seat each two days out.
-async fn scheduling(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId {
-    let t = create(app, f, serial).await;
-    let workflow = app.res.workflow(Arc::new(SystemClock));
-    let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
-    for event in [
-        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
-        RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
-        RefreshEvent::ItsmSystemFound,
-        RefreshEvent::SlotsAvailable,
-    ] {
-        workflow.refresh(t, &Actor::System, event).await.unwrap();
-    }
-    t
+/// The app with a refresh manager, Rita, and two free one-seat slots.
+async fn with_manager(fake: &FakeSlack) -> (TestApp, Fixture, Vec<i64>) {
+    let app = spawn_app_with(None, Some(&fake.url)).await;
+    let f = fixture(&app.res.store).await;
+    let rita = person("Rita Manager", "rita@example.edu", "URITA0001", vec![Role::RefreshManager]);
+    app.res.store.upsert_person(&rita).await.unwrap();
+    let slots = two_slots(&app.res.store, &f).await;
+    (app, f, slots)
 }
 
 async fn two_slots(store: &Store, f: &Fixture) -> Vec<i64> {
@@ -271,14 +257,8 @@ async fn two_slots(store: &Store, f: &Fixture) -> Vec<i64> {
 #[tokio::test]
 async fn reschedule_opens_free_slots_and_refuses_a_full_one() {
     let fake = FakeSlack::start().await;
-    let app = spawn_app_with(None, Some(&fake.url)).await;
+    let (app, f, slots) = with_manager(&fake).await;
     let store = &app.res.store;
-    let f = fixture(store).await;
-    store
-        .upsert_person(&person("Rita Manager", "rita@example.edu", "URITA0001", vec![Role::RefreshManager]))
-        .await
-        .unwrap();
-    let slots = two_slots(store, &f).await;
     let (mine, other) = (scheduling(&app, &f, "RS1").await, scheduling(&app, &f, "RS2").await);
     let workflow = app.res.workflow(Arc::new(SystemClock));
     workflow.pick_slot(other, &Actor::System, deskbell::domain::SlotId(slots[0])).await.unwrap();
@@ -359,14 +339,8 @@ async fn customers_in_slack_pick_a_slot_from_dm_buttons() {
 #[tokio::test]
 async fn hold_release_slots_and_help_from_slash_commands() {
     let fake = FakeSlack::start().await;
-    let app = spawn_app_with(None, Some(&fake.url)).await;
+    let (app, f, slots) = with_manager(&fake).await;
     let store = &app.res.store;
-    let f = fixture(store).await;
-    store
-        .upsert_person(&person("Rita Manager", "rita@example.edu", "URITA0001", vec![Role::RefreshManager]))
-        .await
-        .unwrap();
-    let slots = two_slots(store, &f).await;
     let t = scheduling(&app, &f, "H1").await;
 
     let text = |v: Value| v["text"].as_str().unwrap().to_owned();
