@@ -70,6 +70,7 @@ async fn main() {
             cadence: Arc::new(Cadence::default()),
             routing: Routing::default(),
             clock: Arc::new(SimClock::new(now)),
+            policy: Arc::new(deskbell::config::escalation::load("config/escalation.toml".as_ref()).unwrap()),
         };
         let tick = TimerTick { workflow, batch: due as i64, lease: Duration::minutes(5) };
         let start = Instant::now();

@@ -170,6 +170,28 @@ impl BusinessCalendar {
 }
 
 impl BusinessCalendar {
+    /// The instant `d` of business time after `from`: a one-hour target set
+    /// at 16:30 on a Friday with 08:00–17:00 hours is due 08:30 on Monday.
+    pub fn add_business_duration(&self, from: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+        let mut left = d;
+        let mut day = self.local(from).date();
+        // Ten years without a business day is a calendar mistake, not a wait.
+        for _ in 0..3660 {
+            if self.is_business_day(day) {
+                let open = self.at_local(day, self.day_start).max(from);
+                let close = self.at_local(day, self.day_end);
+                if close > open {
+                    if close - open >= left {
+                        return open + left;
+                    }
+                    left -= close - open;
+                }
+            }
+            day = day.succ_opt().expect("date within chrono's range");
+        }
+        from + d
+    }
+
     /// Where a step due at `due_at` goes when a hold that began at
     /// `paused_at` ends at `now`: the business days it still had to wait are
     /// counted from the release day, and it keeps its local time of day, so a
@@ -297,6 +319,23 @@ mod tests {
         assert_eq!(c.at_local(d(2026, 3, 8), t(2, 30)).to_rfc3339(), "2026-03-08T07:00:00+00:00");
         // 01:30 happens twice on 2026-11-01; the first (EDT) is taken.
         assert_eq!(c.at_local(d(2026, 11, 1), t(1, 30)).to_rfc3339(), "2026-11-01T05:30:00+00:00");
+    }
+
+    #[test]
+    fn business_durations_are_added_over_nights_weekends_and_holidays() {
+        let mut c = cal();
+        c.day_start = NaiveTime::from_hms_opt(8, 0, 0).unwrap();
+        c.day_end = NaiveTime::from_hms_opt(17, 0, 0).unwrap();
+        let h = Duration::hours;
+        // Friday 16:30 + 1 h, Monday is Labor Day: Tuesday 08:30.
+        assert_eq!(c.add_business_duration(local(&c, 2026, 9, 4, 16, 30), h(1)), local(&c, 2026, 9, 8, 8, 30));
+        // Before opening counts from opening; within the day, plain addition.
+        assert_eq!(c.add_business_duration(local(&c, 2026, 9, 9, 6, 0), h(4)), local(&c, 2026, 9, 9, 12, 0));
+        // 24 business hours from Wednesday 10:00: 7 + 9 + 8, Friday 16:00.
+        assert_eq!(c.add_business_duration(local(&c, 2026, 9, 9, 10, 0), h(24)), local(&c, 2026, 9, 11, 16, 0));
+        let from = local(&c, 2026, 9, 4, 16, 30);
+        let due = c.add_business_duration(from, h(5));
+        assert_eq!(c.business_duration_between(from, due), h(5));
     }
 
     #[test]

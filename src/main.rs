@@ -208,7 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Preview { template, ticket } => {
             let template: Template = template.parse()?;
-            let (_, templates) = load_policy(&settings)?;
+            let templates = load_policy(&settings)?.templates;
             let ctx = match ticket {
                 Some(t) => {
                     let res = Resources::open(&settings).await?;

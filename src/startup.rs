@@ -16,6 +16,7 @@ use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::{Calendars, Settings};
 use crate::domain::refresh::Cadence;
+use crate::domain::service::policy::EscalationPolicy;
 use crate::http::{self, AppState};
 use crate::itsm::{ItsmSender, TdxClient};
 use crate::links::Links;
@@ -31,28 +32,39 @@ pub struct Resources {
     pub store: Store,
     pub calendars: Arc<Calendars>,
     pub templates: Arc<Templates>,
+    pub escalation: Arc<EscalationPolicy>,
     pub routing: Routing,
 }
 
-/// Loads and checks calendars and templates; no database needed.
-pub fn load_policy(settings: &Settings) -> anyhow::Result<(Arc<Calendars>, Arc<Templates>)> {
+/// The policy files, checked: calendars, templates, the escalation policy.
+pub struct Policy {
+    pub calendars: Arc<Calendars>,
+    pub templates: Arc<Templates>,
+    pub escalation: Arc<EscalationPolicy>,
+}
+
+/// Loads and checks calendars, templates and the escalation policy; no
+/// database needed.
+pub fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
     let calendars = Arc::new(Calendars::load_dir(&settings.refresh.calendars_dir)?);
     let templates = Templates::load(&settings.templates.dir, calendars.clone());
     if let Err(problems) = templates.check() {
         anyhow::bail!("{} template problem(s): {}", problems.len(), problems.join("; "));
     }
-    Ok((calendars, Arc::new(templates)))
+    let escalation =
+        crate::config::escalation::load(&settings.service.escalation_policy).map_err(anyhow::Error::msg)?;
+    Ok(Policy { calendars, templates: Arc::new(templates), escalation: Arc::new(escalation) })
 }
 
 impl Resources {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let (calendars, templates) = load_policy(settings)?;
+        let Policy { calendars, templates, escalation } = load_policy(settings)?;
         let store = Store::connect(&settings.database.url, settings.database.max_connections)
             .await
             .context("cannot open the database")?;
         store.migrate().await?;
         let routing = Routing { mac_engineering: settings.refresh.mac_engineering_email.clone() };
-        Ok(Self { store, calendars, templates, routing })
+        Ok(Self { store, calendars, templates, escalation, routing })
     }
 
     /// The workflow on this store and policy, on `clock`.
@@ -63,6 +75,7 @@ impl Resources {
             cadence: Arc::new(Cadence::default()),
             routing: self.routing.clone(),
             clock,
+            policy: self.escalation.clone(),
         }
     }
 

@@ -10,7 +10,8 @@ use crate::config::Calendars;
 use chrono::Days;
 
 use crate::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus, RefreshTicket};
-use crate::domain::service::{ServiceEvent, ServiceTicket};
+use crate::domain::service::policy::EscalationPolicy;
+use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceEvent, ServiceTicket};
 use crate::domain::{Actor, RefreshTicketId, ServiceTicketId, SlotId, TeamId, slots_for};
 use crate::store::{NewMessage, Result, Routing, Store, StoreError};
 
@@ -21,6 +22,7 @@ pub struct Workflow {
     pub cadence: Arc<Cadence>,
     pub routing: Routing,
     pub clock: Arc<dyn Clock>,
+    pub policy: Arc<EscalationPolicy>,
 }
 
 impl Workflow {
@@ -42,7 +44,17 @@ impl Workflow {
 
     pub async fn service(&self, id: ServiceTicketId, actor: &Actor, event: ServiceEvent) -> Result<ServiceTicket> {
         let now = self.clock.now();
-        self.store.apply_service(id, actor, now, &self.routing, |t| t.apply(event, now)).await
+        let team = self.store.load_service(id).await?.value.team;
+        let calendar = self.policy.sla_calendar(&*self.calendar(team).await?);
+        let ctx = ServiceCtx { now, calendar: &calendar, policy: &self.policy };
+        self.store.apply_service(id, actor, now, &self.routing, |t| t.apply(event, &ctx)).await
+    }
+
+    /// A new service ticket, its SLA clock and escalation chains started.
+    pub async fn create_service(&self, new: NewServiceTicket, actor: &Actor) -> Result<ServiceTicket> {
+        let calendar = self.policy.sla_calendar(&*self.calendar(new.team).await?);
+        let ctx = ServiceCtx { now: self.clock.now(), calendar: &calendar, policy: &self.policy };
+        self.store.create_service(new, actor, &ctx, &self.routing).await
     }
 }
 

@@ -5,6 +5,7 @@
 //! the key, before anything is served.
 
 mod calendars;
+pub mod escalation;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub api: ApiSettings,
     pub refresh: RefreshSettings,
+    pub service: ServiceSettings,
     pub log: LogSettings,
 }
 
@@ -285,6 +287,19 @@ pub struct RefreshSettings {
 impl Default for RefreshSettings {
     fn default() -> Self {
         Self { calendars_dir: "config/calendars".into(), mac_engineering_email: None }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// SLA targets and escalation chains (see config/escalation.toml).
+    pub escalation_policy: PathBuf,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self { escalation_policy: "config/escalation.toml".into() }
     }
 }
 

@@ -154,6 +154,19 @@ pub enum Recipient {
     /// The approval requests already posted in Slack for this ticket,
     /// edited in place; those not yet sent are withdrawn.
     ApprovalMessages,
+    /// An escalation step: the assignee and everyone holding one of the
+    /// roles, each once however many of them they hold, and the team channel.
+    Escalation { roles: Vec<Role>, assignee: Option<PersonId>, team: Option<TeamId> },
+}
+
+/// Which step of which chain a ping is, for its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PingStep {
+    pub chain: String,
+    /// From 1.
+    pub number: u16,
+    /// How long after the chain started the step is due.
+    pub minutes: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +176,7 @@ pub struct Notification {
     /// Unique per message ever: `R-12/wizard_reminder/1`. A second enqueue
     /// with the same key is ignored, whatever crashed or retried.
     pub dedupe_key: String,
+    pub step: Option<PingStep>,
 }
 
 /// A call to the ITSM system (TDX), queued like a message.
@@ -201,6 +215,14 @@ pub enum TimerKind {
     WizardReminder,
     WizardExpired,
     SlotReminder,
+    /// Escalation chains of service tickets (`004_*`): the step is the
+    /// index of the policy step; the threshold's step is the tier.
+    Unassigned,
+    Unacknowledged,
+    WaitingOnClient,
+    Threshold,
+    /// The n-th status-update reminder of an open P1/P2 incident.
+    StatusUpdate,
 }
 
 /// A pending step: unique per ticket, kind and step, due at an instant.

@@ -3,7 +3,7 @@
 
 use std::fmt::Display;
 
-use super::{Change, Effect, Notification, Recipient, Template, TicketRef};
+use super::{Change, Effect, Notification, PingStep, Recipient, Template, TicketRef};
 
 pub(crate) struct Effects {
     ticket: TicketRef,
@@ -46,6 +46,13 @@ impl Effects {
         if let Some(s) = suffix {
             dedupe_key = format!("{dedupe_key}/{s}");
         }
-        self.list.push(Effect::Notify(Notification { template, to, dedupe_key }));
+        self.list.push(Effect::Notify(Notification { template, to, dedupe_key, step: None }));
+    }
+
+    /// Queues a chain step's message keyed `<ticket>/<key>`
+    /// (`S-9/unassigned/0/1`), so each step of each chain goes out once.
+    pub fn notify_step(&mut self, template: Template, to: Recipient, key: &str, step: PingStep) {
+        let dedupe_key = format!("{}/{key}", self.ticket);
+        self.list.push(Effect::Notify(Notification { template, to, dedupe_key, step: Some(step) }));
     }
 }

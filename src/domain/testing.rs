@@ -84,3 +84,8 @@ pub fn refresh_ticket(customer: super::PersonId) -> super::refresh::RefreshTicke
         created_at: chrono::DateTime::UNIX_EPOCH,
     }
 }
+
+/// The shipped escalation policy (config/escalation.toml).
+pub fn escalation_policy() -> super::service::policy::EscalationPolicy {
+    crate::config::escalation::parse(include_str!("../../config/escalation.toml")).unwrap()
+}

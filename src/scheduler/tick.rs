@@ -6,6 +6,7 @@
 use chrono::Duration;
 
 use crate::domain::refresh::RefreshEvent;
+use crate::domain::service::ServiceEvent;
 use crate::domain::{Actor, DomainError, TicketRef};
 use crate::store::{DueTimer, Result, StoreError};
 use crate::workflow::Workflow;
@@ -33,7 +34,10 @@ impl TimerTick {
                 let event = RefreshEvent::TimerFired { kind: t.kind, step: t.step };
                 self.workflow.refresh(id, &Actor::System, event).await.map(drop)
             }
-            TicketRef::Service(_) => Err(StoreError::NotFound(format!("a service timer of kind {}", t.kind))),
+            TicketRef::Service(id) => {
+                let event = ServiceEvent::TimerFired { kind: t.kind, step: t.step };
+                self.workflow.service(id, &Actor::System, event).await.map(drop)
+            }
         };
         match result {
             Ok(()) => Ok(()),

@@ -73,6 +73,9 @@ pub(super) async fn commit_change(
                 for t in resolve(conn, ticket, n, routing).await? {
                     let mut payload =
                         json!({ "ticket": ticket_ctx, "recipient": { "name": t.name }, "change": change_ctx });
+                    if let Some(step) = &n.step {
+                        payload["step"] = json!(step);
+                    }
                     if n.template == Template::SlotInvitation && t.channel == "slack" {
                         payload["slots"] = free_slots(conn, ticket, now).await?;
                     }

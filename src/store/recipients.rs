@@ -6,7 +6,7 @@ use sqlx::{AnyConnection, Row};
 use super::commit::Routing;
 use super::directory::person_from_row;
 use super::{Result, StoreError};
-use crate::domain::{Address, Notification, Recipient, SlackChannelId, Template, TicketRef};
+use crate::domain::{Address, Notification, PersonId, Recipient, Role, SlackChannelId, TeamId, Template, TicketRef};
 
 /// One message of a notification: its dedupe key, its channel and
 /// address, and the name the template greets.
@@ -74,22 +74,57 @@ pub(super) async fn resolve(
             .await?;
             group(rows, format!("no person has the role {role}"))
         }
-        Recipient::TeamChannel(team) => {
-            let row = sqlx::query("SELECT name, slack_channel FROM teams WHERE id = $1")
-                .bind(team.0)
-                .fetch_optional(&mut *conn)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("team {team}")))?;
-            let channel: String = row.try_get("slack_channel")?;
-            let channel = SlackChannelId::parse(&channel).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            single(Address::SlackChannel(channel), row.try_get("name")?)
-        }
+        Recipient::TeamChannel(team) => Ok(vec![resolve_team(conn, n, *team).await?]),
         Recipient::MacEngineering => match &routing.mac_engineering {
             Some(email) => single(Address::Email(email.clone()), "Mac engineering".into()),
             None => Err(StoreError::Invalid("[refresh] mac_engineering_email is not configured".into())),
         },
         Recipient::ApprovalMessages => approval_messages(conn, ticket, n).await,
+        Recipient::Escalation { roles, assignee, team } => escalation(conn, n, roles, *assignee, *team).await,
     }
+}
+
+/// The assignee, then everyone holding one of the roles, each once (so an
+/// engineer who is also a dispatcher gets one ping), then the team channel.
+async fn escalation(
+    conn: &mut AnyConnection,
+    n: &Notification,
+    roles: &[Role],
+    assignee: Option<PersonId>,
+    team: Option<TeamId>,
+) -> Result<Vec<Target>> {
+    let rows = sqlx::query("SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p ORDER BY p.id")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut people = Vec::new();
+    for r in &rows {
+        let p = person_from_row(r)?;
+        if Some(p.id) == assignee || p.roles.iter().any(|r| roles.contains(r)) {
+            people.push(p);
+        }
+    }
+    let mut targets: Vec<Target> =
+        people.into_iter().map(|p| target(format!("{}/{}", n.dedupe_key, p.id), p.address(false), p.name)).collect();
+    if let Some(team) = team {
+        let mut channel = resolve_team(conn, n, team).await?;
+        channel.key = format!("{}/team", n.dedupe_key);
+        targets.push(channel);
+    }
+    if targets.is_empty() {
+        return Err(StoreError::Invalid(format!("nobody holds {roles:?} to send {} to", n.template)));
+    }
+    Ok(targets)
+}
+
+async fn resolve_team(conn: &mut AnyConnection, n: &Notification, team: TeamId) -> Result<Target> {
+    let row = sqlx::query("SELECT name, slack_channel FROM teams WHERE id = $1")
+        .bind(team.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("team {team}")))?;
+    let channel: String = row.try_get("slack_channel")?;
+    let channel = SlackChannelId::parse(&channel).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(target(n.dedupe_key.clone(), Address::SlackChannel(channel), row.try_get("name")?))
 }
 
 /// Approval requests already in Slack are edited in place (`channel:ts`

@@ -10,7 +10,7 @@ use super::commit::{Change, Routing, commit_change};
 use super::refresh::Versioned;
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
-use crate::domain::service::{NewServiceTicket, ServiceTicket};
+use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceTicket};
 use crate::domain::{Actor, DomainError, Effect, PersonId, ServiceTicketId, TeamId};
 
 fn service_from_row(row: &AnyRow) -> Result<Versioned<ServiceTicket>> {
@@ -33,6 +33,8 @@ fn service_from_row(row: &AnyRow) -> Result<Versioned<ServiceTicket>> {
         epoch: u32::try_from(row.try_get::<i64, _>("epoch")?).unwrap_or(u32::MAX),
         status_since: from_ms(row.try_get("status_since")?)?,
         created_at: from_ms(row.try_get("created_at")?)?,
+        response_due_at: opt_from_ms(row.try_get("response_due_at")?)?,
+        responded_at: opt_from_ms(row.try_get("responded_at")?)?,
     };
     Ok(Versioned { value, version: row.try_get("version")? })
 }
@@ -41,7 +43,8 @@ fn update_row(t: &ServiceTicket, expected: i64, now: DateTime<Utc>) -> Query<'st
     sqlx::query(
         "UPDATE service_tickets SET kind = $2, priority = $3, vip = $4, issue_type = $5, subtype = $6, summary = $7,
             contact_id = $8, team_id = $9, assignee_id = $10, tier = $11, status = $12, held_from = $13,
-            acknowledged_at = $14, epoch = $15, status_since = $16, updated_at = $17, version = version + 1
+            acknowledged_at = $14, epoch = $15, status_since = $16, updated_at = $17, version = version + 1,
+            response_due_at = $19, responded_at = $20
          WHERE id = $1 AND version = $18",
     )
     .bind(t.id.0)
@@ -62,6 +65,8 @@ fn update_row(t: &ServiceTicket, expected: i64, now: DateTime<Utc>) -> Query<'st
     .bind(ms(t.status_since))
     .bind(ms(now))
     .bind(expected)
+    .bind(t.response_due_at.map(ms))
+    .bind(t.responded_at.map(ms))
 }
 
 impl Store {
@@ -69,10 +74,11 @@ impl Store {
         &self,
         new: NewServiceTicket,
         actor: &Actor,
-        now: DateTime<Utc>,
+        ctx: &ServiceCtx<'_>,
         routing: &Routing,
     ) -> Result<ServiceTicket> {
         new.check()?;
+        let now = ctx.now;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO service_tickets (kind, priority, vip, issue_type, subtype, summary, contact_id, team_id, tier,
@@ -91,7 +97,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let id = ServiceTicketId(row.try_get("id")?);
-        let (ticket, effects) = ServiceTicket::create(id, new, now)?;
+        let (ticket, effects) = ServiceTicket::create(id, new, ctx)?;
         commit_change(
             &mut tx,
             update_row(&ticket, 0, now),

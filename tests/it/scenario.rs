@@ -61,6 +61,7 @@ impl Sim {
             cadence: Arc::new(Cadence::default()),
             routing: Routing { mac_engineering: Some(Email::parse("mac-eng@example.edu").unwrap()) },
             clock: clock.clone(),
+            policy: Arc::new(crate::support::escalation_policy()),
         };
         let tick = TimerTick { workflow: workflow.clone(), batch: 100, lease: Duration::minutes(5) };
         let (tdx, slack, smtp) = (FakeTdx::start().await, FakeSlack::start().await, SmtpSink::start());

@@ -409,7 +409,7 @@ async fn engineers_take_service_tickets_from_the_ping_buttons() {
         contact: f.customer,
         team: f.team,
     };
-    let t = store.create_service(new, &Actor::System, Utc::now(), &app.res.routing).await.unwrap().id;
+    let t = app.res.workflow(Arc::new(SystemClock)).create_service(new, &Actor::System).await.unwrap().id;
     interact(&app, block_actions(&fake, "UCARA0001", "trigger-cara-ack", "acknowledge", "S-1")).await;
     interact(&app, block_actions(&fake, "UEVE00001", "trigger-eve-take", "assign_to_me", "S-1")).await;
     let taken = store.load_service(t).await.unwrap().value;

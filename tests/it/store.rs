@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use deskbell::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus};
-use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus};
+use deskbell::domain::service::{NewServiceTicket, Priority, ServiceCtx, ServiceEvent, ServiceKind, ServiceStatus};
 use deskbell::domain::{Actor, Email, ExternalEvent, RefreshTicketId, TicketRef, TimerKind};
 use deskbell::store::{Routing, Store, StoreError};
 
@@ -272,14 +272,19 @@ async fn service_tickets_round_trip_and_notify_roles(store: &Store) {
         contact: f.customer,
         team: f.team,
     };
-    let t = store.create_service(new, &Actor::System, now, &routing).await.unwrap();
+    let policy = crate::support::escalation_policy();
+    let cal = policy.sla_calendar(&calendar());
+    let ctx = |now| ServiceCtx { now, calendar: &cal, policy: &policy };
+    let t = store.create_service(new, &Actor::System, &ctx(now), &routing).await.unwrap();
     assert_eq!(store.load_service(t.id).await.unwrap().value, t);
     let assign = ServiceEvent::Assign { engineer: f.engineer };
-    let t =
-        store.apply_service(t.id, &Actor::Person(f.engineer), now, &routing, |t| t.apply(assign, now)).await.unwrap();
+    let t = store
+        .apply_service(t.id, &Actor::Person(f.engineer), now, &routing, |t| t.apply(assign, &ctx(now)))
+        .await
+        .unwrap();
     let later = now + Duration::minutes(10);
     let t = store
-        .apply_service(t.id, &Actor::System, later, &routing, |t| t.apply(ServiceEvent::Escalate, later))
+        .apply_service(t.id, &Actor::System, later, &routing, |t| t.apply(ServiceEvent::Escalate, &ctx(later)))
         .await
         .unwrap();
     let loaded = store.load_service(t.id).await.unwrap();

@@ -2,13 +2,16 @@
 //! by engineers in tiers, on the SLA clock of `004_*`. This module holds the
 //! ticket and its lifecycle; escalation chains build on its epochs.
 
+mod chains;
+pub mod policy;
 mod transition;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
-pub use transition::ServiceEvent;
+pub use chains::Sla;
+pub use transition::{ServiceCtx, ServiceEvent};
 
 use super::{DomainError, PersonId, ServiceTicketId, TeamId, TicketRef};
 
@@ -100,6 +103,10 @@ pub struct ServiceTicket {
     pub epoch: u32,
     pub status_since: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// The client-response target (business hours), kept through holds.
+    pub response_due_at: Option<DateTime<Utc>>,
+    /// When the client was first answered: the engineer acknowledged.
+    pub responded_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

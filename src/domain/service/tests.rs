@@ -1,5 +1,11 @@
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Duration, Utc};
 use strum::IntoEnumIterator;
+
+use super::policy::EscalationPolicy;
+use crate::calendar::BusinessCalendar;
+use crate::domain::{Effect, TimerKind};
 
 use super::*;
 use crate::domain::testing::{assert_transition, notifications};
@@ -7,6 +13,14 @@ use crate::domain::{Recipient, Role, Template};
 
 fn now() -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+static POLICY: LazyLock<EscalationPolicy> = LazyLock::new(crate::domain::testing::escalation_policy);
+static CALENDAR: LazyLock<BusinessCalendar> =
+    LazyLock::new(|| POLICY.sla_calendar(&BusinessCalendar::standard("umich", chrono_tz::America::Detroit)));
+
+fn ctx(now: DateTime<Utc>) -> ServiceCtx<'static> {
+    ServiceCtx { now, calendar: &CALENDAR, policy: &POLICY }
 }
 
 fn new_ticket() -> NewServiceTicket {
@@ -25,7 +39,7 @@ fn new_ticket() -> NewServiceTicket {
 const ENGINEER: PersonId = PersonId(7);
 
 fn ticket_in(status: ServiceStatus) -> ServiceTicket {
-    let (mut t, _) = ServiceTicket::create(ServiceTicketId(1), new_ticket(), now()).unwrap();
+    let (mut t, _) = ServiceTicket::create(ServiceTicketId(1), new_ticket(), &ctx(now())).unwrap();
     t.status = status;
     if !matches!(status, ServiceStatus::New | ServiceStatus::Escalated) {
         t.assignee = Some(ENGINEER);
@@ -48,6 +62,12 @@ fn events() -> Vec<(&'static str, ServiceEvent)> {
         ("resolve", ServiceEvent::Resolve),
         ("close", ServiceEvent::Close),
         ("reopen", ServiceEvent::Reopen),
+        ("timer_unassigned", ServiceEvent::TimerFired { kind: TimerKind::Unassigned, step: 0 }),
+        ("timer_unacknowledged", ServiceEvent::TimerFired { kind: TimerKind::Unacknowledged, step: 0 }),
+        ("timer_waiting", ServiceEvent::TimerFired { kind: TimerKind::WaitingOnClient, step: 0 }),
+        ("timer_threshold", ServiceEvent::TimerFired { kind: TimerKind::Threshold, step: 1 }),
+        ("timer_status_update", ServiceEvent::TimerFired { kind: TimerKind::StatusUpdate, step: 1 }),
+        ("timer_refresh", ServiceEvent::TimerFired { kind: TimerKind::CustomerBegin, step: 0 }),
     ]
 }
 
@@ -64,6 +84,12 @@ fn legal(status: ServiceStatus, event: &str) -> Option<ServiceStatus> {
         (Assigned | InProgress | WaitingOnClient, "resolve") => Resolved,
         (Resolved | WaitingOnClient, "close") => Closed,
         (Resolved, "reopen") => InProgress,
+        (New | Escalated, "timer_unassigned") => status,
+        (Assigned, "timer_unacknowledged") => Assigned,
+        (WaitingOnClient, "timer_waiting") => WaitingOnClient,
+        (Assigned | InProgress | WaitingOnClient, "timer_threshold") => Escalated,
+        (New | Escalated, "timer_threshold") => status,
+        (New | Assigned | InProgress | WaitingOnClient | Escalated, "timer_status_update") => status,
         _ => return None,
     })
 }
@@ -73,28 +99,38 @@ fn every_status_and_event_pair_is_legal_or_a_typed_error() {
     let mut checked = 0;
     for status in ServiceStatus::iter() {
         for (name, event) in events() {
-            let got = ticket_in(status).apply(event, now());
+            let got = ticket_in(status).apply(event, &ctx(now()));
             assert_transition(status, name, legal(status, name), got, |t| t.status);
             checked += 1;
         }
     }
-    assert_eq!(checked, 8 * 10);
+    assert_eq!(checked, 8 * 16);
 }
 
 #[test]
 fn creation_tells_the_client_it_was_received() {
-    let (t, effects) = ServiceTicket::create(ServiceTicketId(45), new_ticket(), now()).unwrap();
+    let (t, effects) = ServiceTicket::create(ServiceTicketId(45), new_ticket(), &ctx(now())).unwrap();
     assert_eq!(t.status, ServiceStatus::New);
     assert_eq!(
         notifications(&effects),
         vec![(Template::TicketReceived, Recipient::Customer(PersonId(1)), "S-45/ticket_received".into())]
     );
+    let timers: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SetTimer(t) => Some((t.kind, t.step, (t.due_at - now()).num_minutes())),
+            _ => None,
+        })
+        .collect();
+    let unassigned = |step, minutes| (TimerKind::Unassigned, step, minutes);
+    assert_eq!(timers, [unassigned(0, 15), unassigned(1, 20), unassigned(2, 30), (TimerKind::Threshold, 1, 120)]);
+    assert!(t.response_due_at.is_some() && t.responded_at.is_none());
 }
 
 #[test]
 fn each_assignment_starts_a_new_epoch_and_tells_client_and_engineer() {
     let t = ticket_in(ServiceStatus::New);
-    let (t, effects) = t.apply(ServiceEvent::Assign { engineer: ENGINEER }, now()).unwrap();
+    let (t, effects) = t.apply(ServiceEvent::Assign { engineer: ENGINEER }, &ctx(now())).unwrap();
     assert_eq!((t.epoch, t.assignee), (1, Some(ENGINEER)));
     assert_eq!(
         notifications(&effects),
@@ -103,28 +139,31 @@ fn each_assignment_starts_a_new_epoch_and_tells_client_and_engineer() {
             (Template::EngineerAssigned, Recipient::Staff(ENGINEER), "S-1/engineer_assigned/1".into()),
         ]
     );
-    assert!(t.apply(ServiceEvent::Assign { engineer: ENGINEER }, now()).is_err(), "same engineer twice");
-    let (t, _) = t.apply(ServiceEvent::Assign { engineer: PersonId(8) }, now()).unwrap();
+    assert!(t.apply(ServiceEvent::Assign { engineer: ENGINEER }, &ctx(now())).is_err(), "same engineer twice");
+    let (t, _) = t.apply(ServiceEvent::Assign { engineer: PersonId(8) }, &ctx(now())).unwrap();
     assert_eq!(t.epoch, 2);
 }
 
 #[test]
 fn only_the_assignee_acknowledges() {
     let t = ticket_in(ServiceStatus::Assigned);
-    assert!(matches!(t.apply(ServiceEvent::Acknowledge { by: PersonId(99) }, now()), Err(DomainError::Invalid(_))));
+    assert!(matches!(
+        t.apply(ServiceEvent::Acknowledge { by: PersonId(99) }, &ctx(now())),
+        Err(DomainError::Invalid(_))
+    ));
     let later = now() + Duration::minutes(12);
-    let (t, _) = t.apply(ServiceEvent::Acknowledge { by: ENGINEER }, later).unwrap();
+    let (t, _) = t.apply(ServiceEvent::Acknowledge { by: ENGINEER }, &ctx(later)).unwrap();
     assert_eq!((t.status, t.acknowledged_at, t.status_since), (ServiceStatus::InProgress, Some(later), later));
 }
 
 #[test]
 fn escalation_moves_up_a_tier_and_stops_at_onsite() {
     let mut t = ticket_in(ServiceStatus::InProgress);
-    let (e, effects) = t.apply(ServiceEvent::Escalate, now()).unwrap();
+    let (e, effects) = t.apply(ServiceEvent::Escalate, &ctx(now())).unwrap();
     assert_eq!((e.tier, e.assignee), (2, None));
     assert!(notifications(&effects).iter().any(|n| n.1 == Recipient::Role(Role::Dispatcher)));
     t.tier = LAST_TIER;
-    assert!(matches!(t.apply(ServiceEvent::Escalate, now()), Err(DomainError::Invalid(_))));
+    assert!(matches!(t.apply(ServiceEvent::Escalate, &ctx(now())), Err(DomainError::Invalid(_))));
 }
 
 #[test]

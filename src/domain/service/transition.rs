@@ -4,10 +4,22 @@
 
 use strum::{IntoEnumIterator, IntoStaticStr};
 
-use super::{LAST_TIER, NewServiceTicket, ServiceStatus, ServiceTicket};
-use crate::domain::effects::Effects;
-use crate::domain::{DomainError, Effect, PersonId, Recipient, Role, ServiceTicketId, Template, TimerKind};
 use chrono::{DateTime, Utc};
+
+use super::policy::{ChainKind, EscalationPolicy};
+use super::{LAST_TIER, NewServiceTicket, ServiceKind, ServiceStatus, ServiceTicket};
+use crate::calendar::BusinessCalendar;
+use crate::domain::effects::Effects;
+use crate::domain::{DomainError, Effect, PersonId, Recipient, Role, ServiceTicketId, Template, Timer, TimerKind};
+
+/// What a transition may consult besides the ticket: the instant, the
+/// team's calendar with the SLA's business hours, and the policy.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceCtx<'a> {
+    pub now: DateTime<Utc>,
+    pub calendar: &'a BusinessCalendar,
+    pub policy: &'a EscalationPolicy,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
@@ -29,31 +41,59 @@ pub enum ServiceEvent {
     Resolve,
     Close,
     Reopen,
+    /// A due step of a chain, the threshold or a status-update reminder.
+    TimerFired {
+        kind: TimerKind,
+        step: u16,
+    },
 }
 
-struct Step {
-    t: ServiceTicket,
-    fx: Effects,
-    now: DateTime<Utc>,
+pub(super) struct Step<'a> {
+    pub t: ServiceTicket,
+    pub fx: Effects,
+    pub ctx: &'a ServiceCtx<'a>,
 }
 
-impl Step {
+impl Step<'_> {
     fn status(&mut self, to: ServiceStatus) {
         self.fx.status(Some(self.t.status), to);
         self.t.status = to;
-        self.t.status_since = self.now;
+        self.t.status_since = self.ctx.now;
+    }
+
+    fn set_timer(&mut self, kind: TimerKind, step: u16, due_at: DateTime<Utc>) {
+        self.fx.push(Effect::SetTimer(Timer { kind, step, due_at }));
+    }
+
+    /// Past the threshold of this tier (wall clock), the ticket goes up one.
+    fn arm_threshold(&mut self) {
+        let due = self.ctx.now + self.ctx.policy.targets(self.t.effective_priority()).threshold;
+        self.set_timer(TimerKind::Threshold, u16::from(self.t.tier), due);
+    }
+
+    /// Open P1/P2 incidents remind their assignee to post updates.
+    pub(super) fn arm_status_updates(&mut self, n: u16) {
+        if self.t.kind != ServiceKind::Incident {
+            return;
+        }
+        if let Some(every) = self.ctx.policy.status_update_every(self.t.effective_priority()) {
+            self.set_timer(TimerKind::StatusUpdate, n, self.ctx.now + every);
+        }
     }
 }
 
 impl ServiceTicket {
     /// A new ticket: the client is told at once that it was received, with
-    /// its reference number (`004_*`, "New ticket").
+    /// its reference number (`004_*`, "New ticket"); its client-response
+    /// target, threshold and unassigned chain start.
     pub fn create(
         id: ServiceTicketId,
         new: NewServiceTicket,
-        now: DateTime<Utc>,
+        ctx: &ServiceCtx,
     ) -> Result<(Self, Vec<Effect>), DomainError> {
         new.check()?;
+        let now = ctx.now;
+        let response = ctx.policy.targets(new.priority.effective(new.vip)).client_response;
         let t = ServiceTicket {
             id,
             kind: new.kind,
@@ -72,20 +112,26 @@ impl ServiceTicket {
             epoch: 0,
             status_since: now,
             created_at: now,
+            response_due_at: Some(ctx.calendar.add_business_duration(now, response)),
+            responded_at: None,
         };
-        let mut fx = Effects::new(t.reference());
-        fx.audit("created", None, None);
-        fx.status(None, ServiceStatus::New);
-        fx.notify(Template::TicketReceived, Recipient::Customer(t.contact), None);
-        Ok((t, fx.list))
+        let mut s = Step { fx: Effects::new(t.reference()), t, ctx };
+        s.fx.audit("created", None, None);
+        s.fx.status(None, ServiceStatus::New);
+        s.fx.notify(Template::TicketReceived, Recipient::Customer(s.t.contact), None);
+        s.start_chain(ChainKind::Unassigned);
+        s.arm_threshold();
+        Ok((s.t, s.fx.list))
     }
 
-    pub fn apply(&self, event: ServiceEvent, now: DateTime<Utc>) -> Result<(Self, Vec<Effect>), DomainError> {
+    pub fn apply(&self, event: ServiceEvent, ctx: &ServiceCtx) -> Result<(Self, Vec<Effect>), DomainError> {
         use ServiceEvent as E;
         use ServiceStatus as S;
+        use TimerKind as K;
 
+        let now = ctx.now;
         let illegal = |e: &ServiceEvent| DomainError::IllegalTransition { state: self.status.into(), event: e.into() };
-        let mut s = Step { t: self.clone(), fx: Effects::new(self.reference()), now };
+        let mut s = Step { t: self.clone(), fx: Effects::new(self.reference()), ctx };
         match (&event, self.status) {
             (E::Assign { engineer }, S::New | S::Assigned | S::InProgress | S::Escalated) => {
                 if s.t.assignee == Some(*engineer) && s.t.status == S::Assigned {
@@ -99,29 +145,30 @@ impl ServiceTicket {
                 let epoch = Some(s.t.epoch.to_string());
                 s.fx.notify(Template::TechnicianAssigned, Recipient::Customer(s.t.contact), epoch.clone());
                 s.fx.notify(Template::EngineerAssigned, Recipient::Staff(*engineer), epoch);
+                // A new chain epoch: the old steps are gone, the new ones keyed apart.
+                s.fx.push(Effect::CancelTimers(vec![K::Unassigned, K::Unacknowledged, K::StatusUpdate]));
+                s.start_chain(ChainKind::Unacknowledged);
+                s.arm_status_updates(1);
             }
             (E::Acknowledge { by }, S::Assigned) => {
                 if s.t.assignee != Some(*by) {
                     return Err(DomainError::Invalid("only the assigned engineer can acknowledge".into()));
                 }
                 s.t.acknowledged_at = Some(now);
+                s.t.responded_at.get_or_insert(now);
                 s.fx.audit("acknowledged", None, Some(by.to_string()));
                 s.status(S::InProgress);
+                s.fx.push(Effect::CancelTimers(vec![K::Unacknowledged]));
             }
-            (E::WaitOnClient, S::InProgress) => s.status(S::WaitingOnClient),
-            (E::ClientReplied, S::WaitingOnClient) => s.status(S::InProgress),
-            (E::Escalate, S::Assigned | S::InProgress | S::WaitingOnClient) => {
-                if s.t.tier >= LAST_TIER {
-                    return Err(DomainError::Invalid(format!("{} is already at the last tier", s.t.reference())));
-                }
-                s.fx.audit("tier", Some(s.t.tier.to_string()), Some((s.t.tier + 1).to_string()));
-                s.t.tier += 1;
-                s.fx.audit("assignee", s.t.assignee.take().map(|p| p.to_string()), None);
-                s.status(S::Escalated);
-                let tier = Some(s.t.tier.to_string());
-                s.fx.notify(Template::EscalatedToTier, Recipient::Customer(s.t.contact), tier.clone());
-                s.fx.notify(Template::EscalatedToTier, Recipient::Role(Role::Dispatcher), tier);
+            (E::WaitOnClient, S::InProgress) => {
+                s.status(S::WaitingOnClient);
+                s.start_chain(ChainKind::WaitingOnClient);
             }
+            (E::ClientReplied, S::WaitingOnClient) => {
+                s.status(S::InProgress);
+                s.fx.push(Effect::CancelTimers(vec![K::WaitingOnClient]));
+            }
+            (E::Escalate, S::Assigned | S::InProgress | S::WaitingOnClient) => s.escalate()?,
             (E::PutOnHold { reason }, status) if !matches!(status, S::OnHold | S::Resolved | S::Closed) => {
                 s.t.held_from = Some(status);
                 s.status(S::OnHold);
@@ -129,6 +176,7 @@ impl ServiceTicket {
             }
             (E::Released, S::OnHold) => {
                 let back = s.t.held_from.take().ok_or_else(|| illegal(&event))?;
+                s.resume_response_target();
                 s.status(back);
                 s.fx.release();
             }
@@ -141,8 +189,54 @@ impl ServiceTicket {
                 s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
             }
             (E::Reopen, S::Resolved) => s.status(S::InProgress),
+            (E::TimerFired { kind, step }, status) => {
+                let live = match kind {
+                    K::Unassigned => matches!(status, S::New | S::Escalated),
+                    K::Unacknowledged => status == S::Assigned,
+                    K::WaitingOnClient => status == S::WaitingOnClient,
+                    K::Threshold | K::StatusUpdate => !matches!(status, S::OnHold | S::Resolved | S::Closed),
+                    _ => false,
+                };
+                if !live {
+                    return Err(illegal(&event));
+                }
+                s.fx.push(Effect::TimerDone { kind: *kind, step: *step });
+                match kind {
+                    K::Unassigned => s.fire_chain(ChainKind::Unassigned, *step)?,
+                    K::Unacknowledged => s.fire_chain(ChainKind::Unacknowledged, *step)?,
+                    K::WaitingOnClient => s.fire_chain(ChainKind::WaitingOnClient, *step)?,
+                    K::StatusUpdate => s.remind_status_update(*step),
+                    _ if s.t.tier < LAST_TIER && matches!(status, S::Assigned | S::InProgress | S::WaitingOnClient) => {
+                        s.escalate()?
+                    }
+                    // Unassigned (its own chain pings) or at the last tier: noted, nothing more to do.
+                    _ => s.fx.audit("threshold_passed", None, Some(s.t.tier.to_string())),
+                }
+            }
             _ => return Err(illegal(&event)),
         }
         Ok((s.t, s.fx.list))
+    }
+}
+
+impl Step<'_> {
+    /// Up one tier: the engineer is released, client and dispatcher are
+    /// told, and the unassigned chain and threshold start again.
+    fn escalate(&mut self) -> Result<(), DomainError> {
+        if self.t.tier >= LAST_TIER {
+            return Err(DomainError::Invalid(format!("{} is already at the last tier", self.t.reference())));
+        }
+        self.fx.audit("tier", Some(self.t.tier.to_string()), Some((self.t.tier + 1).to_string()));
+        self.t.tier += 1;
+        self.fx.audit("assignee", self.t.assignee.take().map(|p| p.to_string()), None);
+        self.status(ServiceStatus::Escalated);
+        let tier = Some(self.t.tier.to_string());
+        self.fx.notify(Template::EscalatedToTier, Recipient::Customer(self.t.contact), tier.clone());
+        self.fx.notify(Template::EscalatedToTier, Recipient::Role(Role::Dispatcher), tier);
+        use TimerKind as K;
+        self.fx.push(Effect::CancelTimers(vec![K::Unassigned, K::Unacknowledged, K::WaitingOnClient, K::StatusUpdate]));
+        self.start_chain(ChainKind::Unassigned);
+        self.arm_threshold();
+        Ok(())
     }
 }

@@ -129,5 +129,11 @@ pub fn workflow(store: &Store, clock: std::sync::Arc<deskbell::clock::SimClock>)
         cadence: std::sync::Arc::new(deskbell::domain::refresh::Cadence::default()),
         routing: deskbell::store::Routing::default(),
         clock,
+        policy: std::sync::Arc::new(escalation_policy()),
     }
+}
+
+/// The shipped SLA and escalation policy.
+pub fn escalation_policy() -> deskbell::domain::service::policy::EscalationPolicy {
+    deskbell::config::escalation::load(concat!(env!("CARGO_MANIFEST_DIR"), "/config/escalation.toml").as_ref()).unwrap()
 }
