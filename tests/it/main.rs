@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod escalation;
 mod http;
 mod import;
 mod jobs;

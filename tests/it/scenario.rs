@@ -12,7 +12,8 @@ use deskbell::channels::slack::SlackChannel;
 use deskbell::clock::{Clock, SimClock};
 use deskbell::config::{Calendars, OutboxSettings, TdxSettings};
 use deskbell::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, RefreshStatus, Style, System};
-use deskbell::domain::{Actor, Email, RefreshTicketId, SlotPreference, TicketRef};
+use deskbell::domain::service::{NewServiceTicket, ServiceEvent};
+use deskbell::domain::{Actor, Email, RefreshTicketId, ServiceTicketId, SlotPreference, TicketRef};
 use deskbell::itsm::{ItsmSender, TdxClient, TdxLogin};
 use deskbell::outbox::Dispatcher;
 use deskbell::scheduler::TimerTick;
@@ -132,12 +133,24 @@ impl Sim {
             .collect()
     }
 
+    pub async fn create_service(&self, new: NewServiceTicket) -> ServiceTicketId {
+        self.workflow.create_service(new, &Actor::System).await.unwrap().id
+    }
+
+    /// Moves the clock to `at` (running what falls due before), then acts
+    /// on a service ticket.
+    pub async fn service_at(&self, at: DateTime<Utc>, id: ServiceTicketId, actor: Actor, event: ServiceEvent) {
+        self.run_until(at).await;
+        self.workflow.service(id, &actor, event).await.unwrap();
+        self.run_until(at).await;
+    }
+
     pub async fn status(&self, id: RefreshTicketId) -> RefreshStatus {
         self.store().load_refresh(id).await.unwrap().value.status
     }
 }
 
-fn m(at: &str, what: &str, to: &str) -> (String, String, String) {
+pub fn m(at: &str, what: &str, to: &str) -> (String, String, String) {
     (at.to_owned(), what.to_owned(), to.to_owned())
 }
 

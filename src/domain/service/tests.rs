@@ -87,8 +87,8 @@ fn legal(status: ServiceStatus, event: &str) -> Option<ServiceStatus> {
         (New | Escalated, "timer_unassigned") => status,
         (Assigned, "timer_unacknowledged") => Assigned,
         (WaitingOnClient, "timer_waiting") => WaitingOnClient,
-        (Assigned | InProgress | WaitingOnClient, "timer_threshold") => Escalated,
-        (New | Escalated, "timer_threshold") => status,
+        (Assigned | InProgress, "timer_threshold") => Escalated,
+        (New | Escalated | WaitingOnClient, "timer_threshold") => status,
         (New | Assigned | InProgress | WaitingOnClient | Escalated, "timer_status_update") => status,
         _ => return None,
     })

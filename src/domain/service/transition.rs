@@ -160,13 +160,17 @@ impl ServiceTicket {
                 s.status(S::InProgress);
                 s.fx.push(Effect::CancelTimers(vec![K::Unacknowledged]));
             }
+            // The threshold measures the desk's time, not the client's: it
+            // stops while the ticket waits on the client and starts afresh.
             (E::WaitOnClient, S::InProgress) => {
                 s.status(S::WaitingOnClient);
+                s.fx.push(Effect::CancelTimers(vec![K::Threshold]));
                 s.start_chain(ChainKind::WaitingOnClient);
             }
             (E::ClientReplied, S::WaitingOnClient) => {
                 s.status(S::InProgress);
                 s.fx.push(Effect::CancelTimers(vec![K::WaitingOnClient]));
+                s.arm_threshold();
             }
             (E::Escalate, S::Assigned | S::InProgress | S::WaitingOnClient) => s.escalate()?,
             (E::PutOnHold { reason }, status) if !matches!(status, S::OnHold | S::Resolved | S::Closed) => {
@@ -206,10 +210,9 @@ impl ServiceTicket {
                     K::Unacknowledged => s.fire_chain(ChainKind::Unacknowledged, *step)?,
                     K::WaitingOnClient => s.fire_chain(ChainKind::WaitingOnClient, *step)?,
                     K::StatusUpdate => s.remind_status_update(*step),
-                    _ if s.t.tier < LAST_TIER && matches!(status, S::Assigned | S::InProgress | S::WaitingOnClient) => {
-                        s.escalate()?
-                    }
-                    // Unassigned (its own chain pings) or at the last tier: noted, nothing more to do.
+                    _ if s.t.tier < LAST_TIER && matches!(status, S::Assigned | S::InProgress) => s.escalate()?,
+                    // Unassigned (its own chain pings), waiting on the client or at
+                    // the last tier: noted, nothing more to do.
                     _ => s.fx.audit("threshold_passed", None, Some(s.t.tier.to_string())),
                 }
             }
