@@ -259,7 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Show { ticket } => {
             let res = Resources::open(&settings).await?;
-            print!("{}", ticket_view::show(&res.store, ticket).await?);
+            print!("{}", ticket_view::show(&res.store, ticket, clock.now()).await?);
         }
         Command::Serve { demo } => {
             let res = Resources::open(&settings).await?;

@@ -3,10 +3,13 @@
 
 use std::fmt::Write;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::TicketRef;
+use crate::domain::service::{ServiceTicket, Sla};
 use crate::store::{Result, Store};
 
-pub async fn show(store: &Store, ticket: TicketRef) -> Result<String> {
+pub async fn show(store: &Store, ticket: TicketRef, now: DateTime<Utc>) -> Result<String> {
     let ctx = store.ticket_context(ticket).await?;
     let mut out = String::new();
     let s = |v: &serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_else(|| "-".into());
@@ -36,6 +39,9 @@ pub async fn show(store: &Store, ticket: TicketRef) -> Result<String> {
             );
             let _ = writeln!(out, "  contact     {} <{}>", s(&ctx["contact"]["name"]), s(&ctx["contact"]["email"]));
             let _ = writeln!(out, "  assignee    {}", s(&ctx["assignee"]["name"]));
+            if let TicketRef::Service(id) = ticket {
+                let _ = writeln!(out, "  SLA         {}", sla_line(&store.load_service(id).await?.value, now));
+            }
         }
     }
     let _ = writeln!(out, "\nHistory");
@@ -74,4 +80,19 @@ pub async fn show(store: &Store, ticket: TicketRef) -> Result<String> {
         );
     }
     Ok(out)
+}
+
+/// The client-response target as people read it.
+pub fn sla_line(t: &ServiceTicket, now: DateTime<Utc>) -> String {
+    let at = |d: DateTime<Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
+    match t.sla(now) {
+        None => "no target".into(),
+        Some(Sla::Due(due)) => format!("client response due {}", at(due)),
+        Some(Sla::Met { on_time: true }) => "client response met".into(),
+        Some(Sla::Met { on_time: false }) => "client response met late (breached)".into(),
+        Some(Sla::Breached) => {
+            format!("client response breached (was due {})", t.response_due_at.map(at).unwrap_or_default())
+        }
+        Some(Sla::Paused) => "paused (on hold)".into(),
+    }
 }

@@ -25,7 +25,7 @@ impl Caller {
         if self.roles.contains(&role) { Ok(()) } else { Err(HttpError::Forbidden) }
     }
 
-    fn actor(&self) -> Actor {
+    pub fn actor(&self) -> Actor {
         Actor::External(format!("api:{}", self.name))
     }
 }

@@ -118,16 +118,13 @@ async fn ticket(state: &AppState, query: &str) -> Result<Json<Value>, HttpError>
         return Ok(ephemeral("Usage: /ticket R-12, a serial number, or a customer's name or email".into(), vec![]));
     }
     let found = match TicketRef::parse(query) {
-        Ok(t @ TicketRef::Refresh(_)) => vec![t],
-        Ok(t) => {
-            return Ok(ephemeral(format!("{t} is a service ticket; /ticket shows refresh tickets for now."), vec![]));
-        }
+        Ok(t) => vec![t],
         Err(_) => state.store.find_refresh(query, 10).await?.into_iter().map(|(id, _)| id.into()).collect(),
     };
     match found.as_slice() {
         [] => Ok(ephemeral(format!("No refresh ticket matches \u{201c}{query}\u{201d}."), vec![])),
         [one] => {
-            let card = crate::ticket_view::show(&state.store, *one).await?;
+            let card = crate::ticket_view::show(&state.store, *one, state.clock.now()).await?;
             let status = card.lines().next().unwrap_or_default().to_owned();
             let block = json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("```{card}```") } });
             Ok(ephemeral(status, vec![block]))

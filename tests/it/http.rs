@@ -35,6 +35,7 @@ pub async fn spawn_app_with(database_url: Option<String>, slack_api_url: Option<
     }
     settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
+    settings.service.escalation_policy = concat!(env!("CARGO_MANIFEST_DIR"), "/config/escalation.toml").into();
     settings.server.link_secret = Some("link-key".into());
     settings.slack.signing_secret = Some(crate::slack_http::SIGNING_SECRET.into());
     let token = |name: &str, role| deskbell::config::ApiToken {
@@ -223,4 +224,60 @@ async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
     assert_eq!(body["tickets"][0], json!({ "ticket": t.reference().to_string(), "status": "pending_itsm_existence" }));
     let audits = store.audits(t.reference()).await.unwrap();
     assert!(audits.iter().any(|a| a.actor == Actor::External("api:depot".into()) && a.change.what == "replacement"));
+}
+
+#[tokio::test]
+async fn service_tickets_are_opened_and_moved_through_the_api() {
+    use serde_json::{Value, json};
+    let app = spawn_app().await;
+    crate::support::fixture(&app.res.store).await;
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+    let call = |path: &str, token: &str, body: Option<Value>| {
+        let url = format!("{}/api/v1/service-tickets{path}", app.address);
+        let req = match body {
+            Some(b) => client.post(url).json(&b),
+            None => client.get(url),
+        };
+        req.bearer_auth(token).send()
+    };
+    let new = json!({
+        "kind": "incident", "priority": "P2", "vip": true, "issue_type": "Network", "subtype": "VPN - Troubleshooting",
+        "summary": "VPN down for the dean's office", "contact_email": "dean@example.edu", "contact_name": "Dean Dee",
+        "team": "NIT North",
+    });
+    assert_eq!(call("", "depot-token", Some(new.clone())).await.unwrap().status(), 403, "refresh admins may not");
+    assert_eq!(call("", "nope", Some(new.clone())).await.unwrap().status(), 401);
+    let mut bad = new.clone();
+    bad["priority"] = "P9".into();
+    assert_eq!(call("", "helpdesk-token", Some(bad)).await.unwrap().status(), 422);
+
+    let created = call("", "helpdesk-token", Some(new)).await.unwrap();
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(
+        (created["ticket"].as_str(), created["effective_priority"].as_str()),
+        (Some("S-1"), Some("P1")),
+        "VIP: one up"
+    );
+    assert_eq!(created["sla"]["state"], "due");
+
+    let event = |body: Value| call("/S-1/events", "helpdesk-token", Some(body));
+    let unknown = event(json!({ "event": "assign", "engineer": "nobody@example.edu" })).await.unwrap();
+    assert_eq!(unknown.status(), 422);
+    let assigned: Value =
+        event(json!({ "event": "assign", "engineer": "eve@example.edu" })).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (assigned["status"].as_str(), assigned["assignee"].as_str()),
+        (Some("assigned"), Some("eve@example.edu"))
+    );
+    let acked: Value =
+        event(json!({ "event": "acknowledge", "by": "eve@example.edu" })).await.unwrap().json().await.unwrap();
+    assert_eq!((acked["status"].as_str(), acked["sla"]["state"].as_str()), (Some("in_progress"), Some("met")));
+    let illegal = event(json!({ "event": "reopen" })).await.unwrap();
+    assert_eq!(illegal.status(), 422);
+    let body: Value = illegal.json().await.unwrap();
+    assert!(body.to_string().contains("not allowed while the ticket is in_progress"), "{body}");
+    let shown: Value = call("/S-1", "helpdesk-token", None).await.unwrap().json().await.unwrap();
+    assert_eq!(shown, acked);
+    assert_eq!(call("/R-1", "helpdesk-token", None).await.unwrap().status(), 404);
 }

@@ -142,7 +142,7 @@ async fn a_ticket_change_reaches_slack_and_smtp_with_real_mime(store: &Store) {
     let mail_id = deliveries.iter().find(|d| d.channel == "email").unwrap().external_id.clone().unwrap();
     assert!(m.contains(&format!("Message-ID: {mail_id}")), "the recorded Message-ID is the one sent");
     assert_eq!(rig.run().await, 0, "nothing is sent twice");
-    let shown = deskbell::ticket_view::show(store, t.reference()).await.unwrap();
+    let shown = deskbell::ticket_view::show(store, t.reference(), chrono::Utc::now()).await.unwrap();
     assert!(shown.contains("Delivery log") && shown.contains("#1 sent     approval_request"), "{shown}");
 }
 

@@ -424,7 +424,7 @@ async fn every_style_from_creation_to_complete(store: &Store) {
     assert!(unit_reminder.is_some(), "the unit-specified slot reminder states the location");
     assert!(sim.tdx.task_feed().iter().any(|(_, _, e)| e["PercentComplete"] == 100));
     assert_eq!(sim.tdx.logins(), 1, "one JWT is reused for every call");
-    let shown = deskbell::ticket_view::show(store, ids[0].into()).await.unwrap();
+    let shown = deskbell::ticket_view::show(store, ids[0].into(), sim.clock.now()).await.unwrap();
     assert!(shown.contains("Seen in other systems") && shown.contains("tdx    completed"), "{shown}");
     let creates = sim.tdx.calls().iter().filter(|c| *c == &format!("POST {APP}/tickets")).count();
     assert_eq!(creates, 7, "one TDX request per refresh");

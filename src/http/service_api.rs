@@ -1,0 +1,176 @@
+//! Service tickets over the REST API, for the help desk's tools and the
+//! PSA's webhooks: `POST /api/v1/service-tickets` opens one (its SLA clock
+//! and escalation chains start), `POST /api/v1/service-tickets/S-n/events`
+//! moves it (assign, acknowledge, wait_on_client, client_replied, escalate,
+//! hold, release, resolve, close, reopen) and `GET …/S-n` shows it with its
+//! SLA state. Callers need the `help_desk` or `dispatcher` role.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::api::Caller;
+use super::error::HttpError;
+use crate::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceTicket, Sla};
+use crate::domain::{Email, Role, ServiceTicketId, TicketRef};
+use crate::store::StoreError;
+
+fn allowed(caller: &Caller) -> Result<(), HttpError> {
+    if caller.roles.iter().any(|r| matches!(r, Role::HelpDesk | Role::Dispatcher)) {
+        Ok(())
+    } else {
+        Err(HttpError::Forbidden)
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> HttpError {
+    HttpError::Unprocessable(vec![e.to_string()])
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    kind: ServiceKind,
+    priority: Priority,
+    #[serde(default)]
+    vip: bool,
+    issue_type: String,
+    subtype: String,
+    summary: String,
+    contact_email: String,
+    contact_name: String,
+    team: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), HttpError> {
+    allowed(&caller)?;
+    let t: NewTicket = serde_json::from_value(body).map_err(invalid)?;
+    let email = Email::parse(&t.contact_email).map_err(invalid)?;
+    let team =
+        state.store.team_by_name(&t.team).await?.ok_or_else(|| invalid(format!("no team is called '{}'", t.team)))?;
+    let contact = state.store.ensure_person(&t.contact_name, &email, Role::Customer).await?;
+    let new = NewServiceTicket {
+        kind: t.kind,
+        priority: t.priority,
+        vip: t.vip,
+        issue_type: t.issue_type,
+        subtype: t.subtype,
+        summary: t.summary,
+        contact,
+        team: team.id,
+    };
+    let created = state.workflow.create_service(new, &caller.actor()).await.map_err(refused)?;
+    Ok((StatusCode::CREATED, Json(view(&state, &created).await?)))
+}
+
+/// The events a caller may send, as JSON: `{"event": "assign", "engineer": "ed@example.edu"}`.
+#[derive(Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+enum EventBody {
+    Assign { engineer: String },
+    Acknowledge { by: String },
+    WaitOnClient,
+    ClientReplied,
+    Escalate,
+    Hold { reason: String },
+    Release,
+    Resolve,
+    Close,
+    Reopen,
+}
+
+fn service_id(reference: &str) -> Result<ServiceTicketId, HttpError> {
+    match TicketRef::parse(reference) {
+        Ok(TicketRef::Service(id)) => Ok(id),
+        _ => Err(HttpError::NotFound),
+    }
+}
+
+pub async fn event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(reference): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, HttpError> {
+    allowed(&caller)?;
+    let id = service_id(&reference)?;
+    let body: EventBody = serde_json::from_value(body).map_err(invalid)?;
+    let event = match body {
+        EventBody::Assign { engineer } => ServiceEvent::Assign { engineer: staff(&state, &engineer).await? },
+        EventBody::Acknowledge { by } => ServiceEvent::Acknowledge { by: staff(&state, &by).await? },
+        EventBody::WaitOnClient => ServiceEvent::WaitOnClient,
+        EventBody::ClientReplied => ServiceEvent::ClientReplied,
+        EventBody::Escalate => ServiceEvent::Escalate,
+        EventBody::Hold { reason } => ServiceEvent::PutOnHold { reason },
+        EventBody::Release => ServiceEvent::Released,
+        EventBody::Resolve => ServiceEvent::Resolve,
+        EventBody::Close => ServiceEvent::Close,
+        EventBody::Reopen => ServiceEvent::Reopen,
+    };
+    let t = state.workflow.service(id, &caller.actor(), event).await.map_err(refused)?;
+    Ok(Json(view(&state, &t).await?))
+}
+
+async fn staff(state: &AppState, email: &str) -> Result<crate::domain::PersonId, HttpError> {
+    let email = Email::parse(email).map_err(invalid)?;
+    let person = state.store.person_by_email(&email).await?.ok_or_else(|| invalid(format!("nobody is {email}")))?;
+    Ok(person.id)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(reference): Path<String>,
+) -> Result<Json<Value>, HttpError> {
+    allowed(&caller)?;
+    let t = state.store.load_service(service_id(&reference)?).await?.value;
+    Ok(Json(view(&state, &t).await?))
+}
+
+/// Refusals of the domain (an illegal event, a conflict) are the caller's
+/// to fix: 422 with the reason.
+fn refused(e: StoreError) -> HttpError {
+    match e {
+        StoreError::Domain(d) => invalid(d),
+        StoreError::Conflict { ticket } => invalid(format!("{ticket} changed meanwhile; retry")),
+        StoreError::Invalid(why) => invalid(why),
+        other => other.into(),
+    }
+}
+
+async fn view(state: &AppState, t: &ServiceTicket) -> Result<Value, HttpError> {
+    let assignee = match t.assignee {
+        Some(p) => Some(state.store.person(p).await?.email.to_string()),
+        None => None,
+    };
+    let (sla, due) = match t.sla(state.clock.now()) {
+        None => ("none", None),
+        Some(Sla::Due(at)) => ("due", Some(at)),
+        Some(Sla::Met { on_time: true }) => ("met", t.response_due_at),
+        Some(Sla::Met { on_time: false }) | Some(Sla::Breached) => ("breached", t.response_due_at),
+        Some(Sla::Paused) => ("paused", t.response_due_at),
+    };
+    Ok(json!({
+        "ticket": t.reference().to_string(),
+        "kind": t.kind,
+        "priority": t.priority,
+        "effective_priority": t.effective_priority(),
+        "vip": t.vip,
+        "status": t.status,
+        "tier": t.tier,
+        "assignee": assignee,
+        "summary": t.summary,
+        "sla": {
+            "state": sla,
+            "client_response_due_at": due.map(|d| d.to_rfc3339()),
+            "responded_at": t.responded_at.map(|d| d.to_rfc3339()),
+        },
+    }))
+}
