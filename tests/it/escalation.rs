@@ -260,3 +260,100 @@ async fn waiting_on_the_client_reminds_warns_and_hands_back(store: &Store) {
     assert_eq!(ticket.status, ServiceStatus::WaitingOnClient, "no tier escalation while the client is awaited");
     assert!(sim.smtp.messages().iter().any(|msg| msg.contains("cara@example.edu")));
 }
+
+/// Three engine instances (timer tick and dispatcher each) on one
+/// PostgreSQL database; 1 000 P1 tickets, each of its own team, whose
+/// 15-minute ping falls due in the same minute. One instance dies in the
+/// middle of its tick, with steps claimed and not fired; the others fire
+/// them once its lease runs out. Every team channel receives its ping exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_engines_one_killed_mid_tick_send_every_ping_once_on_postgres() {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use deskbell::channels::email::{EmailChannel, Mailer};
+    use deskbell::channels::slack::SlackChannel;
+    use deskbell::clock::{Clock, SimClock};
+    use deskbell::domain::SlackChannelId;
+    use deskbell::domain::service::policy::Who;
+    use deskbell::outbox::Dispatcher;
+    use deskbell::scheduler::TimerTick;
+    use deskbell::templates::Templates;
+
+    use crate::support::fake_slack::{FakeSlack, TOKEN};
+
+    const TICKETS: usize = 1_000;
+    let db = crate::support::postgres().await;
+    let store = &db.store;
+    let d = desk(store).await;
+    let clock = Arc::new(SimClock::new(local(11, 2, 9, 0)));
+    let mut workflow = crate::support::workflow(store, clock.clone());
+    // Only the team channel is pinged, and only at 15 minutes, so each
+    // ticket's ping has a channel of its own (no Slack pacing in the way).
+    let mut policy = crate::support::escalation_policy();
+    policy.unassigned.truncate(1);
+    policy.unassigned[0].notify = vec![Who::TeamChannel];
+    workflow.policy = Arc::new(policy);
+    for i in 0..TICKETS {
+        let channel = SlackChannelId::parse(&format!("C{i:08}")).unwrap();
+        let team = store.upsert_team(&format!("Team {i}"), &channel, "umich").await.unwrap();
+        let mut new = incident(&d, Priority::P1);
+        new.team = team;
+        workflow.create_service(new, &Actor::System).await.unwrap();
+    }
+    clock.set(local(11, 2, 9, 15));
+
+    let slack = FakeSlack::start().await;
+    let mail = tempfile::tempdir().unwrap();
+    let templates = Arc::new(Templates::load(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/templates").as_ref(),
+        workflow.calendars.clone(),
+    ));
+    let engine = |_| {
+        let tick = TimerTick { workflow: workflow.clone(), batch: 50, lease: chrono::Duration::minutes(5) };
+        let email = EmailChannel {
+            mailer: Mailer::Files(mail.path().to_owned()),
+            from: "Service Desk <servicedesk@example.edu>".parse().unwrap(),
+            reply: None,
+        };
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            clock.clone(),
+            templates.clone(),
+            email,
+            SlackChannel::api(&slack.url, TOKEN),
+            deskbell::config::OutboxSettings::default(),
+        );
+        Arc::new((tick, dispatcher))
+    };
+    let engines: Vec<_> = (0..3).map(engine).collect();
+    async fn drain(tick: &TimerTick) {
+        while tick.run_once().await.unwrap() > 0 {}
+    }
+    // The first engine claims a batch of due steps and dies before firing
+    // them; the others share the rest.
+    let held = store.claim_due_timers(clock.now(), clock.now() + chrono::Duration::minutes(5), 50).await.unwrap();
+    assert_eq!(held.len(), 50);
+    let (b, c) = (engines[1].clone(), engines[2].clone());
+    tokio::join!(drain(&b.0), drain(&c.0));
+    let pings = || async { store.outbox_status_count("pending").await.unwrap() - TICKETS as i64 };
+    assert_eq!(pings().await, (TICKETS - 50) as i64, "the dead engine's steps wait for its lease");
+    // The dead engine's lease runs out; the survivors fire what it held.
+    clock.set(local(11, 2, 9, 21));
+    tokio::join!(drain(&b.0), drain(&c.0));
+    assert_eq!(pings().await, TICKETS as i64);
+    assert!(store.next_timer_due().await.unwrap().unwrap() > clock.now(), "no due step left behind");
+
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    let deliver = |e: Arc<(TimerTick, Dispatcher)>, stop: tokio::sync::watch::Receiver<bool>| async move {
+        while e.1.run_once(&stop).await.unwrap() > 0 {}
+    };
+    tokio::join!(deliver(b.clone(), stop.clone()), deliver(c.clone(), stop.clone()), deliver(engines[0].clone(), stop));
+    let mut per_channel: HashMap<String, usize> = HashMap::new();
+    for p in slack.posted() {
+        *per_channel.entry(p.channel).or_default() += 1;
+    }
+    assert_eq!(per_channel.len(), TICKETS, "every team channel pinged");
+    assert!(per_channel.values().all(|n| *n == 1), "none twice");
+    assert_eq!(store.outbox_status_count("pending").await.unwrap(), 0);
+}
