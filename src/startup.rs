@@ -150,6 +150,7 @@ impl Application {
             jobs: settings.scheduler.schedules().map_err(anyhow::Error::msg)?,
             time_zone: settings.scheduler.time_zone,
             interval: std::time::Duration::from_secs(settings.scheduler.tick_seconds),
+            doorbell: Some(dispatcher.doorbell()),
         };
         let listener = TcpListener::bind(settings.server.bind)
             .await

@@ -182,7 +182,7 @@ impl Default for SchedulerSettings {
     fn default() -> Self {
         Self {
             time_zone: chrono_tz::UTC,
-            tick_seconds: 5,
+            tick_seconds: 1,
             slot_generation: "0 30 1 * * *".into(),
             slot_discovery: "0 0 7,13 * * *".into(),
             tdx_check: "0 0 6 * * *".into(),

@@ -27,12 +27,19 @@ pub struct Scheduler {
     pub jobs: Vec<(&'static str, cron::Schedule)>,
     pub time_zone: Tz,
     pub interval: StdDuration,
+    /// Rung after each batch of fired steps, so their messages (pings) go
+    /// out at once instead of at the dispatcher's next poll.
+    pub doorbell: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Scheduler {
     /// Fires due timers, then runs every job that is due.
     pub async fn run_once(&self) -> Result<()> {
-        while self.tick.run_once().await? > 0 {}
+        while self.tick.run_once().await? > 0 {
+            if let Some(bell) = &self.doorbell {
+                bell.notify_one();
+            }
+        }
         let store = &self.tick.workflow.store;
         for (name, schedule) in &self.jobs {
             let now = self.tick.workflow.clock.now();

@@ -27,6 +27,7 @@ fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
         jobs: settings.schedules().unwrap(),
         time_zone: settings.time_zone,
         interval: std::time::Duration::from_secs(5),
+        doorbell: None,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Posted {
     pub channel: String,
     pub text: String,
     pub blocks: Value,
+    /// When it arrived, by the machine's clock (for lateness figures).
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Default)]
@@ -224,7 +226,8 @@ async fn post_message(fake: Fake, req: Value) -> Response {
     }
     let mut inner = fake.inner.lock().unwrap();
     let text = req["text"].as_str().unwrap_or_default().to_owned();
-    inner.posted.push(Posted { channel: channel.clone(), text: text.clone(), blocks: req["blocks"].clone() });
+    let at = chrono::Utc::now();
+    inner.posted.push(Posted { channel: channel.clone(), text: text.clone(), blocks: req["blocks"].clone(), at });
     let ts = format!("1700000000.{:06}", inner.posted.len());
     ok(json!({
         "channel": channel,
