@@ -151,6 +151,7 @@ impl Application {
             time_zone: settings.scheduler.time_zone,
             interval: std::time::Duration::from_secs(settings.scheduler.tick_seconds),
             doorbell: Some(dispatcher.doorbell()),
+            kpi_channel: settings.service.kpi_channel.clone(),
         };
         let listener = TcpListener::bind(settings.server.bind)
             .await

@@ -154,3 +154,32 @@ impl Workflow {
         Ok(sent)
     }
 }
+
+impl Workflow {
+    /// The morning job: yesterday's KPIs (days of `tz`) to `channel`, once.
+    pub async fn send_kpis(&self, channel: &crate::domain::SlackChannelId, tz: chrono_tz::Tz) -> Result<()> {
+        let now = self.clock.now();
+        let today = now.with_timezone(&tz).date_naive();
+        let yesterday = today - Days::new(1);
+        let midnight = |d: chrono::NaiveDate| {
+            let local = d.and_time(chrono::NaiveTime::MIN);
+            local.and_local_timezone(tz).earliest().map(|t| t.to_utc()).unwrap_or_else(|| local.and_utc())
+        };
+        let kpis = self.store.kpis(midnight(yesterday), midnight(today)).await?;
+        let day = yesterday.format("%a %Y-%m-%d").to_string();
+        let payload = serde_json::json!({
+            "ticket": { "ref": "kpi", "day": day, "kpis": kpis },
+            "recipient": { "name": "service desk" },
+        });
+        let key = format!("kpi/{yesterday}");
+        let m = NewMessage {
+            dedupe_key: &key,
+            ticket: None,
+            channel: "slack",
+            recipient: channel.as_str(),
+            template: crate::domain::Template::KpiDigest.into(),
+            payload: &payload.to_string(),
+        };
+        self.store.enqueue(&m, now).await
+    }
+}

@@ -176,6 +176,8 @@ pub struct SchedulerSettings {
     pub tdx_check: String,
     /// Email approvers their unit's open refreshes (Fridays).
     pub approval_digest: String,
+    /// Yesterday's service desk KPIs to `[service] kpi_channel`.
+    pub kpi_digest: String,
 }
 
 impl Default for SchedulerSettings {
@@ -187,6 +189,7 @@ impl Default for SchedulerSettings {
             slot_discovery: "0 0 7,13 * * *".into(),
             tdx_check: "0 0 6 * * *".into(),
             approval_digest: "0 0 8 * * Fri".into(),
+            kpi_digest: "0 0 7 * * *".into(),
         }
     }
 }
@@ -199,6 +202,7 @@ impl SchedulerSettings {
             ("slot_discovery", &self.slot_discovery),
             ("tdx_check", &self.tdx_check),
             ("approval_digest", &self.approval_digest),
+            ("kpi_digest", &self.kpi_digest),
         ]
         .into_iter()
         .map(|(name, expr)| {
@@ -295,11 +299,13 @@ impl Default for RefreshSettings {
 pub struct ServiceSettings {
     /// SLA targets and escalation chains (see config/escalation.toml).
     pub escalation_policy: PathBuf,
+    /// The Slack channel the daily KPI digest goes to; none, no digest.
+    pub kpi_channel: Option<crate::domain::SlackChannelId>,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        Self { escalation_policy: "config/escalation.toml".into() }
+        Self { escalation_policy: "config/escalation.toml".into(), kpi_channel: None }
     }
 }
 

@@ -65,6 +65,8 @@ pub enum Template {
     ApprovalDecided,
     /// An answer to one person's click or command, through its `response_url`.
     InteractionReply,
+    /// Yesterday's service desk KPIs, to the configured channel.
+    KpiDigest,
 }
 
 /// What a template is about, which decides the context it is rendered with.
@@ -78,6 +80,8 @@ pub enum Subject {
     Delivery,
     /// A short answer to a Slack interaction.
     Reply,
+    /// A day's KPIs.
+    Kpis,
 }
 
 /// The forms a template must have: `(email, slack)`.
@@ -96,7 +100,7 @@ impl Template {
             | TicketReceived
             | TechnicianAssigned
             | ClosingNotice => (true, false),
-            LocationInfoNeeded | TeamTdxAlert | ApprovalDecided | InteractionReply => (false, true),
+            LocationInfoNeeded | TeamTdxAlert | ApprovalDecided | InteractionReply | KpiDigest => (false, true),
             SlotInvitation => (true, true),
             ApprovalRequest
             | EngineerAssigned
@@ -121,6 +125,7 @@ impl Template {
             ApprovalDigest => Subject::Digest,
             DeliveryDead => Subject::Delivery,
             InteractionReply => Subject::Reply,
+            KpiDigest => Subject::Kpis,
             TicketReceived
             | TechnicianAssigned
             | EngineerAssigned

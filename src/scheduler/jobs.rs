@@ -30,6 +30,8 @@ pub struct Scheduler {
     /// Rung after each batch of fired steps, so their messages (pings) go
     /// out at once instead of at the dispatcher's next poll.
     pub doorbell: Option<Arc<tokio::sync::Notify>>,
+    /// Where the daily KPI digest goes.
+    pub kpi_channel: Option<crate::domain::SlackChannelId>,
 }
 
 impl Scheduler {
@@ -61,6 +63,10 @@ impl Scheduler {
             "slot_generation" => w.generate_slots().await.map(|n| format!("ok: {n} slots added")),
             "slot_discovery" => w.discover_slots().await.map(|n| format!("ok: {n} customers invited")),
             "approval_digest" => w.send_digests().await.map(|n| format!("ok: {n} digests queued")),
+            "kpi_digest" => match &self.kpi_channel {
+                Some(c) => w.send_kpis(c, self.time_zone).await.map(|()| format!("ok: KPIs sent to {c}")),
+                None => Ok("skipped: no [service] kpi_channel".into()),
+            },
             "tdx_check" => match &self.itsm {
                 Some(itsm) => {
                     let now = w.clock.now();

@@ -35,6 +35,11 @@ pub fn sample_context(t: Template) -> Value {
             ],
         }),
         Subject::Reply => json!({ "ref": "R-12" }),
+        Subject::Kpis => json!({
+            "ref": "kpi", "day": "2026-11-23",
+            "kpis": { "closed": 14, "closed_within_sla": 12, "carried_over": 5, "pending": 9, "breaches": 2,
+                "onsite_completed": 6, "onsite_rescheduled": 1 },
+        }),
         Subject::Delivery => json!({
             "ref": "R-12", "dedupe_key": "R-12/customer_begin", "channel": "email",
             "recipient": "cara@example.edu", "template": "customer_begin", "error": "550 mailbox unavailable", "attempts": 1,
@@ -42,7 +47,7 @@ pub fn sample_context(t: Template) -> Value {
     };
     let recipient = match t.subject() {
         Subject::RefreshTicket | Subject::ServiceTicket => "Cara Customer",
-        Subject::Digest | Subject::Delivery | Subject::Reply => "Ann Arbor",
+        Subject::Digest | Subject::Delivery | Subject::Reply | Subject::Kpis => "Ann Arbor",
     };
     json!({
         "ticket": ticket,

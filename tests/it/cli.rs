@@ -98,6 +98,21 @@ fn a_broken_template_stops_check_config_with_file_and_line() {
 }
 
 #[test]
+fn a_bad_escalation_step_stops_check_config_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/escalation.toml")).unwrap();
+    let policy = dir.path().join("escalation.toml");
+    std::fs::write(&policy, shipped.replacen("after = \"20m\"", "after = \"10m\"", 1)).unwrap();
+    let out =
+        deskbell(dir.path()).env("DESKBELL_SERVICE__ESCALATION_POLICY", &policy).arg("check-config").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let line = shipped[..shipped.find("after = \"20m\"").unwrap()].lines().count() - 1;
+    assert!(stderr.contains(&format!("escalation.toml:{line}: [[unassigned]] steps must come in order")), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
 fn show_names_a_missing_ticket() {
     let dir = tempfile::tempdir().unwrap();
     let out = deskbell(dir.path()).args(["show", "R-99"]).output().unwrap();

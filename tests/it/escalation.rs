@@ -20,6 +20,7 @@ both_databases!(
     a_reassignment_mid_chain_starts_a_new_one,
     past_the_threshold_the_ticket_goes_up_a_tier,
     waiting_on_the_client_reminds_warns_and_hands_back,
+    a_days_kpis_count_closures_breaches_and_what_is_left,
 );
 
 /// The fixture (Eve is engineer and dispatcher) plus Sam, a service
@@ -356,4 +357,27 @@ async fn three_engines_one_killed_mid_tick_send_every_ping_once_on_postgres() {
     assert_eq!(per_channel.len(), TICKETS, "every team channel pinged");
     assert!(per_channel.values().all(|n| *n == 1), "none twice");
     assert_eq!(store.outbox_status_count("pending").await.unwrap(), 0);
+}
+
+async fn a_days_kpis_count_closures_breaches_and_what_is_left(store: &Store) {
+    let d = desk(store).await;
+    let sim = Sim::new(store, local(11, 2, 9, 0)).await;
+    let carried = sim.create_service(incident(&d, Priority::P3)).await;
+    sim.run_until(local(11, 3, 8, 0)).await;
+    // Tuesday 08:00: one answered in time and resolved, one never answered
+    // (its P1 hour falls due at 09:00), one answered late and resolved.
+    let on_time = sim.create_service(incident(&d, Priority::P1)).await;
+    let ignored = sim.create_service(incident(&d, Priority::P1)).await;
+    let late = sim.create_service(incident(&d, Priority::P1)).await;
+    for (t, hour) in [(on_time, 8), (late, 11)] {
+        sim.service_at(local(11, 3, hour, 10), t, Actor::System, ServiceEvent::Assign { engineer: d.ed }).await;
+        sim.service_at(local(11, 3, hour, 20), t, Actor::Person(d.ed), ServiceEvent::Acknowledge { by: d.ed }).await;
+        sim.service_at(local(11, 3, hour, 40), t, Actor::Person(d.ed), ServiceEvent::Resolve).await;
+    }
+    let k = store.kpis(local(11, 3, 0, 0), local(11, 4, 0, 0)).await.unwrap();
+    assert_eq!((k.closed, k.closed_within_sla), (2, 1), "{k:?}");
+    assert_eq!(k.breaches, 2, "the late one and the ignored one: {k:?}");
+    assert_eq!((k.carried_over, k.pending), (1, 2), "{k:?}");
+    assert_eq!(store.load_service(carried).await.unwrap().value.status, ServiceStatus::New);
+    assert_eq!(store.load_service(ignored).await.unwrap().value.sla(local(11, 4, 0, 0)), Some(Sla::Breached));
 }

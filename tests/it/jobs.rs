@@ -28,6 +28,7 @@ fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
         time_zone: settings.time_zone,
         interval: std::time::Duration::from_secs(5),
         doorbell: None,
+        kpi_channel: Some(deskbell::domain::SlackChannelId::parse("CKPI00001").unwrap()),
     }
 }
 
@@ -94,7 +95,17 @@ async fn each_due_time_runs_once_across_replicas_and_a_restart_catches_up(store:
     restarted.run_once().await.unwrap();
     assert_eq!(runs("approval_digest").await[0].outcome.as_deref(), Some("ok: 2 digests queued"), "Ann and Abe");
     restarted.run_once().await.unwrap();
-    assert_eq!(store.outbox_status_count("pending").await.unwrap(), 3, "one digest each, and the new ticket's invite");
+    let kpis = runs("kpi_digest").await;
+    assert_eq!(
+        kpis.iter().map(|r| r.due_at).collect::<Vec<_>>(),
+        [local(11, 13, 7, 0), local(11, 10, 7, 0), local(11, 2, 7, 0)]
+    );
+    assert!(kpis.iter().all(|r| r.outcome.as_deref() == Some("ok: KPIs sent to CKPI00001")));
+    assert_eq!(
+        store.outbox_status_count("pending").await.unwrap(),
+        3 + 3,
+        "one digest each, the new ticket's invite, and each morning's KPIs"
+    );
 }
 
 async fn three_replicas_fire_each_due_step_exactly_once(store: &Store) {
