@@ -85,6 +85,7 @@ fn settings(dir: &std::path::Path, name: &str) -> Settings {
     std::fs::write(&policy, POLICY).unwrap();
     s.service.escalation_policy = policy;
     s.email.drop_dir = dir.join("mail");
+    s.inbound.smtp_bind = None;
     s.slack.log_file = dir.join("slack.jsonl");
     s
 }

@@ -77,6 +77,7 @@ async fn main() {
     settings.slack.signing_secret = Some(SECRET.into());
     settings.slack.log_file = dir.path().join("slack.jsonl");
     settings.email.drop_dir = dir.path().join("mail");
+    settings.inbound.smtp_bind = None;
     let res = Resources::open(&settings).await.unwrap();
     let loading = Instant::now();
     load(&res.store, &url, tickets).await;

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod http;
 pub mod ics;
 pub mod import;
+pub mod inbound;
 pub mod itsm;
 pub mod links;
 pub mod net;

@@ -70,11 +70,28 @@ enum Command {
         #[arg(long)]
         public_url: Option<String>,
     },
+    /// Inbound email: list what came in, or process a stored message again.
+    #[command(subcommand)]
+    Inbound(InboundCommand),
     /// The recent runs of the scheduled jobs.
     Jobs {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+}
+
+#[derive(Subcommand)]
+enum InboundCommand {
+    /// The newest inbound messages (all, or of one status: threaded,
+    /// unmatched, auto_reply, bounce, malformed, stored).
+    List {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Process a stored message again (after a failure or a fix).
+    Retry { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -199,6 +216,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let res = Resources::open(&settings).await?;
             res.store.delete_slot(SlotId(slot), clock.now()).await?;
             println!("slot {slot} deleted");
+        }
+        Command::Inbound(InboundCommand::List { status, limit }) => {
+            let res = Resources::open(&settings).await?;
+            for m in res.store.inbound_list(status.as_deref(), limit).await? {
+                let ticket = m.ticket.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
+                let at = m.received_at.format("%Y-%m-%d %H:%M");
+                let (sender, reason) = (m.sender.unwrap_or_default(), m.reason.unwrap_or_default());
+                println!("{:>6}  {at}  {:<8} {:<10} {ticket:<7} {sender}  {reason}", m.id, m.source, m.status);
+            }
+        }
+        Command::Inbound(InboundCommand::Retry { id }) => {
+            let res = Resources::open(&settings).await?;
+            let inbound = deskbell::inbound::Inbound {
+                workflow: res.workflow(Arc::new(clock)),
+                reply_secret: settings.email.reply_secret.clone(),
+                max_attachment_bytes: settings.inbound.max_attachment_bytes,
+                helpdesk_channel: settings.inbound.helpdesk_channel.clone(),
+            };
+            let o = inbound.process(id).await?;
+            let ticket = o.ticket.map(|t| format!(" on {t}")).unwrap_or_default();
+            println!("message {id}: {}{ticket} ({})", o.status, o.reason.unwrap_or_default());
         }
         Command::Manifest { public_url } => {
             print!(

@@ -18,6 +18,7 @@ use crate::config::{Calendars, Settings};
 use crate::domain::refresh::Cadence;
 use crate::domain::service::policy::EscalationPolicy;
 use crate::http::{self, AppState};
+use crate::inbound::Inbound;
 use crate::itsm::{ItsmSender, TdxClient};
 use crate::links::Links;
 use crate::outbox::Dispatcher;
@@ -112,6 +113,9 @@ pub fn slack_channel(settings: &Settings) -> SlackChannel {
 
 pub struct Application {
     listener: TcpListener,
+    /// The SMTP listener for customers' replies, if one is configured.
+    smtp: Option<TcpListener>,
+    max_message_bytes: usize,
     state: AppState,
     dispatcher: Arc<Dispatcher>,
     scheduler: Arc<Scheduler>,
@@ -153,11 +157,25 @@ impl Application {
             doorbell: Some(dispatcher.doorbell()),
             kpi_channel: settings.service.kpi_channel.clone(),
         };
+        let smtp = match settings.inbound.smtp_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr).await.with_context(|| format!("cannot listen for inbound email on {addr}"))?,
+            ),
+            None => None,
+        };
+        let inbound = Inbound {
+            workflow: workflow.clone(),
+            reply_secret: settings.email.reply_secret.clone(),
+            max_attachment_bytes: settings.inbound.max_attachment_bytes,
+            helpdesk_channel: settings.inbound.helpdesk_channel.clone(),
+        };
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;
         Ok(Self {
             listener,
+            smtp,
+            max_message_bytes: settings.inbound.max_message_bytes,
             state: AppState {
                 store: res.store.clone(),
                 clock,
@@ -170,6 +188,9 @@ impl Application {
                 slack_signing_secret: settings.slack.signing_secret.clone(),
                 slack: Arc::new(slack_channel(settings)),
                 doorbell: dispatcher.doorbell(),
+                inbound,
+                inbound_secret: settings.inbound.webhook_secret.clone(),
+                max_message_bytes: settings.inbound.max_message_bytes,
             },
             dispatcher: Arc::new(dispatcher),
             scheduler: Arc::new(scheduler),
@@ -185,6 +206,11 @@ impl Application {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
+    /// The port of the inbound SMTP listener, if there is one.
+    pub fn smtp_port(&self) -> Option<u16> {
+        self.smtp.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
+    }
+
     /// Serves, dispatches and runs the scheduler until `shutdown` completes,
     /// then finishes in-flight requests, lets the dispatcher finish its
     /// current message and give back the rest, and closes the database pool.
@@ -194,11 +220,18 @@ impl Application {
         let (dispatcher, scheduler, stopped2) = (self.dispatcher.clone(), self.scheduler.clone(), stopped.clone());
         let worker = tokio::spawn(async move { dispatcher.run(stopped).await });
         let jobs = tokio::spawn(async move { scheduler.run(stopped2).await });
+        let smtp = self.smtp.map(|listener| {
+            let (inbound, limit, stopped3) = (self.state.inbound.clone(), self.max_message_bytes, stop.subscribe());
+            tokio::spawn(crate::inbound::smtp::serve(listener, inbound, limit, stopped3))
+        });
         tracing::info!(addr = %self.listener.local_addr()?, "deskbell listening");
         axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);
         worker.await?;
         jobs.await?;
+        if let Some(smtp) = smtp {
+            smtp.await?;
+        }
         store.close().await;
         tracing::info!("deskbell stopped");
         Ok(())

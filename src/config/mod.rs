@@ -33,6 +33,7 @@ pub struct Settings {
     pub api: ApiSettings,
     pub refresh: RefreshSettings,
     pub service: ServiceSettings,
+    pub inbound: InboundSettings,
     pub log: LogSettings,
 }
 
@@ -306,6 +307,33 @@ pub struct ServiceSettings {
 impl Default for ServiceSettings {
     fn default() -> Self {
         Self { escalation_policy: "config/escalation.toml".into(), kpi_channel: None }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InboundSettings {
+    /// Where the SMTP listener for replies listens; unset, no listener.
+    pub smtp_bind: Option<SocketAddr>,
+    /// The shared secret of `POST /inbound/email`; unset, the endpoint is off.
+    pub webhook_secret: Option<SecretString>,
+    /// Larger messages are refused by the listener (SMTP 552).
+    pub max_message_bytes: usize,
+    /// Larger attachments are noted on the ticket as over the limit.
+    pub max_attachment_bytes: usize,
+    /// Where unmatched replies are announced (the help desk's channel).
+    pub helpdesk_channel: Option<crate::domain::SlackChannelId>,
+}
+
+impl Default for InboundSettings {
+    fn default() -> Self {
+        Self {
+            smtp_bind: Some(SocketAddr::from(([127, 0, 0, 1], 2525))),
+            webhook_secret: None,
+            max_message_bytes: 30 * 1024 * 1024,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            helpdesk_channel: None,
+        }
     }
 }
 

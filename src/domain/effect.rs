@@ -67,6 +67,9 @@ pub enum Template {
     InteractionReply,
     /// Yesterday's service desk KPIs, to the configured channel.
     KpiDigest,
+    /// A customer's emailed reply, to the people working the ticket (or,
+    /// matching no ticket, to the help desk).
+    CustomerReply,
 }
 
 /// What a template is about, which decides the context it is rendered with.
@@ -100,7 +103,9 @@ impl Template {
             | TicketReceived
             | TechnicianAssigned
             | ClosingNotice => (true, false),
-            LocationInfoNeeded | TeamTdxAlert | ApprovalDecided | InteractionReply | KpiDigest => (false, true),
+            LocationInfoNeeded | TeamTdxAlert | ApprovalDecided | InteractionReply | KpiDigest | CustomerReply => {
+                (false, true)
+            }
             SlotInvitation => (true, true),
             ApprovalRequest
             | EngineerAssigned
@@ -124,7 +129,7 @@ impl Template {
         match self {
             ApprovalDigest => Subject::Digest,
             DeliveryDead => Subject::Delivery,
-            InteractionReply => Subject::Reply,
+            InteractionReply | CustomerReply => Subject::Reply,
             KpiDigest => Subject::Kpis,
             TicketReceived
             | TechnicianAssigned

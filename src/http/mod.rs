@@ -5,6 +5,7 @@ mod api;
 mod calendar;
 mod error;
 mod health;
+mod inbound;
 mod pick;
 mod service_api;
 
@@ -41,6 +42,10 @@ pub struct AppState {
     pub slack: Arc<SlackChannel>,
     /// Wakes the dispatcher for replies someone is waiting for.
     pub doorbell: Arc<tokio::sync::Notify>,
+    pub inbound: crate::inbound::Inbound,
+    /// The shared secret of `POST /inbound/email`; without one it is off.
+    pub inbound_secret: Option<SecretString>,
+    pub max_message_bytes: usize,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -53,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/service-tickets", axum::routing::post(service_api::create))
         .route("/api/v1/service-tickets/{ticket}", get(service_api::show))
         .route("/api/v1/service-tickets/{ticket}/events", axum::routing::post(service_api::event))
+        .route("/inbound/email", axum::routing::post(inbound::email))
         .merge(crate::slack::routes())
         .with_state(state)
 }

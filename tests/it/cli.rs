@@ -41,6 +41,7 @@ async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
         deskbell(dir.path())
             .args(["serve", "--demo"])
             .env("DESKBELL_SERVER__BIND", "127.0.0.1:0")
+            .env("DESKBELL_INBOUND__SMTP_BIND", "127.0.0.1:0")
             .env("DESKBELL_LOG__FORMAT", "json")
             .env("DESKBELL_EMAIL__DROP_DIR", dir.path().join("mail"))
             .env("DESKBELL_SLACK__LOG_FILE", dir.path().join("slack.jsonl"))

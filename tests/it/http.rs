@@ -13,6 +13,8 @@ use crate::support::{Fixture, new_refresh};
 
 pub struct TestApp {
     pub address: String,
+    /// The inbound SMTP listener's port.
+    pub smtp_port: u16,
     pub res: Resources,
     _dir: tempfile::TempDir,
 }
@@ -36,6 +38,10 @@ pub async fn spawn_app_with(database_url: Option<String>, slack_api_url: Option<
     settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
     settings.service.escalation_policy = concat!(env!("CARGO_MANIFEST_DIR"), "/config/escalation.toml").into();
+    settings.inbound.smtp_bind = Some("127.0.0.1:0".parse().unwrap());
+    settings.inbound.webhook_secret = Some("inbound-secret".into());
+    settings.email.reply_to = Some(deskbell::domain::Email::parse("support@example.edu").unwrap());
+    settings.email.reply_secret = Some("reply-key".into());
     settings.server.link_secret = Some("link-key".into());
     settings.slack.signing_secret = Some(crate::slack_http::SIGNING_SECRET.into());
     let token = |name: &str, role| deskbell::config::ApiToken {
@@ -52,8 +58,9 @@ pub async fn spawn_app_with(database_url: Option<String>, slack_api_url: Option<
     settings.slack.log_file = dir.path().join("slack.jsonl");
     let app = Application::build(&settings, &res, Arc::new(SystemClock)).await.unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
+    let smtp_port = app.smtp_port().expect("the test app listens for inbound email");
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { address, res, _dir: dir }
+    TestApp { address, smtp_port, res, _dir: dir }
 }
 
 /// A new on-prem refresh ticket of the fixture's customer, created now.

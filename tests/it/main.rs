@@ -7,6 +7,7 @@ mod cli;
 mod escalation;
 mod http;
 mod import;
+mod inbound;
 mod jobs;
 mod outbox;
 mod scenario;

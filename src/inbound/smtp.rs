@@ -1,0 +1,125 @@
+//! The SMTP listener a site's mail server relays the support address to.
+//! mailin runs the protocol; each complete message is stored before the
+//! client hears 250, so an accepted message is never lost (a storage
+//! failure answers 451 and the sender's server tries again).
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use mailin::{Action, Handler, Response, SessionBuilder, response};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::Inbound;
+
+/// The longest command or data line accepted (RFC 5321 asks for 1 000).
+const MAX_LINE: usize = 64 * 1024;
+
+/// One message's envelope and bytes as mailin hands them over.
+#[derive(Default)]
+struct Mail {
+    to: Vec<String>,
+    data: Vec<u8>,
+    limit: usize,
+    too_large: bool,
+    complete: bool,
+}
+
+/// mailin keeps its handler; the session reads the mail through this share.
+struct Collect(Arc<Mutex<Mail>>);
+
+impl Collect {
+    fn mail(&self) -> std::sync::MutexGuard<'_, Mail> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Handler for Collect {
+    fn mail(&mut self, _ip: IpAddr, _domain: &str, _from: &str) -> Response {
+        let mut m = Collect::mail(self);
+        m.to.clear();
+        m.data.clear();
+        m.too_large = false;
+        response::OK
+    }
+
+    fn rcpt(&mut self, to: &str) -> Response {
+        Collect::mail(self).to.push(to.trim_matches(['<', '>']).to_lowercase());
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let mut m = Collect::mail(self);
+        if m.data.len() + buf.len() > m.limit {
+            m.too_large = true;
+        } else {
+            m.data.extend_from_slice(buf);
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let mut m = Collect::mail(self);
+        if m.too_large {
+            return response::NO_STORAGE;
+        }
+        m.complete = true;
+        response::OK
+    }
+}
+
+/// Serves until `stop` turns true.
+pub async fn serve(listener: TcpListener, inbound: Inbound, limit: usize, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let inbound = inbound.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = session(stream, peer.ip(), inbound, limit).await {
+                            tracing::warn!(%peer, error = %e, "SMTP session ended with an error");
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "SMTP accept failed"),
+            },
+        }
+    }
+}
+
+async fn session(stream: TcpStream, peer: IpAddr, inbound: Inbound, limit: usize) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    let shared = Arc::new(Mutex::new(Mail { limit, ..Mail::default() }));
+    let mut smtp = SessionBuilder::new("deskbell").build(peer, Collect(shared.clone()));
+    write.write_all(&smtp.greeting().buffer()?).await?;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = (&mut read).take(MAX_LINE as u64).read_until(b'\n', &mut line).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut reply = smtp.process(&line);
+        let done = {
+            let mut m = shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            std::mem::take(&mut m.complete).then(|| (m.to.clone(), std::mem::take(&mut m.data)))
+        };
+        if let Some((to, raw)) = done {
+            if let Err(e) = inbound.receive("smtp", &to, &raw).await {
+                tracing::error!(error = %e, "could not store an inbound message; the sender will retry");
+                reply = response::INTERNAL_ERROR;
+            }
+        }
+        match reply.action {
+            Action::NoReply => {}
+            Action::Close => {
+                write.write_all(&reply.buffer()?).await?;
+                return Ok(());
+            }
+            _ => write.write_all(&reply.buffer()?).await?,
+        }
+    }
+}
