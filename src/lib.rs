@@ -18,6 +18,7 @@ pub mod net;
 pub mod outbox;
 pub mod scheduler;
 pub mod signing;
+pub mod simulate;
 pub mod slack;
 pub mod startup;
 pub mod store;

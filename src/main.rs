@@ -64,6 +64,13 @@ enum Command {
     Slots(SlotCommand),
     /// The subscription link of a team's slot calendar.
     CalendarUrl { team: String },
+    /// Preview every message, ping and status change a scenario produces,
+    /// on a simulated clock with the real engine; nothing is sent.
+    Simulate {
+        scenario: PathBuf,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: deskbell::simulate::Format,
+    },
     /// Print the Slack app manifest (YAML) generated from commands/commands.toml.
     Manifest {
         /// Where Slack reaches deskbell; defaults to [server] public_url.
@@ -144,7 +151,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(cli.config.as_deref())?;
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if matches!(cli.command, Command::Simulate { .. }) {
+        // The report is the output; the engine's own progress is noise there.
+        settings.log.filter = "warn".into();
+    }
     telemetry::init(&settings.log);
     let clock = SystemClock;
     match cli.command {
@@ -237,6 +248,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let o = inbound.process(id).await?;
             let ticket = o.ticket.map(|t| format!(" on {t}")).unwrap_or_default();
             println!("message {id}: {}{ticket} ({})", o.status, o.reason.unwrap_or_default());
+        }
+        Command::Simulate { scenario, format } => {
+            print!("{}", deskbell::simulate::simulate(settings, &scenario, format).await?);
         }
         Command::Manifest { public_url } => {
             print!(

@@ -131,3 +131,23 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Every status change of every ticket, oldest first: (ticket, from,
+    /// to, when). What `deskbell simulate` reports besides the messages.
+    pub async fn status_changes(
+        &self,
+    ) -> Result<Vec<(TicketRef, Option<String>, String, chrono::DateTime<chrono::Utc>)>> {
+        let rows = sqlx::query("SELECT ticket, from_value, to_value, at FROM audits WHERE what = 'status' ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let ticket: String = r.try_get("ticket")?;
+                let ticket = TicketRef::parse(&ticket).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let to: Option<String> = r.try_get("to_value")?;
+                Ok((ticket, r.try_get("from_value")?, to.unwrap_or_default(), from_ms(r.try_get("at")?)?))
+            })
+            .collect()
+    }
+}

@@ -68,13 +68,24 @@ impl Templates {
     }
 
     pub fn email(&self, name: &str, ctx: &Value) -> Result<RenderedEmail, TemplateError> {
+        let (subject, html) = self.email_parts(name, ctx)?;
+        let text =
+            html2text::from_read(html.as_bytes(), 78).map_err(|e| TemplateError(format!("email/{name}.html: {e}")))?;
+        Ok(RenderedEmail { subject, text, html })
+    }
+
+    /// An email's subject; the body is rendered too (so a broken one is an
+    /// error) but not turned into plain text. For `deskbell simulate`.
+    pub fn email_subject(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
+        Ok(self.email_parts(name, ctx)?.0)
+    }
+
+    fn email_parts(&self, name: &str, ctx: &Value) -> Result<(String, String), TemplateError> {
         let ctx = Jv::from(minijinja::value::Serde(ctx));
         let subject =
             self.env.get_template(&format!("email/{name}.subject.txt")).map_err(err)?.render(&ctx).map_err(err)?;
         let html = self.env.get_template(&format!("email/{name}.html")).map_err(err)?.render(&ctx).map_err(err)?;
-        let text =
-            html2text::from_read(html.as_bytes(), 78).map_err(|e| TemplateError(format!("email/{name}.html: {e}")))?;
-        Ok(RenderedEmail { subject: one_line(&subject), text, html })
+        Ok((one_line(&subject), html))
     }
 
     pub fn slack(&self, name: &str, ctx: &Value) -> Result<RenderedSlack, TemplateError> {

@@ -11,6 +11,7 @@ mod inbound;
 mod jobs;
 mod outbox;
 mod scenario;
+mod simulate;
 mod slack_api;
 mod slack_http;
 mod slack_interactions;

@@ -1,0 +1,396 @@
+//! Runs a scenario: the real domain, workflow, timer tick, cron jobs,
+//! templates and outbox on a fresh SQLite database and a simulated clock
+//! that jumps from one due thing to the next. Delivery is replaced by a
+//! recorder: each due outbox row is rendered with the real templates,
+//! written down and marked sent; TDX calls are answered at once (the
+//! system is found, the request created), as a healthy TDX would.
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow};
+use chrono::{DateTime, Days, Duration, Utc};
+use chrono_tz::Tz;
+
+use super::scenario::{Action, Event, Scenario};
+use crate::clock::{Clock, SimClock};
+use crate::config::Settings;
+use crate::domain::refresh::{Cadence, Ctx, NewRefreshTicket, RefreshEvent, System};
+use crate::domain::service::{NewServiceTicket, ServiceEvent};
+use crate::domain::{
+    Actor, Email, ItsmRequest, PersonId, Role, SlackChannelId, SlackUserId, SlotPreference, TicketRef,
+};
+use crate::scheduler::{Scheduler, TimerTick};
+use crate::startup::Resources;
+use crate::store::{NewPerson, Outcome, Store};
+use crate::templates::Templates;
+use crate::workflow::Workflow;
+
+/// One line of the output, in time order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Message {
+        at: DateTime<Utc>,
+        channel: String,
+        to: String,
+        ticket: Option<TicketRef>,
+        template: String,
+        subject: String,
+        dedupe_key: String,
+    },
+    Status {
+        at: DateTime<Utc>,
+        ticket: TicketRef,
+        from: Option<String>,
+        to: String,
+    },
+}
+
+impl Line {
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Line::Message { at, .. } | Line::Status { at, .. } => *at,
+        }
+    }
+}
+
+/// The time zone times are shown in: the first team's calendar.
+pub fn display_zone(res: &Resources, scenario: &Scenario) -> Tz {
+    scenario.teams.first().and_then(|t| res.calendars.get(&t.calendar)).map(|c| c.tz).unwrap_or(chrono_tz::UTC)
+}
+
+struct Sim {
+    workflow: Workflow,
+    scheduler: Scheduler,
+    clock: Arc<SimClock>,
+    templates: Arc<Templates>,
+    messages: Vec<Line>,
+    /// TDX request numbers handed out.
+    requests: u32,
+}
+
+/// Runs `events` from start to end; `settings` give the policies.
+pub async fn run(
+    settings: &Settings,
+    res: &Resources,
+    scenario: &Scenario,
+    events: &[Event],
+) -> anyhow::Result<Vec<Line>> {
+    let start = scenario.start.to_utc();
+    let end = scenario.end.to_utc();
+    setup(&res.store, scenario).await?;
+    let clock = Arc::new(SimClock::new(start));
+    let workflow = res.workflow(clock.clone());
+    let scheduler = Scheduler {
+        tick: TimerTick { workflow: workflow.clone(), batch: 1_000, lease: Duration::minutes(5) },
+        itsm: None,
+        jobs: settings.scheduler.schedules().map_err(|e| anyhow!(e))?,
+        time_zone: settings.scheduler.time_zone,
+        interval: std::time::Duration::from_secs(1),
+        doorbell: None,
+        kpi_channel: settings.service.kpi_channel.clone(),
+    };
+    let mut sim =
+        Sim { workflow, scheduler, clock, templates: res.templates.clone(), messages: Vec::new(), requests: 0 };
+    let mut next_event = 0;
+    // The jobs catch up at the first round (as a fresh deskbell does), then
+    // run when their cron time comes.
+    let mut next_job = Some(start);
+    loop {
+        let now = sim.clock.now();
+        let due_event = events.get(next_event).map(|e| e.at.to_utc());
+        let due = [
+            due_event,
+            sim.workflow.store.next_timer_due().await?,
+            sim.workflow.store.next_outbox_due(true).await?,
+            next_job,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|d| d.max(now))
+        .min();
+        let Some(due) = due.filter(|d| *d <= end) else { break };
+        sim.clock.set(due);
+        while let Some(e) = events.get(next_event).filter(|e| e.at.to_utc() <= due) {
+            sim.apply(e).await.with_context(|| format!("{}: {} {}", e.line, e.ticket, describe(&e.action)))?;
+            next_event += 1;
+        }
+        if next_job.is_some_and(|j| j <= due) {
+            sim.scheduler.run_once().await?;
+            next_job = sim.next_job(due);
+        } else {
+            while sim.scheduler.tick.run_once().await? > 0 {}
+        }
+        sim.deliver().await?;
+        if sim.clock.now() == now && due == now && events.get(next_event).is_none_or(|e| e.at.to_utc() > now) {
+            // Nothing moved and nothing new is due at this instant: step on.
+            sim.clock.set(now + Duration::seconds(1));
+        }
+    }
+    let mut lines: Vec<(DateTime<Utc>, u8, usize, Line)> = Vec::new();
+    for (i, (ticket, from, to, at)) in res.store.status_changes().await?.into_iter().enumerate() {
+        lines.push((at, 0, i, Line::Status { at, ticket, from, to }));
+    }
+    for (i, m) in sim.messages.into_iter().enumerate() {
+        lines.push((m.at(), 1, i, m));
+    }
+    lines.sort_by_key(|(at, rank, i, _)| (*at, *rank, *i));
+    Ok(lines.into_iter().map(|(.., l)| l).collect())
+}
+
+fn describe(a: &Action) -> String {
+    let debug = format!("{a:?}");
+    debug.split([' ', '{']).next().unwrap_or_default().to_owned()
+}
+
+/// People, teams with their slot preferences, configs with approvers.
+async fn setup(store: &Store, s: &Scenario) -> anyhow::Result<()> {
+    for p in &s.people {
+        let email = Email::parse(&p.email).map_err(|e| anyhow!("person {}: {e}", p.name))?;
+        let slack_user =
+            p.slack.as_deref().map(SlackUserId::parse).transpose().map_err(|e| anyhow!("person {}: {e}", p.name))?;
+        store.upsert_person(&NewPerson { name: p.name.clone(), email, slack_user, roles: p.roles.clone() }).await?;
+    }
+    for t in &s.teams {
+        let channel = SlackChannelId::parse(&t.channel).map_err(|e| anyhow!("team {}: {e}", t.name))?;
+        let team = store.upsert_team(&t.name, &channel, &t.calendar).await?;
+        let prefs: Vec<SlotPreference> = t
+            .slots
+            .iter()
+            .map(|p| SlotPreference {
+                team,
+                weekday: p.weekday,
+                start: p.start,
+                length_minutes: p.minutes,
+                capacity: p.capacity,
+            })
+            .collect();
+        store.set_slot_preferences(team, &prefs).await?;
+    }
+    for c in &s.configs {
+        let mut approvers = Vec::new();
+        for a in &c.approvers {
+            approvers.push(person(store, a).await?);
+        }
+        store.upsert_config(&c.name, &approvers, &[], Default::default()).await?;
+    }
+    Ok(())
+}
+
+async fn person(store: &Store, email: &str) -> anyhow::Result<PersonId> {
+    let e = Email::parse(email)?;
+    Ok(store.person_by_email(&e).await?.ok_or_else(|| anyhow!("nobody is {email} (add them to [[people]])"))?.id)
+}
+
+impl Sim {
+    fn next_job(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let tz = self.scheduler.time_zone;
+        self.scheduler
+            .jobs
+            .iter()
+            .filter_map(|(_, s)| s.after(&now.with_timezone(&tz)).next())
+            .map(|t| t.to_utc())
+            .min()
+    }
+
+    async fn apply(&mut self, e: &Event) -> anyhow::Result<()> {
+        let store = &self.workflow.store;
+        let w = &self.workflow;
+        let refresh = |t: TicketRef| match t {
+            TicketRef::Refresh(id) => Ok(id),
+            TicketRef::Service(_) => Err(anyhow!("{t} is a service ticket")),
+        };
+        let service = |t: TicketRef| match t {
+            TicketRef::Service(id) => Ok(id),
+            TicketRef::Refresh(_) => Err(anyhow!("{t} is a refresh ticket")),
+        };
+        match &e.action {
+            Action::CreateRefresh { style, team, config, serial, platform, customer, delegate, replacement } => {
+                let team = store.team_by_name(team).await?.ok_or_else(|| anyhow!("no team is called {team}"))?;
+                let config = store.config_id(config).await?.ok_or_else(|| anyhow!("no config is called {config}"))?;
+                let customer = match customer {
+                    Some(c) => Some(person(store, c).await?),
+                    None => None,
+                };
+                let delegate = match delegate {
+                    Some(d) => Some(person(store, d).await?),
+                    None => None,
+                };
+                let new = NewRefreshTicket {
+                    style: *style,
+                    no_customer: customer.is_none(),
+                    customer,
+                    delegate,
+                    team: team.id,
+                    config,
+                    existing: System { serial: serial.clone(), model: None, platform: *platform },
+                    replacement: replacement.clone().map(|serial| System { serial, model: None, platform: *platform }),
+                };
+                let calendar = w.calendar(team.id).await?;
+                let cadence = Cadence::default();
+                let ctx = Ctx { now: self.clock.now(), calendar: &calendar, cadence: &cadence };
+                let t = store.create_refresh(new, &Actor::System, &ctx, &w.routing).await?;
+                anyhow::ensure!(TicketRef::from(t.id) == e.ticket, "created {} instead", t.reference());
+            }
+            Action::CreateService { priority, vip, kind, summary, contact, team } => {
+                let team = store.team_by_name(team).await?.ok_or_else(|| anyhow!("no team is called {team}"))?;
+                let contact = store.ensure_person(contact, &Email::parse(contact)?, Role::Customer).await?;
+                let new = NewServiceTicket {
+                    kind: *kind,
+                    priority: *priority,
+                    vip: *vip,
+                    issue_type: "Simulated".into(),
+                    subtype: "Simulated".into(),
+                    summary: summary.clone(),
+                    contact,
+                    team: team.id,
+                };
+                let t = w.create_service(new, &Actor::System).await?;
+                anyhow::ensure!(TicketRef::from(t.id) == e.ticket, "created {} instead", t.reference());
+            }
+            Action::PickSlot { slot } | Action::Reschedule { slot } => {
+                let id = refresh(e.ticket)?;
+                let team = store.load_refresh(id).await?.value.team;
+                let now = self.clock.now();
+                let free: Vec<_> = store
+                    .slots(team, now, now + Days::new(crate::workflow::SLOT_HORIZON_DAYS + 1))
+                    .await?
+                    .into_iter()
+                    .filter(|s| s.is_free())
+                    .collect();
+                let chosen = free
+                    .get(slot.saturating_sub(1))
+                    .ok_or_else(|| anyhow!("there are only {} free slots", free.len()))?;
+                w.pick_slot(id, &Actor::System, chosen.id).await?;
+            }
+            action => {
+                let (actor, event) = match action {
+                    Action::WalkWizard { needs_approval, location, shipping_address } => (
+                        Actor::System,
+                        Ev::R(RefreshEvent::WizardCompleted {
+                            needs_approval: *needs_approval,
+                            location: location.clone(),
+                            shipping_address: shipping_address.clone(),
+                        }),
+                    ),
+                    Action::Approve { by } => (Actor::Person(person(store, by).await?), Ev::R(RefreshEvent::Approved)),
+                    Action::Deny { by, reason } => (
+                        Actor::Person(person(store, by).await?),
+                        Ev::R(RefreshEvent::Denied { reason: reason.clone() }),
+                    ),
+                    Action::AssignReplacement { serial, platform, tracking_number } => (
+                        Actor::System,
+                        Ev::R(RefreshEvent::ReplacementAssigned {
+                            system: System { serial: serial.clone(), model: None, platform: *platform },
+                            tracking_number: tracking_number.clone(),
+                            bulk: true,
+                        }),
+                    ),
+                    Action::CustomerReschedule => (Actor::System, Ev::R(RefreshEvent::CustomerRescheduleTriggered)),
+                    Action::Hold { reason } => match e.ticket {
+                        TicketRef::Refresh(_) => {
+                            (Actor::System, Ev::R(RefreshEvent::PutOnHold { reason: reason.clone() }))
+                        }
+                        TicketRef::Service(_) => {
+                            (Actor::System, Ev::S(ServiceEvent::PutOnHold { reason: reason.clone() }))
+                        }
+                    },
+                    Action::Release => match e.ticket {
+                        TicketRef::Refresh(_) => (Actor::System, Ev::R(RefreshEvent::Released)),
+                        TicketRef::Service(_) => (Actor::System, Ev::S(ServiceEvent::Released)),
+                    },
+                    Action::Cancel { reason } => {
+                        (Actor::System, Ev::R(RefreshEvent::Cancelled { reason: reason.clone() }))
+                    }
+                    Action::TdxInstalled => (Actor::External("tdx".into()), Ev::R(RefreshEvent::DeliveryConfirmed)),
+                    Action::Assign { engineer } => {
+                        let engineer = person(store, engineer).await?;
+                        (Actor::Person(engineer), Ev::S(ServiceEvent::Assign { engineer }))
+                    }
+                    Action::Acknowledge { by } => {
+                        let p = person(store, by).await?;
+                        (Actor::Person(p), Ev::S(ServiceEvent::Acknowledge { by: p }))
+                    }
+                    Action::WaitOnClient => (Actor::System, Ev::S(ServiceEvent::WaitOnClient)),
+                    Action::CustomerReply => (Actor::System, Ev::S(ServiceEvent::ClientReplied)),
+                    Action::Escalate => (Actor::System, Ev::S(ServiceEvent::Escalate)),
+                    Action::Resolve => (Actor::System, Ev::S(ServiceEvent::Resolve)),
+                    Action::Close => (Actor::System, Ev::S(ServiceEvent::Close)),
+                    Action::CreateRefresh { .. }
+                    | Action::CreateService { .. }
+                    | Action::PickSlot { .. }
+                    | Action::Reschedule { .. } => {
+                        unreachable!("handled above")
+                    }
+                };
+                match event {
+                    Ev::R(ev) => drop(w.refresh(refresh(e.ticket)?, &actor, ev).await?),
+                    Ev::S(ev) => drop(w.service(service(e.ticket)?, &actor, ev).await?),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records every due message as sent and answers TDX calls.
+    async fn deliver(&mut self) -> anyhow::Result<()> {
+        let store = self.workflow.store.clone();
+        loop {
+            let now = self.clock.now();
+            let rows = store.claim_outbox(now, now + Duration::minutes(5), 1_000, true).await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for row in rows {
+                let subject = self.subject(&row)?;
+                if row.channel == "tdx" {
+                    self.answer_tdx(&row).await?;
+                }
+                self.messages.push(Line::Message {
+                    at: now,
+                    channel: row.channel.clone(),
+                    to: row.recipient.clone(),
+                    ticket: row.ticket,
+                    template: row.template.clone(),
+                    subject,
+                    dedupe_key: row.dedupe_key.clone(),
+                });
+                store.finish_outbox(&row, &Outcome::Sent { external_id: "simulated".into() }, now, None).await?;
+            }
+        }
+    }
+
+    /// What the recipient sees first: an email's subject, a Slack
+    /// message's text, a TDX call's name. Rendering is the real one, so a
+    /// broken template fails the simulation.
+    fn subject(&self, row: &crate::store::Claimed) -> anyhow::Result<String> {
+        if row.channel == "tdx" {
+            return Ok(row.template.clone());
+        }
+        let ctx: serde_json::Value = serde_json::from_str(&row.payload)?;
+        let rendered = match row.channel.as_str() {
+            "email" => self.templates.email_subject(&row.template, &ctx),
+            _ => self.templates.slack(&row.template, &ctx).map(|m| m.text),
+        };
+        rendered.map_err(|e| anyhow!("{}: {e}", row.dedupe_key))
+    }
+
+    /// A healthy TDX: the system is known, the request is created.
+    async fn answer_tdx(&mut self, row: &crate::store::Claimed) -> anyhow::Result<()> {
+        let Some(TicketRef::Refresh(id)) = row.ticket else { return Ok(()) };
+        let event = match serde_json::from_str::<ItsmRequest>(&row.payload)? {
+            ItsmRequest::LookupSystem { .. } => RefreshEvent::ItsmSystemFound,
+            ItsmRequest::CreateRequest { .. } => {
+                self.requests += 1;
+                RefreshEvent::ItsmRequestCreated { request: format!("TDX-{}", 40_000 + self.requests) }
+            }
+            ItsmRequest::UpdateAppointment { .. } | ItsmRequest::ClosePrestageTask => return Ok(()),
+        };
+        self.workflow.refresh(id, &Actor::External("tdx".into()), event).await?;
+        Ok(())
+    }
+}
+
+enum Ev {
+    R(RefreshEvent),
+    S(ServiceEvent),
+}
