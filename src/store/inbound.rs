@@ -33,14 +33,15 @@ pub struct InboundOutcome {
     pub message_id: Option<String>,
 }
 
-fn row_of(r: &sqlx::any::AnyRow) -> Result<InboundRow> {
+/// A stored message; without `raw` selected (lists), its bytes are empty.
+fn row_of(r: &sqlx::any::AnyRow, with_raw: bool) -> Result<InboundRow> {
     let ticket: Option<String> = r.try_get("ticket")?;
     Ok(InboundRow {
         id: r.try_get("id")?,
         received_at: from_ms(r.try_get("received_at")?)?,
         source: r.try_get("source")?,
         envelope_to: r.try_get("envelope_to")?,
-        raw: r.try_get("raw")?,
+        raw: if with_raw { r.try_get("raw")? } else { Vec::new() },
         status: r.try_get("status")?,
         reason: r.try_get("reason")?,
         ticket: ticket.and_then(|t| TicketRef::parse(&t).ok()),
@@ -75,7 +76,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("inbound message {id}")))?;
-        row_of(&row)
+        row_of(&row, true)
     }
 
     /// The newest messages, of one status or all, without their raw bytes.
@@ -87,22 +88,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let ticket: Option<String> = r.try_get("ticket")?;
-                Ok(InboundRow {
-                    id: r.try_get("id")?,
-                    received_at: from_ms(r.try_get("received_at")?)?,
-                    source: r.try_get("source")?,
-                    envelope_to: r.try_get("envelope_to")?,
-                    raw: Vec::new(),
-                    status: r.try_get("status")?,
-                    reason: r.try_get("reason")?,
-                    ticket: ticket.and_then(|t| TicketRef::parse(&t).ok()),
-                    sender: r.try_get("sender")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| row_of(r, false)).collect()
     }
 
     pub async fn finish_inbound(&self, id: i64, o: &InboundOutcome, now: DateTime<Utc>) -> Result<()> {

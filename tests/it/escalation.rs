@@ -3,7 +3,7 @@
 //! fake Slack (DMs and the team channel) and mail to a real SMTP server.
 //! Every message is asserted with the local time it was queued.
 
-use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus, Sla};
+use deskbell::domain::service::{Priority, ServiceEvent, ServiceStatus, Sla};
 use deskbell::domain::{Actor, Email, PersonId, Role, SlackUserId};
 use deskbell::store::{NewPerson, Store};
 
@@ -48,19 +48,6 @@ async fn desk(store: &Store) -> Desk {
     Desk { f, ed }
 }
 
-fn incident(d: &Desk, priority: Priority) -> NewServiceTicket {
-    NewServiceTicket {
-        kind: ServiceKind::Incident,
-        priority,
-        vip: false,
-        issue_type: "Network".into(),
-        subtype: "VPN - Troubleshooting".into(),
-        summary: "VPN down".into(),
-        contact: d.f.customer,
-        team: d.f.team,
-    }
-}
-
 fn ping(at: &str, to: &str) -> (String, String, String) {
     m(at, "escalation_ping", to)
 }
@@ -68,7 +55,7 @@ fn ping(at: &str, to: &str) -> (String, String, String) {
 async fn a_p1_nobody_takes_pings_at_15_20_and_30_minutes(store: &Store) {
     let d = desk(store).await;
     let sim = Sim::new(store, local(11, 2, 9, 0)).await;
-    let t = sim.create_service(incident(&d, Priority::P1)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
     sim.run_until(local(11, 2, 10, 0)).await;
     assert_eq!(
         sim.messages(t).await,
@@ -100,7 +87,7 @@ async fn a_p1_nobody_takes_pings_at_15_20_and_30_minutes(store: &Store) {
 async fn assigned_at_minute_19_the_later_pings_never_fire(store: &Store) {
     let d = desk(store).await;
     let sim = Sim::new(store, local(11, 2, 9, 0)).await;
-    let t = sim.create_service(incident(&d, Priority::P1)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
     sim.service_at(local(11, 2, 9, 19), t, Actor::Person(d.f.engineer), ServiceEvent::Assign { engineer: d.ed }).await;
     sim.run_until(local(11, 2, 9, 40)).await;
     assert_eq!(
@@ -119,7 +106,7 @@ async fn assigned_at_minute_19_the_later_pings_never_fire(store: &Store) {
 async fn acknowledged_between_steps_stops_the_chain_and_updates_are_asked_for(store: &Store) {
     let d = desk(store).await;
     let sim = Sim::new(store, local(11, 2, 9, 0)).await;
-    let t = sim.create_service(incident(&d, Priority::P1)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
     sim.service_at(local(11, 2, 9, 5), t, Actor::System, ServiceEvent::Assign { engineer: d.ed }).await;
     sim.service_at(local(11, 2, 9, 25), t, Actor::Person(d.ed), ServiceEvent::Acknowledge { by: d.ed }).await;
     sim.run_until(local(11, 2, 10, 30)).await;
@@ -143,7 +130,7 @@ fn sim_now(sim: &Sim) -> chrono::DateTime<chrono::Utc> {
 async fn held_at_minute_10_and_released_next_day_keeps_what_was_left(store: &Store) {
     let d = desk(store).await;
     let sim = Sim::new(store, local(11, 2, 9, 0)).await;
-    let t = sim.create_service(incident(&d, Priority::P1)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
     let hold = ServiceEvent::PutOnHold { reason: "waiting for the ISP".into() };
     sim.service_at(local(11, 2, 9, 10), t, Actor::System, hold).await;
     let held = store.load_service(t).await.unwrap().value;
@@ -175,7 +162,7 @@ async fn a_p2_client_response_target_crosses_a_weekend_and_a_holiday(store: &Sto
     // Wednesday before Thanksgiving, 15:00: two business hours left that day,
     // Thursday and Friday are holidays, then the weekend.
     let sim = Sim::new(store, local(11, 25, 15, 0)).await;
-    let t = sim.create_service(incident(&d, Priority::P2)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P2)).await;
     let ticket = store.load_service(t).await.unwrap().value;
     assert_eq!(ticket.response_due_at, Some(local(11, 30, 10, 0)), "4 business hours: Wed 15-17, Mon 08-10");
     assert_eq!(ticket.sla(local(11, 30, 9, 59)), Some(Sla::Due(local(11, 30, 10, 0))));
@@ -191,7 +178,7 @@ async fn a_p2_client_response_target_crosses_a_weekend_and_a_holiday(store: &Sto
 async fn a_reassignment_mid_chain_starts_a_new_one(store: &Store) {
     let d = desk(store).await;
     let sim = Sim::new(store, local(11, 2, 9, 0)).await;
-    let t = sim.create_service(incident(&d, Priority::P1)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
     sim.service_at(local(11, 2, 9, 0), t, Actor::System, ServiceEvent::Assign { engineer: d.ed }).await;
     sim.service_at(local(11, 2, 9, 20), t, Actor::System, ServiceEvent::Assign { engineer: d.f.engineer }).await;
     sim.run_until(local(11, 2, 9, 55)).await;
@@ -219,7 +206,7 @@ async fn a_reassignment_mid_chain_starts_a_new_one(store: &Store) {
 async fn past_the_threshold_the_ticket_goes_up_a_tier(store: &Store) {
     let d = desk(store).await;
     let sim = Sim::new(store, local(11, 2, 9, 0)).await;
-    let t = sim.create_service(incident(&d, Priority::P1)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
     sim.service_at(local(11, 2, 9, 1), t, Actor::System, ServiceEvent::Assign { engineer: d.ed }).await;
     sim.service_at(local(11, 2, 9, 2), t, Actor::Person(d.ed), ServiceEvent::Acknowledge { by: d.ed }).await;
     sim.run_until(local(11, 2, 11, 16)).await;
@@ -244,7 +231,7 @@ async fn past_the_threshold_the_ticket_goes_up_a_tier(store: &Store) {
 async fn waiting_on_the_client_reminds_warns_and_hands_back(store: &Store) {
     let d = desk(store).await;
     let sim = Sim::new(store, local(11, 2, 9, 0)).await;
-    let t = sim.create_service(incident(&d, Priority::P3)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P3)).await;
     sim.service_at(local(11, 2, 9, 0), t, Actor::System, ServiceEvent::Assign { engineer: d.ed }).await;
     sim.service_at(local(11, 2, 9, 5), t, Actor::Person(d.ed), ServiceEvent::Acknowledge { by: d.ed }).await;
     sim.service_at(local(11, 2, 10, 0), t, Actor::Person(d.ed), ServiceEvent::WaitOnClient).await;
@@ -298,7 +285,7 @@ async fn three_engines_one_killed_mid_tick_send_every_ping_once_on_postgres() {
     for i in 0..TICKETS {
         let channel = SlackChannelId::parse(&format!("C{i:08}")).unwrap();
         let team = store.upsert_team(&format!("Team {i}"), &channel, "umich").await.unwrap();
-        let mut new = incident(&d, Priority::P1);
+        let mut new = crate::support::incident(&d.f, Priority::P1);
         new.team = team;
         workflow.create_service(new, &Actor::System).await.unwrap();
     }
@@ -362,13 +349,13 @@ async fn three_engines_one_killed_mid_tick_send_every_ping_once_on_postgres() {
 async fn a_days_kpis_count_closures_breaches_and_what_is_left(store: &Store) {
     let d = desk(store).await;
     let sim = Sim::new(store, local(11, 2, 9, 0)).await;
-    let carried = sim.create_service(incident(&d, Priority::P3)).await;
+    let carried = sim.create_service(crate::support::incident(&d.f, Priority::P3)).await;
     sim.run_until(local(11, 3, 8, 0)).await;
     // Tuesday 08:00: one answered in time and resolved, one never answered
     // (its P1 hour falls due at 09:00), one answered late and resolved.
-    let on_time = sim.create_service(incident(&d, Priority::P1)).await;
-    let ignored = sim.create_service(incident(&d, Priority::P1)).await;
-    let late = sim.create_service(incident(&d, Priority::P1)).await;
+    let on_time = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
+    let ignored = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
+    let late = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
     for (t, hour) in [(on_time, 8), (late, 11)] {
         sim.service_at(local(11, 3, hour, 10), t, Actor::System, ServiceEvent::Assign { engineer: d.ed }).await;
         sim.service_at(local(11, 3, hour, 20), t, Actor::Person(d.ed), ServiceEvent::Acknowledge { by: d.ed }).await;

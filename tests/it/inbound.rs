@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use deskbell::channels::reply_token::reply_address;
 use deskbell::clock::SystemClock;
-use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus};
+use deskbell::domain::service::{Priority, ServiceEvent, ServiceStatus};
 use deskbell::domain::{Actor, Email, RefreshTicketId, ServiceTicketId, TicketRef};
 use deskbell::store::Store;
 use lettre::address::Envelope;
@@ -24,17 +24,7 @@ async fn tickets(app: &TestApp) -> (Fixture, RefreshTicketId, ServiceTicketId) {
     let f = fixture(&app.res.store).await;
     let r = crate::http::create(app, &f, "5CG1").await;
     let workflow = app.res.workflow(Arc::new(SystemClock));
-    let new = NewServiceTicket {
-        kind: ServiceKind::Incident,
-        priority: Priority::P2,
-        vip: false,
-        issue_type: "Network".into(),
-        subtype: "VPN - Troubleshooting".into(),
-        summary: "VPN down".into(),
-        contact: f.customer,
-        team: f.team,
-    };
-    let s = workflow.create_service(new, &Actor::System).await.unwrap().id;
+    let s = workflow.create_service(crate::support::incident(&f, Priority::P2), &Actor::System).await.unwrap().id;
     for event in [
         ServiceEvent::Assign { engineer: f.engineer },
         ServiceEvent::Acknowledge { by: f.engineer },
@@ -79,6 +69,29 @@ async fn by_webhook(app: &TestApp, raw: impl Into<reqwest::Body>) -> Value {
     resp.json().await.unwrap()
 }
 
+/// Queues a mail to Cara about `r` and waits until the running
+/// dispatcher has sent it; returns its Message-ID.
+async fn sent_mail(store: &Store, r: RefreshTicketId, key: &str) -> String {
+    let payload =
+        serde_json::json!({ "ticket": store.ticket_context(r.into()).await.unwrap(), "recipient": { "name": "Cara" } });
+    let sent = deskbell::store::NewMessage {
+        dedupe_key: key,
+        ticket: Some(r.into()),
+        channel: "email",
+        recipient: "cara@example.edu",
+        template: "customer_begin",
+        payload: &payload.to_string(),
+    };
+    store.enqueue(&sent, chrono::Utc::now()).await.unwrap();
+    loop {
+        let deliveries = store.deliveries(r.into()).await.unwrap();
+        if let Some(id) = deliveries.iter().find(|d| d.dedupe_key == key).and_then(|d| d.external_id.clone()) {
+            return id;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn notes(store: &Store, t: TicketRef) -> Vec<String> {
     let audits = store.audits(t).await.unwrap();
     audits.into_iter().filter(|a| a.change.what == "customer_note").filter_map(|a| a.change.to).collect()
@@ -113,22 +126,7 @@ async fn replies_are_threaded_by_address_message_id_and_subject() {
     assert_eq!(told.recipient, "UEVE00001");
 
     // By In-Reply-To: the Message-ID of a mail deskbell sent about R-1.
-    let sent = deskbell::store::NewMessage {
-        dedupe_key: "R-1/test_mail",
-        ticket: Some(r.into()),
-        channel: "email",
-        recipient: "cara@example.edu",
-        template: "customer_begin",
-        payload: &serde_json::json!({ "ticket": store.ticket_context(r.into()).await.unwrap(), "recipient": { "name": "Cara" } }).to_string(),
-    };
-    store.enqueue(&sent, chrono::Utc::now()).await.unwrap();
-    let message_id = loop {
-        let d = store.deliveries(r.into()).await.unwrap();
-        if let Some(id) = d.iter().find_map(|d| d.external_id.clone()) {
-            break id;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let message_id = sent_mail(store, r, "R-1/test_mail").await;
     let raw = mail(
         "support@example.edu",
         &format!("Subject: Re: your computer\r\nIn-Reply-To: {message_id}\r\n"),
@@ -203,21 +201,7 @@ async fn a_bounce_marks_the_message_and_the_address() {
     let app = spawn_app().await;
     let store = &app.res.store;
     let (_, r, _) = tickets(&app).await;
-    let sent = deskbell::store::NewMessage {
-        dedupe_key: "R-1/bouncing",
-        ticket: Some(r.into()),
-        channel: "email",
-        recipient: "cara@example.edu",
-        template: "customer_begin",
-        payload: &serde_json::json!({ "ticket": store.ticket_context(r.into()).await.unwrap(), "recipient": { "name": "Cara" } }).to_string(),
-    };
-    store.enqueue(&sent, chrono::Utc::now()).await.unwrap();
-    let message_id = loop {
-        if let Some(id) = store.deliveries(r.into()).await.unwrap().iter().find_map(|d| d.external_id.clone()) {
-            break id;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let message_id = sent_mail(store, r, "R-1/bouncing").await;
     let dsn = format!(
         "From: Mail Delivery System <MAILER-DAEMON@mx.example.edu>\r\nTo: deskbell@localhost\r\n\
          Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\

@@ -393,22 +393,13 @@ async fn events_are_acted_on_once_and_link_new_members() {
 
 #[tokio::test]
 async fn engineers_take_service_tickets_from_the_ping_buttons() {
-    use deskbell::domain::service::{NewServiceTicket, Priority, ServiceKind, ServiceStatus};
+    use deskbell::domain::service::{Priority, ServiceStatus};
     let fake = FakeSlack::start().await;
     let app = spawn_app_with(None, Some(&fake.url)).await;
     let store = &app.res.store;
     let f = fixture(store).await;
     store.upsert_person(&person("Cara Customer", "cara@example.edu", "UCARA0001", vec![Role::Customer])).await.unwrap();
-    let new = NewServiceTicket {
-        kind: ServiceKind::Incident,
-        priority: Priority::P1,
-        vip: false,
-        issue_type: "Network".into(),
-        subtype: "VPN - Troubleshooting".into(),
-        summary: "VPN down".into(),
-        contact: f.customer,
-        team: f.team,
-    };
+    let new = crate::support::incident(&f, Priority::P1);
     let t = app.res.workflow(Arc::new(SystemClock)).create_service(new, &Actor::System).await.unwrap().id;
     interact(&app, block_actions(&fake, "UCARA0001", "trigger-cara-ack", "acknowledge", "S-1")).await;
     interact(&app, block_actions(&fake, "UEVE00001", "trigger-eve-take", "assign_to_me", "S-1")).await;

@@ -137,3 +137,20 @@ pub fn workflow(store: &Store, clock: std::sync::Arc<deskbell::clock::SimClock>)
 pub fn escalation_policy() -> deskbell::domain::service::policy::EscalationPolicy {
     deskbell::config::escalation::load(concat!(env!("CARGO_MANIFEST_DIR"), "/config/escalation.toml").as_ref()).unwrap()
 }
+
+/// A VPN incident of the fixture's customer.
+pub fn incident(
+    f: &Fixture,
+    priority: deskbell::domain::service::Priority,
+) -> deskbell::domain::service::NewServiceTicket {
+    deskbell::domain::service::NewServiceTicket {
+        kind: deskbell::domain::service::ServiceKind::Incident,
+        priority,
+        vip: false,
+        issue_type: "Network".into(),
+        subtype: "VPN - Troubleshooting".into(),
+        summary: "VPN down".into(),
+        contact: f.customer,
+        team: f.team,
+    }
+}
