@@ -83,13 +83,14 @@ async fn sent_mail(store: &Store, r: RefreshTicketId, key: &str) -> String {
         payload: &payload.to_string(),
     };
     store.enqueue(&sent, chrono::Utc::now()).await.unwrap();
-    loop {
+    for _ in 0..1_500 {
         let deliveries = store.deliveries(r.into()).await.unwrap();
         if let Some(id) = deliveries.iter().find(|d| d.dedupe_key == key).and_then(|d| d.external_id.clone()) {
             return id;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    panic!("{key} was not sent within 30 s");
 }
 
 async fn notes(store: &Store, t: TicketRef) -> Vec<String> {
