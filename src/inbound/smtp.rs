@@ -15,6 +15,8 @@ use super::Inbound;
 
 /// The longest command or data line accepted (RFC 5321 asks for 1 000).
 const MAX_LINE: usize = 64 * 1024;
+/// A client silent this long is dropped (RFC 5321's server timeout).
+const IDLE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// One message's envelope and bytes as mailin hands them over.
 #[derive(Default)]
@@ -98,7 +100,12 @@ async fn session(stream: TcpStream, peer: IpAddr, inbound: Inbound, limit: usize
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = (&mut read).take(MAX_LINE as u64).read_until(b'\n', &mut line).await?;
+        let mut limited = (&mut read).take(MAX_LINE as u64);
+        let Ok(n) = tokio::time::timeout(IDLE, limited.read_until(b'\n', &mut line)).await else {
+            write.write_all(&response::NO_SERVICE.buffer()?).await?;
+            return Ok(());
+        };
+        let n = n?;
         if n == 0 {
             return Ok(());
         }
