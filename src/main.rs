@@ -239,12 +239,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Inbound(InboundCommand::Retry { id }) => {
             let res = Resources::open(&settings).await?;
-            let inbound = deskbell::inbound::Inbound {
-                workflow: res.workflow(Arc::new(clock)),
-                reply_secret: settings.email.reply_secret.clone(),
-                max_attachment_bytes: settings.inbound.max_attachment_bytes,
-                helpdesk_channel: settings.inbound.helpdesk_channel.clone(),
-            };
+            let inbound = deskbell::inbound::Inbound::new(&settings, res.workflow(Arc::new(clock)));
             let o = inbound.process(id).await?;
             let ticket = o.ticket.map(|t| format!(" on {t}")).unwrap_or_default();
             println!("message {id}: {}{ticket} ({})", o.status, o.reason.unwrap_or_default());

@@ -163,12 +163,7 @@ impl Application {
             ),
             None => None,
         };
-        let inbound = Inbound {
-            workflow: workflow.clone(),
-            reply_secret: settings.email.reply_secret.clone(),
-            max_attachment_bytes: settings.inbound.max_attachment_bytes,
-            helpdesk_channel: settings.inbound.helpdesk_channel.clone(),
-        };
+        let inbound = Inbound::new(settings, workflow.clone());
         let listener = TcpListener::bind(settings.server.bind)
             .await
             .with_context(|| format!("cannot listen on {}", settings.server.bind))?;

@@ -56,6 +56,17 @@ pub enum Address {
     SlackChannel(SlackChannelId),
 }
 
+impl Address {
+    /// The outbox channel and recipient of this address.
+    pub fn route(&self) -> (&'static str, String) {
+        match self {
+            Address::Email(e) => ("email", e.to_string()),
+            Address::SlackUser(u) => ("slack", u.to_string()),
+            Address::SlackChannel(c) => ("slack", c.to_string()),
+        }
+    }
+}
+
 impl Person {
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)

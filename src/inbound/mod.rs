@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::channels::reply_token;
 use crate::domain::service::{ServiceEvent, ServiceStatus};
-use crate::domain::{Actor, Address, Email, Template, TicketRef};
+use crate::domain::{Actor, Email, Template, TicketRef};
 use crate::store::{InboundOutcome, NewMessage, Result, StoreError};
 use crate::workflow::Workflow;
 use parse::{Parsed, parse, reply_text, subject_ticket};
@@ -33,6 +33,16 @@ pub struct Inbound {
 }
 
 impl Inbound {
+    /// The processor `settings` describe, working through `workflow`.
+    pub fn new(settings: &crate::config::Settings, workflow: Workflow) -> Self {
+        Self {
+            workflow,
+            reply_secret: settings.email.reply_secret.clone(),
+            max_attachment_bytes: settings.inbound.max_attachment_bytes,
+            helpdesk_channel: settings.inbound.helpdesk_channel.clone(),
+        }
+    }
+
     /// Stores the message exactly as received, then processes it. A
     /// processing failure leaves it stored for `deskbell inbound retry`.
     pub async fn receive(&self, source: &str, envelope_to: &[String], raw: &[u8]) -> Result<i64> {
@@ -177,11 +187,7 @@ impl Inbound {
             }
         }
         let (channel, to) = match assignee {
-            Some(p) => match store.person(p).await?.address(false) {
-                Address::Email(e) => ("email", e.to_string()),
-                Address::SlackUser(u) => ("slack", u.to_string()),
-                Address::SlackChannel(c) => ("slack", c.to_string()),
-            },
+            Some(p) => store.person(p).await?.address(false).route(),
             None => ("slack", self.team_channel(t).await?),
         };
         let short: String = note.chars().take(NOTE_IN_SLACK).collect();

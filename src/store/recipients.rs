@@ -18,11 +18,7 @@ pub(super) struct Target {
 }
 
 fn target(key: String, address: Address, name: String) -> Target {
-    let (channel, to) = match address {
-        Address::Email(e) => ("email", e.to_string()),
-        Address::SlackUser(u) => ("slack", u.to_string()),
-        Address::SlackChannel(c) => ("slack", c.to_string()),
-    };
+    let (channel, to) = address.route();
     Target { key, channel, to, name }
 }
 
