@@ -111,7 +111,7 @@ pub async fn run(
         let Some(due) = due.filter(|d| *d <= end) else { break };
         sim.clock.set(due);
         while let Some(e) = events.get(next_event).filter(|e| e.at.to_utc() <= due) {
-            sim.apply(e).await.with_context(|| format!("{}: {} {}", e.line, e.ticket, describe(&e.action)))?;
+            sim.apply(e).await.with_context(|| format!("{}: {} {}", e.line, e.ticket, <&str>::from(&e.action)))?;
             next_event += 1;
         }
         if next_job.is_some_and(|j| j <= due) {
@@ -135,11 +135,6 @@ pub async fn run(
     }
     lines.sort_by_key(|(at, rank, i, _)| (*at, *rank, *i));
     Ok(lines.into_iter().map(|(.., l)| l).collect())
-}
-
-fn describe(a: &Action) -> String {
-    let debug = format!("{a:?}");
-    debug.split([' ', '{']).next().unwrap_or_default().to_owned()
 }
 
 /// People, teams with their slot preferences, configs with approvers.

@@ -86,8 +86,9 @@ pub struct EventSpec {
 }
 
 /// What happens; `do = "…"` in the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "do", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Action {
     CreateRefresh {
         style: Style,

@@ -70,10 +70,11 @@ impl Step<'_> {
         Ok(())
     }
 
-    /// The n-th status-update reminder, and the next one.
+    /// The n-th status-update reminder, and the next one. Keyed by the
+    /// instant it is due: the run restarts from 1 when a client replies.
     pub(super) fn remind_status_update(&mut self, n: u16) {
         if let Some(assignee) = self.t.assignee {
-            let key = format!("status_update/{}/{n}", self.t.epoch);
+            let key = format!("status_update/{}/{}", self.t.epoch, self.ctx.now.timestamp());
             let every = self.ctx.policy.status_update_every(self.t.effective_priority());
             let ping = PingStep {
                 chain: "status_update".into(),

@@ -162,8 +162,7 @@ impl ServiceTicket {
             }
             // The threshold and the status-update reminders measure the desk's
             // time, not the client's: they stop while the ticket waits on the
-            // client and start afresh (updates numbered on from 1 000, so
-            // their keys never meet the first run's).
+            // client and start afresh when the client replies.
             (E::WaitOnClient, S::InProgress) => {
                 s.status(S::WaitingOnClient);
                 s.fx.push(Effect::CancelTimers(vec![K::Threshold, K::StatusUpdate]));
@@ -173,7 +172,7 @@ impl ServiceTicket {
                 s.status(S::InProgress);
                 s.fx.push(Effect::CancelTimers(vec![K::WaitingOnClient]));
                 s.arm_threshold();
-                s.arm_status_updates(1_000);
+                s.arm_status_updates(1);
             }
             (E::Escalate, S::Assigned | S::InProgress | S::WaitingOnClient) => s.escalate()?,
             (E::PutOnHold { reason }, status) if !matches!(status, S::OnHold | S::Resolved | S::Closed) => {
