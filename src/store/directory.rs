@@ -206,17 +206,6 @@ impl Store {
 }
 
 impl Store {
-    /// Records a Slack event id; false if it was seen before (a retry).
-    pub async fn first_slack_event(&self, event_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
-        let done =
-            sqlx::query("INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(event_id)
-                .bind(super::rows::ms(now))
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Gives a person without one their Slack id (they joined the workspace).
     pub async fn link_slack(&self, email: &Email, user: &SlackUserId) -> Result<bool> {
         let done = sqlx::query("UPDATE people SET slack_user = $2 WHERE email = $1 AND slack_user IS NULL")

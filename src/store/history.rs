@@ -133,6 +133,17 @@ impl Store {
 }
 
 impl Store {
+    /// Records a Slack event id; false if it was seen before (a retry).
+    pub async fn first_slack_event(&self, event_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
+        let done =
+            sqlx::query("INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(event_id)
+                .bind(super::rows::ms(now))
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Every status change of every ticket, oldest first: (ticket, from,
     /// to, when). What `deskbell simulate` reports besides the messages.
     pub async fn status_changes(
