@@ -1,5 +1,5 @@
-//! What happened to a ticket: its audits, the changes seen in external
-//! systems, and the messages queued for it.
+//! What happened: ticket audits, changes seen in external systems, the
+//! messages queued, and the Slack events already acted on.
 
 use sqlx::Row;
 
