@@ -36,7 +36,7 @@ async fn store(dir: &std::path::Path) -> Store {
 async fn fill(store: &Store, n: usize, channel: &str, template: Template, to: impl Fn(usize) -> String) {
     let clock = SystemClock;
     for i in 0..n {
-        let mut ctx = sample_context(template);
+        let mut ctx = sample_context(template, "umich");
         ctx["ticket"]["ref"] = format!("R-{i}").into();
         let (key, to, payload) = (format!("bench/{channel}/{i}"), to(i), ctx.to_string());
         let m = NewMessage {
@@ -46,6 +46,7 @@ async fn fill(store: &Store, n: usize, channel: &str, template: Template, to: im
             recipient: &to,
             template: template.into(),
             payload: &payload,
+            hours: None,
         };
         store.enqueue(&m, clock.now()).await.unwrap();
     }

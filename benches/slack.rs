@@ -32,7 +32,7 @@ async fn load(store: &Store, url: &str, n: u64) {
     };
     store.upsert_person(&staff).await.unwrap();
     store.upsert_team("NIT North", &SlackChannelId::parse("CNORTH001").unwrap(), "umich").await.unwrap();
-    store.upsert_config("LSA", &[], &[], deskbell::domain::ConfigOptions::default()).await.unwrap();
+    store.upsert_config("LSA", &[], deskbell::domain::ConfigOptions::default()).await.unwrap();
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url).await.unwrap();
     let sql = format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})

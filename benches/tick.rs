@@ -33,7 +33,7 @@ async fn load(dir: &std::path::Path, open: u64, due: u64, now_ms: i64) -> Store 
     };
     store.upsert_person(&person).await.unwrap();
     store.upsert_team("NIT", &SlackChannelId::parse("C0NIT0001").unwrap(), "umich").await.unwrap();
-    store.upsert_config("LSA", &[], &[], ConfigOptions::default()).await.unwrap();
+    store.upsert_config("LSA", &[], ConfigOptions::default()).await.unwrap();
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
     let tickets = format!(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {open})

@@ -141,6 +141,19 @@ impl BusinessCalendar {
         }
     }
 
+    /// When mail meant to leave at `at` may go (DESIGN rule 9): then, inside
+    /// business hours of a business day; else at `morning` local time of the
+    /// day it counts as (the same day before opening, otherwise the next
+    /// business day).
+    pub fn mail_time(&self, at: DateTime<Utc>, morning: NaiveTime) -> DateTime<Utc> {
+        let local = self.local(at);
+        let open = (self.day_start..self.day_end).contains(&local.time());
+        if self.is_business_day(local.date()) && open {
+            return at;
+        }
+        self.at_local(self.counted_day(at), morning).max(at)
+    }
+
     /// `time` on the business day after the day `at` counts as: the invite
     /// rule of `000_*` (created Tuesday 17:59 → Wednesday 10:05).
     pub fn next_business_morning_at(&self, at: DateTime<Utc>, time: NaiveTime) -> DateTime<Utc> {
@@ -376,5 +389,19 @@ mod tests {
         )
         .unwrap();
         assert!(file.into_calendar("x").unwrap_err().contains("must be before"));
+    }
+
+    #[test]
+    fn mail_waits_for_business_hours() {
+        let c = BusinessCalendar::standard("x", chrono_tz::America::Detroit);
+        let morning = NaiveTime::from_hms_opt(10, 5, 0).unwrap();
+        let at = |d: u32, h: u32, m: u32| {
+            c.at_local(NaiveDate::from_ymd_opt(2026, 12, d).unwrap(), NaiveTime::from_hms_opt(h, m, 0).unwrap())
+        };
+        assert_eq!(c.mail_time(at(1, 14, 0), morning), at(1, 14, 0), "Tuesday afternoon: at once");
+        assert_eq!(c.mail_time(at(1, 2, 0), morning), at(1, 10, 5), "Tuesday 02:00: that morning");
+        assert_eq!(c.mail_time(at(1, 18, 0), morning), at(2, 10, 5), "Tuesday 18:00: the next morning");
+        assert_eq!(c.mail_time(at(4, 19, 0), morning), at(7, 10, 5), "Friday evening: Monday");
+        assert_eq!(c.mail_time(at(6, 11, 0), morning), at(7, 10, 5), "Sunday: Monday");
     }
 }

@@ -365,3 +365,58 @@ pub async fn reschedules(
     }
     Ok(done)
 }
+
+/// `deskbell import people FILE.csv` (`name,email[,slack_user][,roles]`,
+/// roles separated by `;` or spaces): the staff and customer export of an
+/// HR system or ServiceNow. Every row is checked first; a file with a bad
+/// row changes nothing. People are added or updated, never deactivated
+/// (that is the directory file's job).
+pub async fn people(store: &Store, csv_text: &str) -> Result<crate::store::SyncReport, ImportError> {
+    use crate::domain::SlackUserId;
+    use crate::store::NewPerson;
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Row {
+        name: String,
+        email: String,
+        #[serde(default)]
+        slack_user: Option<String>,
+        #[serde(default)]
+        roles: Option<String>,
+    }
+    let (mut people, mut errors) = (Vec::new(), Vec::new());
+    let mut seen: HashMap<Email, u64> = HashMap::new();
+    for (line, row) in read_rows::<Row>(csv_text)? {
+        let checked = row.and_then(|r| {
+            let name = blank_to_none(Some(r.name)).ok_or("name is empty")?;
+            let email = Email::parse(r.email.trim()).map_err(|e| format!("email: {e}"))?;
+            let slack_user = blank_to_none(r.slack_user)
+                .map(|s| SlackUserId::parse(&s))
+                .transpose()
+                .map_err(|e| format!("slack_user: {e}"))?;
+            let roles = blank_to_none(r.roles)
+                .unwrap_or_default()
+                .split([';', ' '])
+                .filter(|r| !r.is_empty())
+                .map(|r| {
+                    r.parse::<Role>().map_err(|_| format!("role '{r}' is not one of {}", Role::VARIANTS.join(", ")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(NewPerson { name, email, slack_user, roles })
+        });
+        match checked {
+            Ok(p) => match seen.insert(p.email.clone(), line) {
+                Some(first) => errors.push(format!("line {line}: {} is also on line {first}", p.email)),
+                None => people.push(p),
+            },
+            Err(why) => errors.push(format!("line {line}: {why}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Rows(errors));
+    }
+    if people.is_empty() {
+        return Err(ImportError::Rows(vec!["the file has no rows".into()]));
+    }
+    Ok(store.import_people(&people).await?)
+}

@@ -13,8 +13,7 @@ use deskbell::config::Settings;
 use deskbell::domain::refresh::RefreshEvent;
 use deskbell::domain::{Actor, SlotId, Template, TicketRef};
 use deskbell::startup::{Application, Resources, load_policy, shutdown_signal};
-use deskbell::templates::sample_context;
-use deskbell::{demo, import, telemetry, ticket_view};
+use deskbell::{import, telemetry, ticket_view};
 
 #[derive(Parser)]
 #[command(name = "deskbell", version, about = "Slack bot and notification hub for IT service desks")]
@@ -31,10 +30,13 @@ struct Cli {
 enum Command {
     /// Run the service: HTTP endpoints and background work.
     Serve {
-        /// Load the demo teams, people, configs and ticket batch from config/demo/.
+        /// Apply the demo directory and ticket batch from config/demo/.
         #[arg(long)]
         demo: bool,
     },
+    /// The desk's directory file: people, groups, teams, refresh configs.
+    #[command(subcommand)]
+    Directory(DirectoryCommand),
     /// Apply database migrations and exit.
     Migrate,
     /// Import data from files.
@@ -80,7 +82,7 @@ enum Command {
     /// Inbound email: list what came in, or process a stored message again.
     #[command(subcommand)]
     Inbound(InboundCommand),
-    /// The recent runs of the scheduled jobs.
+    /// The scheduled jobs with their next due time, then their recent runs.
     Jobs {
         #[arg(long, default_value_t = 20)]
         limit: i64,
@@ -102,7 +104,23 @@ enum InboundCommand {
 }
 
 #[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Check a directory file; every mistake is reported with its line.
+    Check { file: PathBuf },
+    /// Apply a directory file in one transaction: print what is added,
+    /// changed and deactivated.
+    Sync {
+        file: PathBuf,
+        /// Print what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum ImportCommand {
+    /// Add or update people from a CSV (name, email, slack_user, roles).
+    People { file: PathBuf },
     /// Create refresh tickets from a CSV of serial numbers and customer data.
     RefreshBatch { file: PathBuf },
     /// Assign replacement systems in bulk (existing_serial, replacement_serial,
@@ -166,6 +184,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             Resources::open(&settings).await?;
             println!("database migrated");
+        }
+        Command::Directory(DirectoryCommand::Check { file }) => {
+            let policy = load_policy(&settings)?;
+            let d = deskbell::directory::load(&file, &policy.calendars.names())
+                .map_err(|errors| anyhow::anyhow!("{} problem(s):\n  {}", errors.len(), errors.join("\n  ")))?;
+            let (p, g, t, c) = (d.people.len(), d.groups.len(), d.teams.len(), d.configs.len());
+            println!("{}: ok ({p} people, {g} groups, {t} teams, {c} refresh configs)", file.display());
+        }
+        Command::Directory(DirectoryCommand::Sync { file, dry_run }) => {
+            let res = Resources::open(&settings).await?;
+            let report = res.sync_directory(&file, clock.now(), dry_run).await?;
+            println!("{report}{}", if dry_run { " (dry run: nothing changed)" } else { "" });
+        }
+        Command::Import(ImportCommand::People { file }) => {
+            let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let res = Resources::open(&settings).await?;
+            let report =
+                import::people(&res.store, &csv).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!("{report}");
         }
         Command::Import(ImportCommand::RefreshBatch { file }) => {
             let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -256,6 +293,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Preview { template, ticket } => {
             let template: Template = template.parse()?;
             let templates = load_policy(&settings)?.templates;
+            let sample = templates.sample(template);
             let ctx = match ticket {
                 Some(t) => {
                     let res = Resources::open(&settings).await?;
@@ -265,12 +303,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         .find_map(|k| ticket[k]["name"].as_str())
                         .unwrap_or("Preview Recipient")
                         .to_owned();
-                    let mut ctx = sample_context(template);
+                    let mut ctx = sample;
                     ctx["ticket"] = ticket;
                     ctx["recipient"]["name"] = name.into();
                     ctx
                 }
-                None => sample_context(template),
+                None => sample,
             };
             let (email, slack) = template.forms();
             if email {
@@ -293,12 +331,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Jobs { limit } => {
             let res = Resources::open(&settings).await?;
+            let jobs = settings.scheduler.schedules().map_err(anyhow::Error::msg)?;
+            println!("Jobs (local time {})", res.zone);
+            for (name, schedule) in &jobs {
+                let next = schedule.after(&clock.now().with_timezone(&res.zone)).next();
+                let next = next.map(|t| t.format("%a %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_else(|| "never".into());
+                println!("  {name:<16} {:<18} next {next}", schedule.source());
+            }
+            println!("Recent runs");
             for run in res.store.job_runs(limit).await? {
                 let took = run.finished_at.map(|f| format!("{} ms", (f - run.started_at).num_milliseconds()));
                 let outcome = run.outcome.unwrap_or_else(|| "running".into());
                 println!(
-                    "{}  {:<16} {:>9}  {outcome}",
-                    run.due_at.format("%Y-%m-%d %H:%M"),
+                    "  {}  {:<16} {:>9}  {outcome}",
+                    run.due_at.with_timezone(&res.zone).format("%Y-%m-%d %H:%M %Z"),
                     run.job,
                     took.unwrap_or_default()
                 );
@@ -306,12 +352,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Show { ticket } => {
             let res = Resources::open(&settings).await?;
-            print!("{}", ticket_view::show(&res.store, ticket, clock.now()).await?);
+            print!("{}", ticket_view::show(&res.store, &res.calendars, ticket, clock.now()).await?);
         }
         Command::Serve { demo } => {
             let res = Resources::open(&settings).await?;
-            if demo {
-                demo::load(&res, "config/demo".as_ref(), clock.now()).await?;
+            let directory =
+                if demo { Some("config/demo/directory.toml".into()) } else { settings.directory.file.clone() };
+            if let Some(file) = directory {
+                let report = res.sync_directory(&file, clock.now(), false).await?;
+                tracing::info!(file = %file.display(), changes = %report.to_string().replace('\n', "; "), "directory applied");
+            }
+            if demo && res.store.refresh_count().await? == 0 {
+                let csv = std::fs::read_to_string("config/demo/batch.csv")?;
+                let created =
+                    import::refresh_batch(&res.store, &res.calendars, &res.routing, clock.now(), &csv).await?;
+                tracing::info!(tickets = created.len(), "demo batch imported");
             }
             let app = Application::build(&settings, &res, Arc::new(SystemClock)).await?;
             if demo {

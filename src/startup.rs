@@ -3,7 +3,11 @@
 //! tests ask for port 0 and read the real one.
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -21,9 +25,10 @@ use crate::http::{self, AppState};
 use crate::inbound::Inbound;
 use crate::itsm::{ItsmSender, TdxClient};
 use crate::links::Links;
+use crate::mail_hours::MailHours;
 use crate::outbox::Dispatcher;
 use crate::scheduler::{Scheduler, TimerTick};
-use crate::store::{Routing, Store};
+use crate::store::{Routing, Store, SyncReport};
 use crate::templates::Templates;
 use crate::workflow::Workflow;
 
@@ -35,37 +40,54 @@ pub struct Resources {
     pub templates: Arc<Templates>,
     pub escalation: Arc<EscalationPolicy>,
     pub routing: Routing,
+    /// The desk's zone, in which the cron jobs run.
+    pub zone: Tz,
 }
 
-/// The policy files, checked: calendars, templates, the escalation policy.
+/// The policy files, checked: calendars, templates, the escalation policy,
+/// and the desk's zone they imply.
 pub struct Policy {
     pub calendars: Arc<Calendars>,
     pub templates: Arc<Templates>,
     pub escalation: Arc<EscalationPolicy>,
+    pub zone: Tz,
 }
 
 /// Loads and checks calendars, templates and the escalation policy; no
 /// database needed.
 pub fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
     let calendars = Arc::new(Calendars::load_dir(&settings.refresh.calendars_dir)?);
+    let zone = settings.scheduler.zone(&calendars)?;
     let templates = Templates::load(&settings.templates.dir, calendars.clone());
     if let Err(problems) = templates.check() {
         anyhow::bail!("{} template problem(s): {}", problems.len(), problems.join("; "));
     }
     let escalation =
         crate::config::escalation::load(&settings.service.escalation_policy).map_err(anyhow::Error::msg)?;
-    Ok(Policy { calendars, templates: Arc::new(templates), escalation: Arc::new(escalation) })
+    Ok(Policy { calendars, templates: Arc::new(templates), escalation: Arc::new(escalation), zone })
 }
 
 impl Resources {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let Policy { calendars, templates, escalation } = load_policy(settings)?;
+        let Policy { calendars, templates, escalation, zone } = load_policy(settings)?;
         let store = Store::connect(&settings.database.url, settings.database.max_connections)
             .await
             .context("cannot open the database")?;
         store.migrate().await?;
-        let routing = Routing { mac_engineering: settings.refresh.mac_engineering_email.clone() };
-        Ok(Self { store, calendars, templates, escalation, routing })
+        let mail_hours = MailHours { calendars: calendars.clone(), morning: settings.email.held_mail_at };
+        let routing =
+            Routing { mac_engineering: settings.refresh.mac_engineering_email.clone(), mail_hours: Some(mail_hours) };
+        Ok(Self { store, calendars, templates, escalation, routing, zone })
+    }
+
+    /// Reads and checks a directory file against the calendars, then
+    /// applies it (or, `dry_run`, says what it would change).
+    pub async fn sync_directory(&self, file: &Path, now: DateTime<Utc>, dry_run: bool) -> anyhow::Result<SyncReport> {
+        let directory = crate::directory::load(file, &self.calendars.names()).map_err(|errors| {
+            anyhow::anyhow!("{} problem(s), nothing changed:\n  {}", errors.len(), errors.join("\n  "))
+        })?;
+        let report = self.store.sync_directory(&directory, now, dry_run).await;
+        report.with_context(|| format!("{}: nothing changed", file.display()))
     }
 
     /// The workflow on this store and policy, on `clock`.
@@ -100,7 +122,8 @@ pub fn dispatcher(settings: &Settings, res: &Resources, clock: Arc<dyn Clock>) -
     let reply = settings.email.reply_to.clone().zip(settings.email.reply_secret.clone());
     let email = EmailChannel { mailer, from, reply };
     let slack = slack_channel(settings);
-    Ok(Dispatcher::new(res.store.clone(), clock, res.templates.clone(), email, slack, settings.outbox.clone()))
+    Ok(Dispatcher::new(res.store.clone(), clock, res.templates.clone(), email, slack, settings.outbox.clone())
+        .with_routing(res.routing.clone()))
 }
 
 /// The Slack Web API with the bot token, or the JSON-lines log without one.
@@ -152,7 +175,7 @@ impl Application {
             tick: TimerTick { workflow: workflow.clone(), batch: 500, lease: Duration::minutes(5) },
             itsm,
             jobs: settings.scheduler.schedules().map_err(anyhow::Error::msg)?,
-            time_zone: settings.scheduler.time_zone,
+            time_zone: res.zone,
             interval: std::time::Duration::from_secs(settings.scheduler.tick_seconds),
             doorbell: Some(dispatcher.doorbell()),
             kpi_channel: settings.service.kpi_channel.clone(),

@@ -1,16 +1,21 @@
-//! A ticket as people read it: its state, its history and every message
-//! sent about it (the delivery log). Used by `deskbell show`.
+//! A ticket as people read it: its state, what is scheduled next, its
+//! history and every message sent about it (the delivery log), with times
+//! in its team's zone. Used by `deskbell show` and `/ticket`.
 
 use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
+use crate::config::Calendars;
 use crate::domain::TicketRef;
 use crate::domain::service::{ServiceTicket, Sla};
 use crate::store::{Result, Store};
 
-pub async fn show(store: &Store, ticket: TicketRef, now: DateTime<Utc>) -> Result<String> {
+pub async fn show(store: &Store, calendars: &Calendars, ticket: TicketRef, now: DateTime<Utc>) -> Result<String> {
     let ctx = store.ticket_context(ticket).await?;
+    let tz = ctx["team"]["calendar"].as_str().and_then(|c| calendars.get(c)).map_or(chrono_tz::UTC, |c| c.tz);
+    let local = |at: DateTime<Utc>| at.with_timezone(&tz).format("%a %b %-d %Y %H:%M %Z").to_string();
     let mut out = String::new();
     let s = |v: &serde_json::Value| v.as_str().map(str::to_owned).unwrap_or_else(|| "-".into());
     let _ = writeln!(out, "{ticket}  {}  ({})", s(&ctx["status"]), s(&ctx["team"]["name"]));
@@ -40,9 +45,18 @@ pub async fn show(store: &Store, ticket: TicketRef, now: DateTime<Utc>) -> Resul
             let _ = writeln!(out, "  contact     {} <{}>", s(&ctx["contact"]["name"]), s(&ctx["contact"]["email"]));
             let _ = writeln!(out, "  assignee    {}", s(&ctx["assignee"]["name"]));
             if let TicketRef::Service(id) = ticket {
-                let _ = writeln!(out, "  SLA         {}", sla_line(&store.load_service(id).await?.value, now));
+                let _ = writeln!(out, "  SLA         {}", sla_line(&store.load_service(id).await?.value, now, tz));
             }
         }
+    }
+    let _ = writeln!(out, "\nScheduled");
+    for t in store.timers_of(ticket).await? {
+        let when = if t.paused { format!("{} (paused: on hold)", local(t.due_at)) } else { local(t.due_at) };
+        let _ = writeln!(out, "  {when:<28}  {} {}", t.kind, t.step);
+    }
+    for m in store.outbox_of(ticket).await?.into_iter().filter(|m| m.status == "pending" && m.not_before > now) {
+        let _ =
+            writeln!(out, "  {:<28}  {} to {} (held for business hours)", local(m.not_before), m.template, m.recipient);
     }
     let _ = writeln!(out, "\nHistory");
     for a in store.audits(ticket).await? {
@@ -52,13 +66,13 @@ pub async fn show(store: &Store, ticket: TicketRef, now: DateTime<Utc>) -> Resul
             (Some(f), None) => format!("{f} → (none)"),
             (None, None) => String::new(),
         };
-        let _ = writeln!(out, "  {}  {:<14} {:<12} {change}", a.at.format("%Y-%m-%d %H:%M"), a.actor, a.change.what);
+        let _ = writeln!(out, "  {}  {:<14} {:<12} {change}", local(a.at), a.actor, a.change.what);
     }
     let events = store.events(ticket).await?;
     if !events.is_empty() {
         let _ = writeln!(out, "\nSeen in other systems");
         for e in events {
-            let _ = writeln!(out, "  {}  {:<6} {:<10} {}", e.at.format("%Y-%m-%d %H:%M"), e.source, e.kind, e.detail);
+            let _ = writeln!(out, "  {}  {:<6} {:<10} {}", local(e.at), e.source, e.kind, e.detail);
         }
     }
     let _ = writeln!(out, "\nMessages");
@@ -71,7 +85,7 @@ pub async fn show(store: &Store, ticket: TicketRef, now: DateTime<Utc>) -> Resul
         let _ = writeln!(
             out,
             "  {}  #{} {:<8} {:<24} {} {}  {detail}",
-            d.at.format("%Y-%m-%d %H:%M:%S"),
+            local(d.at),
             d.attempt,
             d.outcome,
             d.template,
@@ -82,9 +96,9 @@ pub async fn show(store: &Store, ticket: TicketRef, now: DateTime<Utc>) -> Resul
     Ok(out)
 }
 
-/// The client-response target as people read it.
-pub fn sla_line(t: &ServiceTicket, now: DateTime<Utc>) -> String {
-    let at = |d: DateTime<Utc>| d.format("%Y-%m-%d %H:%M UTC").to_string();
+/// The client-response target as people read it, in the team's zone.
+pub fn sla_line(t: &ServiceTicket, now: DateTime<Utc>, tz: Tz) -> String {
+    let at = |d: DateTime<Utc>| d.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string();
     match t.sla(now) {
         None => "no target".into(),
         Some(Sla::Due(due)) => format!("client response due {}", at(due)),

@@ -134,21 +134,21 @@ impl Workflow {
     pub async fn send_digests(&self) -> Result<usize> {
         let now = self.clock.now();
         let mut sent = 0;
-        for (approver, email, name, tickets) in self.store.approver_digests().await? {
-            let key = format!("digest/{approver}/{}", now.format("%Y-%m-%d"));
-            let payload =
-                serde_json::json!({ "ticket": { "ref": "digest", "tickets": tickets }, "recipient": { "name": name } });
+        for d in self.store.approver_digests().await? {
+            let key = format!("digest/{}/{}", d.approver, now.format("%Y-%m-%d"));
+            let payload = serde_json::json!({ "ticket": { "ref": "digest", "tickets": d.tickets }, "recipient": { "name": d.name } });
             let payload = payload.to_string();
             let template = crate::domain::Template::ApprovalDigest.into();
             let m = NewMessage {
                 dedupe_key: &key,
                 ticket: None,
                 channel: "email",
-                recipient: &email,
+                recipient: &d.email,
                 template,
                 payload: &payload,
+                hours: Some(&d.calendar),
             };
-            self.store.enqueue(&m, now).await?;
+            self.store.enqueue_due(&m, now, self.routing.release(m.hours, now)).await?;
             sent += 1;
         }
         Ok(sent)
@@ -179,6 +179,7 @@ impl Workflow {
             recipient: channel.as_str(),
             template: crate::domain::Template::KpiDigest.into(),
             payload: &payload.to_string(),
+            hours: None,
         };
         self.store.enqueue(&m, now).await
     }

@@ -36,6 +36,17 @@ impl Calendars {
         self.0.insert(calendar.name.clone(), Arc::new(calendar));
     }
 
+    /// Every calendar, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<BusinessCalendar>> {
+        let mut all: Vec<_> = self.0.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all.into_iter()
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.iter().map(|c| c.name.as_str()).collect()
+    }
+
     pub fn get(&self, name: &str) -> Option<&Arc<BusinessCalendar>> {
         self.0.get(name)
     }

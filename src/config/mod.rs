@@ -34,7 +34,16 @@ pub struct Settings {
     pub refresh: RefreshSettings,
     pub service: ServiceSettings,
     pub inbound: InboundSettings,
+    pub directory: DirectorySettings,
     pub log: LogSettings,
+}
+
+/// The desk's directory file (people, groups, teams, refresh configs);
+/// `serve` applies it at start, like `deskbell directory sync`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DirectorySettings {
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +117,10 @@ pub struct EmailSettings {
     pub reply_to: Option<Email>,
     /// Key of the reply tokens; required with `reply_to`.
     pub reply_secret: Option<SecretString>,
+    /// Mail to customers and approvers that falls outside their team
+    /// calendar's business hours leaves at this local time of the next
+    /// business day.
+    pub held_mail_at: chrono::NaiveTime,
 }
 
 impl Default for EmailSettings {
@@ -118,6 +131,7 @@ impl Default for EmailSettings {
             drop_dir: "var/mail".into(),
             reply_to: None,
             reply_secret: None,
+            held_mail_at: chrono::NaiveTime::from_hms_opt(10, 5, 0).expect("a time of day"),
         }
     }
 }
@@ -162,11 +176,11 @@ impl Default for OutboxSettings {
 
 /// When the background jobs run: cron expressions with seconds
 /// (`sec min hour day month weekday`, day names for weekdays), read in
-/// `time_zone`.
+/// `time_zone`, which defaults to the zone of the calendars.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SchedulerSettings {
-    pub time_zone: chrono_tz::Tz,
+    pub time_zone: Option<chrono_tz::Tz>,
     /// How often due timers (cadence and escalation steps) are fired.
     pub tick_seconds: u64,
     /// Slots five weeks ahead from the teams' preferences (nightly).
@@ -184,7 +198,7 @@ pub struct SchedulerSettings {
 impl Default for SchedulerSettings {
     fn default() -> Self {
         Self {
-            time_zone: chrono_tz::UTC,
+            time_zone: None,
             tick_seconds: 1,
             slot_generation: "0 30 1 * * *".into(),
             slot_discovery: "0 0 7,13 * * *".into(),
@@ -196,6 +210,23 @@ impl Default for SchedulerSettings {
 }
 
 impl SchedulerSettings {
+    /// The desk's zone: `time_zone` if set, else the one zone all calendars
+    /// share (UTC without calendars). Calendars in several zones need it set.
+    pub fn zone(&self, calendars: &Calendars) -> Result<chrono_tz::Tz, ConfigError> {
+        if let Some(tz) = self.time_zone {
+            return Ok(tz);
+        }
+        let zones: std::collections::BTreeSet<_> = calendars.iter().map(|c| c.tz.name()).collect();
+        match zones.len() {
+            0 => Ok(chrono_tz::UTC),
+            1 => Ok(calendars.iter().next().expect("one calendar").tz),
+            _ => Err(ConfigError(format!(
+                "key 'scheduler.time_zone' is not set and the calendars are in several zones ({}): set the zone the jobs run in",
+                zones.into_iter().collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
     /// Every job with its parsed schedule, or the key of one that does not parse.
     pub fn schedules(&self) -> Result<Vec<(&'static str, cron::Schedule)>, String> {
         [

@@ -22,6 +22,6 @@ pub use effect::{Effect, ItsmRequest, Notification, PingStep, Recipient, Subject
 pub use email::{BadEmail, Email};
 pub use error::DomainError;
 pub use ids::{BadTicketRef, ConfigId, PersonId, RefreshTicketId, ServiceTicketId, SlotId, TeamId, TicketRef};
-pub use people::{Address, ConfigOptions, Person, RefreshConfig, Role, SupportTeam};
+pub use people::{Address, ApprovedModel, ConfigOptions, Person, RefreshConfig, Role, SupportTeam};
 pub use slack::{BadSlackId, SlackChannelId, SlackUserId};
 pub use slot::{NewSlot, ScheduleSlot, SlotPreference, slots_for};

@@ -2,7 +2,7 @@
 //! consult to decide who is told what.
 
 use serde::{Deserialize, Serialize};
-use strum::{Display, EnumIter, EnumString, IntoStaticStr};
+use strum::{Display, EnumIter, EnumString, IntoStaticStr, VariantNames};
 
 use super::{ConfigId, Email, PersonId, SlackChannelId, SlackUserId, TeamId};
 
@@ -21,6 +21,7 @@ use super::{ConfigId, Email, PersonId, SlackChannelId, SlackUserId, TeamId};
     EnumString,
     EnumIter,
     IntoStaticStr,
+    VariantNames,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
@@ -36,6 +37,8 @@ pub enum Role {
     RefreshAdmin,
     SlotAdmin,
     HelpDesk,
+    /// Runs deskbell itself: may replace the directory through the API.
+    AppAdmin,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +93,8 @@ pub struct SupportTeam {
     pub slack_channel: SlackChannelId,
     /// Name of a calendar file in the calendars directory.
     pub calendar: String,
+    /// Where unit-specified-location refreshes are handed over.
+    pub location: Option<String>,
 }
 
 /// What a customer may change while walking the wizard (options of `000_*`).
@@ -103,12 +108,24 @@ pub struct ConfigOptions {
     pub can_customize_software: bool,
 }
 
+/// A model a config's customers may be given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovedModel {
+    pub model: String,
+    pub platform: super::refresh::Platform,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefreshConfig {
     pub id: ConfigId,
     pub name: String,
+    /// The active approvers, named directly or through a group.
     pub approvers: Vec<PersonId>,
-    pub approved_models: Vec<String>,
+    pub approved_models: Vec<ApprovedModel>,
+    pub peripheral_bundle: Vec<String>,
+    pub peripherals: Vec<String>,
+    pub software: Vec<String>,
     pub options: ConfigOptions,
 }
 

@@ -54,6 +54,9 @@ pub fn config(approvers: &[super::PersonId]) -> super::RefreshConfig {
         name: "LSA 2026".into(),
         approvers: approvers.to_vec(),
         approved_models: vec![],
+        peripheral_bundle: vec![],
+        peripherals: vec![],
+        software: vec![],
         options: super::ConfigOptions::default(),
     }
 }

@@ -236,6 +236,7 @@ impl Inbound {
             recipient: to,
             template: Template::CustomerReply.into(),
             payload: &payload,
+            hours: None,
         };
         self.workflow.store.enqueue(&m, self.workflow.clock.now()).await
     }

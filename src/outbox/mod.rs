@@ -26,7 +26,7 @@ use crate::config::OutboxSettings;
 use crate::domain::{Template, TicketRef};
 use crate::itsm::ItsmSender;
 use crate::links::Links;
-use crate::store::{Claimed, NewMessage, Outcome, Store, StoreError};
+use crate::store::{Claimed, NewMessage, Outcome, Routing, Store, StoreError};
 use crate::templates::Templates;
 
 pub struct Dispatcher {
@@ -39,6 +39,8 @@ pub struct Dispatcher {
     pacing: Mutex<Pacing>,
     itsm: Option<Arc<ItsmSender>>,
     links: Option<Links>,
+    /// When held mail may leave: a retry of it waits for business hours too.
+    routing: Routing,
     wake: Arc<Notify>,
 }
 
@@ -61,7 +63,13 @@ impl Dispatcher {
     ) -> Self {
         let pacing = Mutex::new(Pacing::new(Duration::seconds(1)));
         let wake = Arc::new(Notify::new());
-        Self { store, clock, templates, email, slack, settings, pacing, itsm: None, links: None, wake }
+        let routing = Routing::default();
+        Self { store, clock, templates, email, slack, settings, pacing, itsm: None, links: None, routing, wake }
+    }
+
+    /// Retries of mail held to business hours wait for them (DESIGN rule 9).
+    pub fn with_routing(self, routing: Routing) -> Self {
+        Self { routing, ..self }
     }
 
     /// Rings the dispatcher awake before its poll interval: whoever queues a
@@ -142,6 +150,7 @@ impl Dispatcher {
             recipient: &a.recipient,
             template: Template::DeliveryDead.into(),
             payload: &a.payload,
+            hours: None,
         });
         self.store.finish_outbox(row, &outcome, now, alert_msg).await
     }
@@ -252,7 +261,8 @@ impl Dispatcher {
                     let base = StdDuration::from_secs(self.settings.base_delay_seconds);
                     let max = StdDuration::from_secs(self.settings.max_delay_seconds);
                     let delay = retry_delay(attempts, base, max, &row.dedupe_key);
-                    Outcome::Retry { at: now + to_chrono(delay), error }
+                    let at = self.routing.release(row.hours.as_deref(), now + to_chrono(delay));
+                    Outcome::Retry { at, error }
                 }
             }
         }

@@ -84,7 +84,7 @@ pub async fn run(
         tick: TimerTick { workflow: workflow.clone(), batch: 1_000, lease: Duration::minutes(5) },
         itsm: None,
         jobs: settings.scheduler.schedules().map_err(|e| anyhow!(e))?,
-        time_zone: settings.scheduler.time_zone,
+        time_zone: res.zone,
         interval: std::time::Duration::from_secs(1),
         doorbell: None,
         kpi_channel: settings.service.kpi_channel.clone(),
@@ -166,7 +166,7 @@ async fn setup(store: &Store, s: &Scenario) -> anyhow::Result<()> {
         for a in &c.approvers {
             approvers.push(person(store, a).await?);
         }
-        store.upsert_config(&c.name, &approvers, &[], Default::default()).await?;
+        store.upsert_config(&c.name, &approvers, Default::default()).await?;
     }
     Ok(())
 }

@@ -124,7 +124,7 @@ async fn ticket(state: &AppState, query: &str) -> Result<Json<Value>, HttpError>
     match found.as_slice() {
         [] => Ok(ephemeral(format!("No refresh ticket matches \u{201c}{query}\u{201d}."), vec![])),
         [one] => {
-            let card = crate::ticket_view::show(&state.store, *one, state.clock.now()).await?;
+            let card = crate::ticket_view::show(&state.store, &state.calendars, *one, state.clock.now()).await?;
             let status = card.lines().next().unwrap_or_default().to_owned();
             let block = json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("```{card}```") } });
             Ok(ephemeral(status, vec![block]))

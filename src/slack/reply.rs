@@ -41,6 +41,7 @@ impl Replier<'_> {
             recipient: url,
             template: template.into(),
             payload: &payload,
+            hours: None,
         };
         self.state.store.enqueue(&m, self.state.clock.now()).await?;
         self.state.doorbell.notify_one();

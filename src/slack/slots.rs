@@ -78,7 +78,7 @@ mod tests {
 
     fn team(id: i64, name: &str) -> SupportTeam {
         let slack_channel = SlackChannelId::parse("CNORTH001").unwrap();
-        SupportTeam { id: TeamId(id), name: name.into(), slack_channel, calendar: "umich".into() }
+        SupportTeam { id: TeamId(id), name: name.into(), slack_channel, calendar: "umich".into(), location: None }
     }
 
     #[test]

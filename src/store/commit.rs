@@ -15,12 +15,26 @@ use super::recipients::resolve;
 use super::rows::{from_ms, ms};
 use super::{Result, StoreError};
 use crate::calendar::BusinessCalendar;
-use crate::domain::{Actor, Effect, Email, Template, TicketRef};
+use crate::domain::{Actor, Effect, Email, Recipient, Template, TicketRef};
+use crate::mail_hours::MailHours;
 
-/// Addresses that come from configuration rather than the directory.
+/// What configuration adds to the directory in addressing a message: the
+/// addresses of other teams, and the hours mail to customers and approvers
+/// may leave in (none: at once).
 #[derive(Debug, Clone, Default)]
 pub struct Routing {
     pub mac_engineering: Option<Email>,
+    pub mail_hours: Option<MailHours>,
+}
+
+impl Routing {
+    /// When a message held to `hours` (a calendar's name) and due `at` may leave.
+    pub fn release(&self, hours: Option<&str>, at: DateTime<Utc>) -> DateTime<Utc> {
+        match (&self.mail_hours, hours) {
+            (Some(h), Some(calendar)) => h.release(calendar, at),
+            _ => at,
+        }
+    }
 }
 
 /// Who changed which ticket when; `seq` is the ticket's new row version.
@@ -70,6 +84,8 @@ pub(super) async fn commit_change(
                         Some((ticket_context(conn, ticket).await?, change_context(conn, actor, now, effects).await?));
                 }
                 let (ticket_ctx, change_ctx) = snapshot.as_ref().expect("set above");
+                let held = matches!(n.to, Recipient::Customer(_) | Recipient::Approvers(_));
+                let calendar = ticket_ctx["team"]["calendar"].as_str().filter(|_| held);
                 for t in resolve(conn, ticket, n, routing).await? {
                     let mut payload =
                         json!({ "ticket": ticket_ctx, "recipient": { "name": t.name }, "change": change_ctx });
@@ -87,8 +103,9 @@ pub(super) async fn commit_change(
                         recipient: &t.to,
                         template: n.template.into(),
                         payload: &payload,
+                        hours: calendar.filter(|_| t.channel == "email"),
                     };
-                    insert_message(conn, &m, now).await?;
+                    insert_message(conn, &m, now, routing.release(m.hours, now)).await?;
                 }
             }
             Effect::Itsm(request) => {
@@ -102,8 +119,9 @@ pub(super) async fn commit_change(
                     recipient: "tdx",
                     template: request.name(),
                     payload: &payload,
+                    hours: None,
                 };
-                insert_message(conn, &m, now).await?;
+                insert_message(conn, &m, now, now).await?;
             }
             Effect::SetTimer(t) => {
                 sqlx::query(

@@ -29,13 +29,13 @@ use sqlx::{AnyPool, Executor};
 use thiserror::Error;
 
 pub use commit::Routing;
-pub use directory::NewPerson;
+pub use directory::{NewPerson, PersonSource, SyncReport};
 pub use history::OutboxRow;
 pub use inbound::{InboundOutcome, InboundRow};
 pub use jobs::JobRun;
 pub use kpis::Kpis;
 pub use outbox::{Claimed, Delivery, NewMessage, Outcome};
-pub use refresh::Versioned;
+pub use refresh::{ApproverDigest, Versioned};
 pub use timers::DueTimer;
 
 use crate::domain::{DomainError, TicketRef};
@@ -121,6 +121,16 @@ impl Store {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         Ok(Self { pool, backend })
+    }
+
+    /// A transaction that reads before it writes. SQLite must take the
+    /// write lock at `BEGIN` (IMMEDIATE): a deferred one whose snapshot
+    /// another writer outdated cannot upgrade and fails at once.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     pub async fn migrate(&self) -> Result<()> {

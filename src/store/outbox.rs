@@ -23,6 +23,8 @@ pub struct Claimed {
     /// Attempts made before this one.
     pub attempts: i64,
     pub not_before: DateTime<Utc>,
+    /// The calendar whose business hours this mail waits for, if any.
+    pub hours: Option<String>,
 }
 
 /// What happened to one attempt.
@@ -67,12 +69,12 @@ const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', locked_until =
     WHERE id IN (SELECT id FROM outbox WHERE (channel <> 'tdx' OR $4)
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
         ORDER BY not_before, id LIMIT $3)
-    RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before";
+    RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before, hours";
 const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
     WHERE id IN (SELECT id FROM outbox WHERE (channel <> 'tdx' OR $4)
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
         ORDER BY not_before, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-    RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before";
+    RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before, hours";
 
 fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
     let ticket: Option<String> = row.try_get("ticket")?;
@@ -86,6 +88,7 @@ fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
         payload: row.try_get("payload")?,
         attempts: row.try_get("attempts")?,
         not_before: from_ms(row.try_get("not_before")?)?,
+        hours: row.try_get("hours")?,
     })
 }
 
@@ -168,7 +171,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if let Some(m) = alert {
-            insert_message(&mut tx, &m, now).await?;
+            insert_message(&mut tx, &m, now, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -238,8 +241,13 @@ impl Store {
     /// Enqueues one message outside any ticket transition (admin alerts,
     /// benchmarks); a second enqueue with the same key is ignored.
     pub async fn enqueue(&self, m: &NewMessage<'_>, now: DateTime<Utc>) -> Result<()> {
+        self.enqueue_due(m, now, now).await
+    }
+
+    /// Enqueues one message created `now` that may leave from `due` on.
+    pub async fn enqueue_due(&self, m: &NewMessage<'_>, now: DateTime<Utc>, due: DateTime<Utc>) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
-        insert_message(&mut conn, m, now).await
+        insert_message(&mut conn, m, now, due).await
     }
 }
 
@@ -252,16 +260,20 @@ pub struct NewMessage<'a> {
     pub recipient: &'a str,
     pub template: &'a str,
     pub payload: &'a str,
+    /// The calendar whose business hours this mail waits for, if any.
+    pub hours: Option<&'a str>,
 }
 
+/// Inserts a message created `now`, due at `not_before`, unless its key exists.
 pub(super) async fn insert_message(
     conn: &mut sqlx::AnyConnection,
     m: &NewMessage<'_>,
     now: DateTime<Utc>,
+    not_before: DateTime<Utc>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO outbox (dedupe_key, ticket, channel, recipient, template, payload, not_before, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+        "INSERT INTO outbox (dedupe_key, ticket, channel, recipient, template, payload, hours, not_before, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(m.dedupe_key)
     .bind(m.ticket.map(|t| t.to_string()))
@@ -269,6 +281,8 @@ pub(super) async fn insert_message(
     .bind(m.recipient)
     .bind(m.template)
     .bind(m.payload)
+    .bind(m.hours)
+    .bind(ms(not_before))
     .bind(ms(now))
     .execute(&mut *conn)
     .await?;

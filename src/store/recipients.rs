@@ -52,7 +52,7 @@ pub(super) async fn resolve(
         }
         Recipient::Approvers(config) => {
             let rows = sqlx::query(
-                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM config_approvers a
+                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM active_approvers a
                  JOIN people p ON p.id = a.person_id WHERE a.config_id = $1 ORDER BY p.id",
             )
             .bind(config.0)
@@ -63,7 +63,7 @@ pub(super) async fn resolve(
         Recipient::Role(role) => {
             let rows = sqlx::query(
                 "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p
-                 WHERE ',' || p.roles || ',' LIKE '%,' || $1 || ',%' ORDER BY p.id",
+                 WHERE p.deactivated_at IS NULL AND ',' || p.roles || ',' LIKE '%,' || $1 || ',%' ORDER BY p.id",
             )
             .bind(<&str>::from(*role))
             .fetch_all(&mut *conn)
@@ -89,7 +89,9 @@ async fn escalation(
     assignee: Option<PersonId>,
     team: Option<TeamId>,
 ) -> Result<Vec<Target>> {
-    let rows = sqlx::query("SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p ORDER BY p.id")
+    let rows = sqlx::query(
+        "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p WHERE p.deactivated_at IS NULL ORDER BY p.id",
+    )
         .fetch_all(&mut *conn)
         .await?;
     let mut people = Vec::new();

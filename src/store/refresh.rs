@@ -14,6 +14,17 @@ use crate::calendar::BusinessCalendar;
 use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshStatus, RefreshTicket, System};
 use crate::domain::{Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
 
+/// One approver's Friday digest: their open tickets; mail hours follow
+/// the calendar of the first ticket's team.
+#[derive(Debug, Clone)]
+pub struct ApproverDigest {
+    pub approver: PersonId,
+    pub email: String,
+    pub name: String,
+    pub calendar: String,
+    pub tickets: Vec<serde_json::Value>,
+}
+
 /// A value as read, with the row version a save must still find.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned<T> {
@@ -203,21 +214,22 @@ impl Store {
     }
 
     /// Every approver with the open tickets of the configs they approve, for
-    /// the Friday digest: (approver, their email, name, ticket lines).
-    pub async fn approver_digests(&self) -> Result<Vec<(PersonId, String, String, Vec<serde_json::Value>)>> {
+    /// the Friday digest.
+    pub async fn approver_digests(&self) -> Result<Vec<ApproverDigest>> {
         let rows = sqlx::query(
             "SELECT a.person_id, ap.email, ap.name AS approver, t.id, t.status, c.name AS customer,
-                COALESCE(t.replacement_model, t.existing_model, t.existing_serial) AS model
-             FROM config_approvers a
+                COALESCE(t.replacement_model, t.existing_model, t.existing_serial) AS model, tm.calendar
+             FROM active_approvers a
              JOIN people ap ON ap.id = a.person_id
              JOIN refresh_tickets t ON t.config_id = a.config_id
+             JOIN teams tm ON tm.id = t.team_id
              LEFT JOIN people c ON c.id = t.customer_id
              WHERE t.status NOT IN ('complete', 'cancelled')
              ORDER BY a.person_id, t.id",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut digests: Vec<(PersonId, String, String, Vec<serde_json::Value>)> = Vec::new();
+        let mut digests: Vec<ApproverDigest> = Vec::new();
         for r in &rows {
             let approver = PersonId(r.try_get("person_id")?);
             let line = serde_json::json!({
@@ -227,8 +239,14 @@ impl Store {
                 "model": r.try_get::<String, _>("model")?,
             });
             match digests.last_mut() {
-                Some((id, _, _, lines)) if *id == approver => lines.push(line),
-                _ => digests.push((approver, r.try_get("email")?, r.try_get("approver")?, vec![line])),
+                Some(d) if d.approver == approver => d.tickets.push(line),
+                _ => digests.push(ApproverDigest {
+                    approver,
+                    email: r.try_get("email")?,
+                    name: r.try_get("approver")?,
+                    calendar: r.try_get("calendar")?,
+                    tickets: vec![line],
+                }),
             }
         }
         Ok(digests)

@@ -1,8 +1,8 @@
 //! Slot preferences and schedule slots of support teams.
 
 use chrono::{DateTime, NaiveTime, Utc};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::rows::{from_ms, ms};
 use super::{Result, Store, StoreError};
@@ -20,49 +20,64 @@ fn slot_from_row(row: &AnyRow) -> Result<ScheduleSlot> {
     })
 }
 
+/// Replaces a team's weekly preferences.
+pub(super) async fn put_slot_preferences(
+    conn: &mut AnyConnection,
+    team: TeamId,
+    prefs: &[SlotPreference],
+) -> Result<()> {
+    sqlx::query("DELETE FROM slot_preferences WHERE team_id = $1").bind(team.0).execute(&mut *conn).await?;
+    for p in prefs {
+        sqlx::query(
+            "INSERT INTO slot_preferences (team_id, weekday, start_time, length_minutes, capacity)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(team.0)
+        .bind(p.weekday.to_string())
+        .bind(p.start.format("%H:%M").to_string())
+        .bind(i64::from(p.length_minutes))
+        .bind(i64::from(p.capacity))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn slot_preferences(conn: &mut AnyConnection, team: TeamId) -> Result<Vec<SlotPreference>> {
+    let rows = sqlx::query(
+        "SELECT weekday, start_time, length_minutes, capacity FROM slot_preferences WHERE team_id = $1 ORDER BY id",
+    )
+    .bind(team.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let weekday: String = r.try_get("weekday")?;
+            let start: String = r.try_get("start_time")?;
+            Ok(SlotPreference {
+                team,
+                weekday: weekday.parse().map_err(|_| StoreError::Invalid(format!("stored weekday '{weekday}'")))?,
+                start: NaiveTime::parse_from_str(&start, "%H:%M")
+                    .map_err(|_| StoreError::Invalid(format!("stored start time '{start}'")))?,
+                length_minutes: u32::try_from(r.try_get::<i64, _>("length_minutes")?).unwrap_or(0),
+                capacity: u32::try_from(r.try_get::<i64, _>("capacity")?).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
 impl Store {
-    /// Replaces a team's weekly preferences.
+    /// Replaces a team's weekly preferences (tests, scenarios; a directory
+    /// sync sets them with the team).
     pub async fn set_slot_preferences(&self, team: TeamId, prefs: &[SlotPreference]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM slot_preferences WHERE team_id = $1").bind(team.0).execute(&mut *tx).await?;
-        for p in prefs {
-            sqlx::query(
-                "INSERT INTO slot_preferences (team_id, weekday, start_time, length_minutes, capacity)
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(team.0)
-            .bind(p.weekday.to_string())
-            .bind(p.start.format("%H:%M").to_string())
-            .bind(i64::from(p.length_minutes))
-            .bind(i64::from(p.capacity))
-            .execute(&mut *tx)
-            .await?;
-        }
+        put_slot_preferences(&mut tx, team, prefs).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn slot_preferences(&self, team: TeamId) -> Result<Vec<SlotPreference>> {
-        let rows = sqlx::query(
-            "SELECT weekday, start_time, length_minutes, capacity FROM slot_preferences WHERE team_id = $1 ORDER BY id",
-        )
-        .bind(team.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let weekday: String = r.try_get("weekday")?;
-                let start: String = r.try_get("start_time")?;
-                Ok(SlotPreference {
-                    team,
-                    weekday: weekday.parse().map_err(|_| StoreError::Invalid(format!("stored weekday '{weekday}'")))?,
-                    start: NaiveTime::parse_from_str(&start, "%H:%M")
-                        .map_err(|_| StoreError::Invalid(format!("stored start time '{start}'")))?,
-                    length_minutes: u32::try_from(r.try_get::<i64, _>("length_minutes")?).unwrap_or(0),
-                    capacity: u32::try_from(r.try_get::<i64, _>("capacity")?).unwrap_or(0),
-                })
-            })
-            .collect()
+        slot_preferences(&mut *self.pool.acquire().await?, team).await
     }
 
     /// Adds a slot; a slot the team already has (or deleted) at that start

@@ -49,22 +49,33 @@ fn err(e: minijinja::Error) -> TemplateError {
 
 pub struct Templates {
     env: Environment<'static>,
+    calendars: Arc<Calendars>,
 }
 
 impl Templates {
     /// Templates under `dir`; `local_time` formats an RFC 3339 instant in a
-    /// calendar's zone: `{{ ticket.appointment_at | local_time(ticket.team.calendar) }}`.
+    /// calendar's zone: `{{ ticket.appointment_at | local_time(ticket.team.calendar) }}`
+    /// (in UTC for the empty name, the sample team's when no calendar is configured).
     pub fn load(dir: &Path, calendars: Arc<Calendars>) -> Self {
         let mut env = Environment::new();
         env.set_loader(path_loader(dir));
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let cals = calendars.clone();
         env.add_filter("local_time", move |at: String, calendar: String| -> Result<String, minijinja::Error> {
             let bad = |why: String| minijinja::Error::new(ErrorKind::InvalidOperation, why);
             let at = DateTime::parse_from_rfc3339(&at).map_err(|e| bad(format!("'{at}' is not a time: {e}")))?;
-            let cal = calendars.get(&calendar).ok_or_else(|| bad(format!("unknown calendar '{calendar}'")))?;
-            Ok(at.with_timezone(&cal.tz).format("%A, %B %-d at %-I:%M %p %Z").to_string())
+            let tz = match calendar.as_str() {
+                "" => chrono_tz::UTC,
+                name => cals.get(name).ok_or_else(|| bad(format!("unknown calendar '{name}'")))?.tz,
+            };
+            Ok(at.with_timezone(&tz).format("%A, %B %-d at %-I:%M %p %Z").to_string())
         });
-        Self { env }
+        Self { env, calendars }
+    }
+
+    /// A sample context for `t` whose team uses one of the configured calendars.
+    pub fn sample(&self, t: Template) -> Value {
+        sample_context(t, self.calendars.names().first().copied().unwrap_or_default())
     }
 
     pub fn email(&self, name: &str, ctx: &Value) -> Result<RenderedEmail, TemplateError> {
@@ -120,7 +131,7 @@ impl Templates {
         let mut problems = Vec::new();
         for t in Template::iter() {
             let (email, slack) = t.forms();
-            let ctx = sample_context(t);
+            let ctx = self.sample(t);
             if email && let Err(e) = self.email(t.into(), &ctx) {
                 problems.push(e.0);
             }
@@ -148,8 +159,21 @@ mod tests {
     }
 
     #[test]
+    fn the_check_uses_the_desks_own_calendar_or_none() {
+        let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates"));
+        let mut cals = Calendars::default();
+        cals.insert(crate::calendar::BusinessCalendar::standard("acme-hq", chrono_tz::Europe::Berlin));
+        let t = Templates::load(dir, Arc::new(cals));
+        t.check().unwrap();
+        assert_eq!(t.sample(Template::SlotReminder)["ticket"]["team"]["calendar"], "acme-hq");
+        let mail = t.email("slot_reminder", &t.sample(Template::SlotReminder)).unwrap();
+        assert!(mail.text.contains("CET"), "rendered in the desk's zone: {}", mail.text);
+        Templates::load(dir, Arc::new(Calendars::default())).check().unwrap();
+    }
+
+    #[test]
     fn customer_mail_has_subject_html_and_text() {
-        let mail = shipped().email("customer_begin", &sample_context(Template::CustomerBegin)).unwrap();
+        let mail = shipped().email("customer_begin", &sample_context(Template::CustomerBegin, "umich")).unwrap();
         assert!(mail.subject.contains("R-12"), "{}", mail.subject);
         assert!(mail.html.contains("<html") && mail.html.contains("Cara"));
         assert!(mail.text.contains("Cara") && !mail.text.contains("<p>"));
@@ -158,7 +182,7 @@ mod tests {
     #[test]
     fn slot_reminders_stress_a_unit_specified_location() {
         let t = shipped();
-        let mut ctx = sample_context(Template::SlotReminder);
+        let mut ctx = sample_context(Template::SlotReminder, "umich");
         let on_prem = one_line(&t.email("slot_reminder", &ctx).unwrap().text);
         ctx["ticket"]["style"] = "unit_specified_location".into();
         ctx["ticket"]["location"] = "Angell Hall 1010".into();
@@ -171,7 +195,7 @@ mod tests {
     #[test]
     fn values_are_escaped_for_their_format() {
         let t = shipped();
-        let mut ctx = sample_context(Template::ApprovalRequest);
+        let mut ctx = sample_context(Template::ApprovalRequest, "umich");
         ctx["ticket"]["customer"]["name"] = "<script>\"Bobby\" & co</script>".into();
         let html = t.email("approval_request", &ctx).unwrap().html;
         assert!(!html.contains("<script>"));

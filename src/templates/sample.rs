@@ -1,17 +1,19 @@
 //! Sample contexts of the shape the store snapshots into outbox rows; used
 //! to check templates at start-up and by `deskbell preview` without a ticket.
+//! The sample team uses one of the desk's own calendars: nothing here may
+//! depend on a calendar or team name of the demo.
 
 use serde_json::{Value, json};
 
 use crate::domain::{Subject, Template};
 
-pub fn sample_context(t: Template) -> Value {
+pub fn sample_context(t: Template, calendar: &str) -> Value {
     let ticket = match t.subject() {
         Subject::RefreshTicket => json!({
             "ref": "R-12", "kind": "refresh", "status": "delivery_scheduled", "style": "on_prem",
             "customer": { "name": "Cara Customer", "email": "cara@example.edu" },
             "delegate": null,
-            "team": { "name": "NIT North Campus", "calendar": "umich" },
+            "team": { "name": "Field Services", "calendar": calendar },
             "config": "LSA Refresh 2026",
             "existing": { "serial": "5CG1234ABC", "model": "Dell Latitude 5400", "platform": "windows" },
             "replacement": { "serial": "5CG9999XYZ", "model": "Dell Latitude 7450", "platform": "windows" },
@@ -26,7 +28,7 @@ pub fn sample_context(t: Template) -> Value {
             "status": "assigned", "tier": 2,
             "contact": { "name": "Cara Customer", "email": "cara@example.edu" },
             "assignee": { "name": "Ed Engineer", "email": "ed@example.edu" },
-            "team": { "name": "NIT North Campus", "calendar": "umich" },
+            "team": { "name": "Field Services", "calendar": calendar },
         }),
         Subject::Digest => json!({
             "ref": "digest", "tickets": [

@@ -81,6 +81,7 @@ async fn sent_mail(store: &Store, r: RefreshTicketId, key: &str) -> String {
         recipient: "cara@example.edu",
         template: "customer_begin",
         payload: &payload.to_string(),
+        hours: None,
     };
     store.enqueue(&sent, chrono::Utc::now()).await.unwrap();
     for _ in 0..1_500 {

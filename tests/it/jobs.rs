@@ -20,12 +20,12 @@ both_databases!(
 
 fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
     let workflow = crate::support::workflow(store, clock.clone());
-    let settings = SchedulerSettings { time_zone: chrono_tz::America::Detroit, ..SchedulerSettings::default() };
+    let settings = SchedulerSettings::default();
     Scheduler {
         tick: TimerTick { workflow, batch: 100, lease: Duration::minutes(5) },
         itsm: None,
         jobs: settings.schedules().unwrap(),
-        time_zone: settings.time_zone,
+        time_zone: chrono_tz::America::Detroit,
         interval: std::time::Duration::from_secs(5),
         doorbell: None,
         kpi_channel: Some(deskbell::domain::SlackChannelId::parse("CKPI00001").unwrap()),

@@ -4,11 +4,13 @@
 mod support;
 
 mod cli;
+mod directory;
 mod escalation;
 mod http;
 mod import;
 mod inbound;
 mod jobs;
+mod mail_hours;
 mod outbox;
 mod scenario;
 mod simulate;

@@ -82,7 +82,7 @@ impl Rig {
 
     /// Queues a sample message whose ticket reference is `r` (its text is unique).
     async fn enqueue(&self, key: &str, channel: &str, to: &str, template: Template, r: &str) {
-        let mut ctx = sample_context(template);
+        let mut ctx = sample_context(template, "umich");
         ctx["ticket"]["ref"] = r.into();
         let payload = ctx.to_string();
         let m = NewMessage {
@@ -92,6 +92,7 @@ impl Rig {
             recipient: to,
             template: template.into(),
             payload: &payload,
+            hours: None,
         };
         self.store.enqueue(&m, self.clock.now()).await.unwrap();
     }
@@ -142,7 +143,8 @@ async fn a_ticket_change_reaches_slack_and_smtp_with_real_mime(store: &Store) {
     let mail_id = deliveries.iter().find(|d| d.channel == "email").unwrap().external_id.clone().unwrap();
     assert!(m.contains(&format!("Message-ID: {mail_id}")), "the recorded Message-ID is the one sent");
     assert_eq!(rig.run().await, 0, "nothing is sent twice");
-    let shown = deskbell::ticket_view::show(store, t.reference(), chrono::Utc::now()).await.unwrap();
+    let shown =
+        deskbell::ticket_view::show(store, &Calendars::default(), t.reference(), chrono::Utc::now()).await.unwrap();
     assert!(shown.contains("Delivery log") && shown.contains("#1 sent     approval_request"), "{shown}");
 }
 

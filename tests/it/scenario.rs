@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use deskbell::channels::email::{EmailChannel, Mailer};
 use deskbell::channels::slack::SlackChannel;
 use deskbell::clock::{Clock, SimClock};
@@ -15,6 +15,7 @@ use deskbell::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, Refres
 use deskbell::domain::service::{NewServiceTicket, ServiceEvent};
 use deskbell::domain::{Actor, Email, RefreshTicketId, ServiceTicketId, SlotPreference, TicketRef};
 use deskbell::itsm::{ItsmSender, TdxClient, TdxLogin};
+use deskbell::mail_hours::MailHours;
 use deskbell::outbox::Dispatcher;
 use deskbell::scheduler::TimerTick;
 use deskbell::store::{Routing, Store};
@@ -60,7 +61,13 @@ impl Sim {
             store: store.clone(),
             calendars: calendars.clone(),
             cadence: Arc::new(Cadence::default()),
-            routing: Routing { mac_engineering: Some(Email::parse("mac-eng@example.edu").unwrap()) },
+            routing: Routing {
+                mac_engineering: Some(Email::parse("mac-eng@example.edu").unwrap()),
+                mail_hours: Some(MailHours {
+                    calendars: calendars.clone(),
+                    morning: NaiveTime::from_hms_opt(10, 5, 0).unwrap(),
+                }),
+            },
             clock: clock.clone(),
             policy: Arc::new(crate::support::escalation_policy()),
         };
@@ -424,7 +431,8 @@ async fn every_style_from_creation_to_complete(store: &Store) {
     assert!(unit_reminder.is_some(), "the unit-specified slot reminder states the location");
     assert!(sim.tdx.task_feed().iter().any(|(_, _, e)| e["PercentComplete"] == 100));
     assert_eq!(sim.tdx.logins(), 1, "one JWT is reused for every call");
-    let shown = deskbell::ticket_view::show(store, ids[0].into(), sim.clock.now()).await.unwrap();
+    let shown =
+        deskbell::ticket_view::show(store, &Calendars::default(), ids[0].into(), sim.clock.now()).await.unwrap();
     assert!(shown.contains("Seen in other systems") && shown.contains("tdx    completed"), "{shown}");
     let creates = sim.tdx.calls().iter().filter(|c| *c == &format!("POST {APP}/tickets")).count();
     assert_eq!(creates, 7, "one TDX request per refresh");

@@ -99,8 +99,7 @@ pub async fn fixture(store: &Store) -> Fixture {
         .await
         .unwrap();
     let team = store.upsert_team("NIT North", &SlackChannelId::parse("CNORTH001").unwrap(), "umich").await.unwrap();
-    let config =
-        store.upsert_config("LSA 2026", &[a1, a2], &["Dell 7450".into()], ConfigOptions::default()).await.unwrap();
+    let config = store.upsert_config("LSA 2026", &[a1, a2], ConfigOptions::default()).await.unwrap();
     Fixture { customer, delegate, approvers: [a1, a2], engineer, team, config }
 }
 
