@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn deskbell(dir: &std::path::Path) -> Command {
+pub(crate) fn deskbell(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_deskbell"));
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("DESKBELL_CONFIG")
@@ -49,16 +49,7 @@ async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
             .spawn()
             .unwrap(),
     );
-    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let addr = loop {
-        assert!(Instant::now() < deadline, "no listening line");
-        let line = lines.next().expect("serve exited early").unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if let Some(addr) = v["fields"]["addr"].as_str() {
-            break addr.to_owned();
-        }
-    };
+    let (addr, lines) = listening(&mut child);
     for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
         let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
         let resp = client.get(format!("http://{addr}{path}")).send().await.unwrap();
@@ -121,8 +112,22 @@ fn show_names_a_missing_ticket() {
     assert!(String::from_utf8(out.stderr).unwrap().contains("R-99 does not exist"));
 }
 
+/// Waits for `serve`'s JSON "listening" line: the address, and the log lines to come.
+pub(crate) fn listening(child: &mut KillOnDrop) -> (String, std::io::Lines<BufReader<std::process::ChildStderr>>) {
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "no listening line");
+        let line = lines.next().expect("serve exited early").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(addr) = v["fields"]["addr"].as_str() {
+            return (addr.to_owned(), lines);
+        }
+    }
+}
+
 /// A server under test never outlives its test, even one that fails.
-struct KillOnDrop(std::process::Child);
+pub(crate) struct KillOnDrop(pub std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {

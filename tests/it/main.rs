@@ -11,6 +11,7 @@ mod import;
 mod inbound;
 mod jobs;
 mod mail_hours;
+mod new_desk;
 mod outbox;
 mod scenario;
 mod simulate;
