@@ -1,6 +1,7 @@
 //! The REST API for other systems: bearer tokens from `[api] tokens`, each
 //! acting with its roles. `POST /api/v1/refresh/replacements` assigns
-//! replacement systems in bulk, as the CLI import does.
+//! replacement systems in bulk, as the CLI import does; `POST
+//! /api/v1/directory` applies a directory document, as `directory sync` does.
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
@@ -69,4 +70,35 @@ pub async fn replacements(
         Err(ImportError::Rows(errors)) => Err(HttpError::Unprocessable(errors)),
         Err(ImportError::Store(e)) => Err(e.into()),
     }
+}
+
+#[derive(serde::Deserialize)]
+pub struct SyncQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+/// `POST /api/v1/directory[?dry_run=true]` (role `app_admin`): the directory
+/// document as JSON, from an identity-system sync, applied like `deskbell
+/// directory sync`. A bad document or a refused change is 422 with every
+/// reason, and nothing changes.
+pub async fn directory(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(q): axum::extract::Query<SyncQuery>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, HttpError> {
+    caller.require(Role::AppAdmin)?;
+    let directory = crate::directory::from_json(&body, &state.calendars.names()).map_err(HttpError::Unprocessable)?;
+    let report = match state.store.sync_directory(&directory, state.clock.now(), q.dry_run).await {
+        Ok(report) => report,
+        Err(crate::store::StoreError::Invalid(why)) => return Err(HttpError::Unprocessable(vec![why])),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(json!({
+        "dry_run": q.dry_run,
+        "added": report.added,
+        "changed": report.changed,
+        "deactivated": report.deactivated,
+    })))
 }

@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/{file}", get(calendar::feed))
         .route("/pick/{ticket}", get(pick::page).post(pick::pick))
         .route("/api/v1/refresh/replacements", axum::routing::post(api::replacements))
+        .route("/api/v1/directory", axum::routing::post(api::directory))
         .route("/api/v1/service-tickets", axum::routing::post(service_api::create))
         .route("/api/v1/service-tickets/{ticket}", get(service_api::show))
         .route("/api/v1/service-tickets/{ticket}/events", axum::routing::post(service_api::event))

@@ -49,8 +49,11 @@ pub async fn spawn_app_with(database_url: Option<String>, slack_api_url: Option<
         token: format!("{name}-token").into(),
         roles: vec![role],
     };
-    settings.api.tokens =
-        vec![token("depot", deskbell::domain::Role::RefreshAdmin), token("helpdesk", deskbell::domain::Role::HelpDesk)];
+    settings.api.tokens = vec![
+        token("depot", deskbell::domain::Role::RefreshAdmin),
+        token("helpdesk", deskbell::domain::Role::HelpDesk),
+        token("idm", deskbell::domain::Role::AppAdmin),
+    ];
     let res = Resources::open(&settings).await.unwrap();
     settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
     settings.email.drop_dir = dir.path().join("mail");
@@ -287,4 +290,40 @@ async fn service_tickets_are_opened_and_moved_through_the_api() {
     let shown: Value = call("/S-1", "helpdesk-token", None).await.unwrap().json().await.unwrap();
     assert_eq!(shown, acked);
     assert_eq!(call("/R-1", "helpdesk-token", None).await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn an_identity_system_replaces_the_directory_through_the_api() {
+    let app = spawn_app().await;
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+    let url = format!("{}/api/v1/directory", app.address);
+    let doc = serde_json::json!({
+        "people": [{ "name": "Ann Approver", "email": "ann@acme.test", "roles": ["approver"] }],
+        "teams": [{ "name": "Field", "slack_channel": "C0FIELD01", "calendar": "umich" }],
+        "configs": [{ "name": "Finance", "approvers": ["ann@acme.test"] }],
+    });
+    let post = |token: &str, url: String, body: String| client.post(url).bearer_auth(token).body(body).send();
+    let refused = post("depot-token", url.clone(), doc.to_string()).await.unwrap();
+    assert_eq!(refused.status(), 403, "only app admins replace the directory");
+
+    let dry = post("idm-token", format!("{url}?dry_run=true"), doc.to_string()).await.unwrap();
+    assert_eq!(dry.status(), 200);
+    assert_eq!(dry.json::<serde_json::Value>().await.unwrap()["added"].as_array().unwrap().len(), 3);
+    assert!(app.res.store.team_by_name("Field").await.unwrap().is_none(), "a dry run changes nothing");
+
+    let mut bad = doc.clone();
+    bad["teams"][0]["calendar"] = "nowhere".into();
+    bad["people"][0]["email"] = "not-an-email".into();
+    let resp = post("idm-token", url.clone(), bad.to_string()).await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("not-an-email"), "{body}");
+    assert_eq!(post("idm-token", url.clone(), "{\"people\": [".into()).await.unwrap().status(), 422);
+    assert!(app.res.store.team_by_name("Field").await.unwrap().is_none(), "a bad document changes nothing");
+
+    let done = post("idm-token", url.clone(), doc.to_string()).await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert!(app.res.store.team_by_name("Field").await.unwrap().is_some());
+    let again: serde_json::Value = post("idm-token", url, doc.to_string()).await.unwrap().json().await.unwrap();
+    assert!(again["added"].as_array().unwrap().is_empty() && again["changed"].as_array().unwrap().is_empty());
 }
