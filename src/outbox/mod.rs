@@ -280,10 +280,18 @@ impl Dispatcher {
             (None, None) => return None,
         };
         let ticket = row.ticket.map(|t| t.to_string()).unwrap_or_else(|| "-".into());
+        // A team channel the app was never invited to: say how to fix it.
+        let hint = error.starts_with("not_in_channel").then(|| {
+            format!(
+                "deskbell is not a member of <#{}>: invite it there (/invite @deskbell), or reinstall the app \
+                 from `deskbell manifest`, whose chat:write.public scope lets it post in any public channel",
+                row.recipient
+            )
+        });
         let payload = json!({
             "ticket": {
                 "ref": ticket, "dedupe_key": row.dedupe_key, "channel": row.channel, "recipient": row.recipient,
-                "template": row.template, "error": error, "attempts": row.attempts + 1,
+                "template": row.template, "error": error, "attempts": row.attempts + 1, "hint": hint,
             },
             "recipient": { "name": "deskbell admins" },
         });

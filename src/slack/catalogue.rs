@@ -84,7 +84,7 @@ pub fn manifest(public_url: &str) -> String {
             "slash_commands": commands,
         },
         "oauth_config": {
-            "scopes": { "bot": ["chat:write", "commands", "im:write", "users:read", "users:read.email"] },
+            "scopes": { "bot": ["chat:write", "chat:write.public", "commands", "im:write", "users:read", "users:read.email"] },
         },
         "settings": {
             "event_subscriptions": { "request_url": format!("{base}/slack/events"), "bot_events": ["team_join"] },

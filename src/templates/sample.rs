@@ -45,6 +45,7 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
         Subject::Delivery => json!({
             "ref": "R-12", "dedupe_key": "R-12/customer_begin", "channel": "email",
             "recipient": "cara@example.edu", "template": "customer_begin", "error": "550 mailbox unavailable", "attempts": 1,
+            "hint": null,
         }),
     };
     let recipient = match t.subject() {

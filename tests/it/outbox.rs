@@ -27,6 +27,7 @@ both_databases!(
     a_ticket_change_reaches_slack_and_smtp_with_real_mime,
     transient_failures_back_off_then_die_with_one_admin_alert,
     permanent_failures_die_at_once_and_smtp_4xx_retries,
+    a_channel_the_app_is_not_in_tells_the_admins_what_to_do,
     retry_after_defers_without_using_an_attempt,
     one_message_per_second_per_channel,
     a_dispatcher_killed_mid_send_loses_nothing_and_sends_nothing_twice,
@@ -197,6 +198,24 @@ async fn permanent_failures_die_at_once_and_smtp_4xx_retries(store: &Store) {
     assert!(hard.error.unwrap().contains("550"));
     assert_eq!(last("R-4").await.outcome, "retry", "SMTP 4xx is transient");
     assert_eq!(last("R-7").await.outcome, "retry", "an unknown Slack error code is worth retrying");
+}
+
+async fn a_channel_the_app_is_not_in_tells_the_admins_what_to_do(store: &Store) {
+    let rig = Rig::new(store).await;
+    rig.slack.break_channel("C0PRIVATE", "not_in_channel");
+    rig.enqueue("R-8/team_tdx_alert", "slack", "C0PRIVATE", Template::TeamTdxAlert, "R-8").await;
+    assert_eq!(rig.run().await, 1);
+    assert_eq!(rig.status("R-8").await, ["dead", "pending"], "dead, and its admin alert queued");
+    assert_eq!(rig.run().await, 1, "the admin alert");
+    let mail = rig.smtp.messages();
+    let alert = one_line_text(&mail[0]);
+    assert!(alert.contains("not_in_channel") && alert.contains("C0PRIVATE"), "{alert}");
+    assert!(alert.contains("/invite @deskbell") && alert.contains("chat:write.public"), "{alert}");
+}
+
+/// A mail's text with its lines unwrapped.
+fn one_line_text(mail: &str) -> String {
+    mail.replace("=\r\n", "").replace("\r\n", " ").replace('\n', " ")
 }
 
 async fn retry_after_defers_without_using_an_attempt(store: &Store) {
