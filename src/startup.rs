@@ -179,6 +179,7 @@ impl Application {
             interval: std::time::Duration::from_secs(settings.scheduler.tick_seconds),
             doorbell: Some(dispatcher.doorbell()),
             kpi_channel: settings.service.kpi_channel.clone(),
+            slack: settings.slack.bot_token.is_some().then(|| Arc::new(slack_channel(settings))),
         };
         let smtp = match settings.inbound.smtp_bind {
             Some(addr) => Some(

@@ -5,6 +5,8 @@
 -- only the `directory` people its file no longer lists.
 ALTER TABLE people ADD COLUMN source TEXT NOT NULL DEFAULT 'ticket';
 ALTER TABLE people ADD COLUMN deactivated_at INTEGER;
+-- When Slack was last asked for this person's id (users.lookupByEmail).
+ALTER TABLE people ADD COLUMN slack_lookup_at INTEGER;
 ALTER TABLE teams ADD COLUMN location TEXT;
 ALTER TABLE teams ADD COLUMN deactivated_at INTEGER;
 ALTER TABLE refresh_configs ADD COLUMN peripheral_bundle TEXT NOT NULL DEFAULT '[]';

@@ -193,6 +193,8 @@ pub struct SchedulerSettings {
     pub approval_digest: String,
     /// Yesterday's service desk KPIs to `[service] kpi_channel`.
     pub kpi_digest: String,
+    /// Ask Slack for the ids of staff who have none (users.lookupByEmail).
+    pub slack_link: String,
 }
 
 impl Default for SchedulerSettings {
@@ -205,6 +207,7 @@ impl Default for SchedulerSettings {
             tdx_check: "0 0 6 * * *".into(),
             approval_digest: "0 0 8 * * Fri".into(),
             kpi_digest: "0 0 7 * * *".into(),
+            slack_link: "0 */10 * * * *".into(),
         }
     }
 }
@@ -235,6 +238,7 @@ impl SchedulerSettings {
             ("tdx_check", &self.tdx_check),
             ("approval_digest", &self.approval_digest),
             ("kpi_digest", &self.kpi_digest),
+            ("slack_link", &self.slack_link),
         ]
         .into_iter()
         .map(|(name, expr)| {

@@ -32,7 +32,13 @@ pub struct Scheduler {
     pub doorbell: Option<Arc<tokio::sync::Notify>>,
     /// Where the daily KPI digest goes.
     pub kpi_channel: Option<crate::domain::SlackChannelId>,
+    /// The Slack Web API, when a bot token is configured (staff linking).
+    pub slack: Option<Arc<crate::channels::slack::SlackChannel>>,
 }
+
+/// Slack ids looked up per run: users.lookupByEmail is a Tier 3 method
+/// (about 50 calls a minute).
+const SLACK_LOOKUPS_PER_RUN: i64 = 40;
 
 impl Scheduler {
     /// Fires due timers, then runs every job that is due.
@@ -66,6 +72,12 @@ impl Scheduler {
             "kpi_digest" => match &self.kpi_channel {
                 Some(c) => w.send_kpis(c, self.time_zone).await.map(|()| format!("ok: KPIs sent to {c}")),
                 None => Ok("skipped: no [service] kpi_channel".into()),
+            },
+            "slack_link" => match &self.slack {
+                Some(slack) => crate::slack::linking::link_staff(&w.store, slack, w.clock.now(), SLACK_LOOKUPS_PER_RUN)
+                    .await
+                    .map(|(linked, asked)| format!("ok: {linked} of {asked} staff linked to Slack")),
+                None => Ok("skipped: no Slack bot token".into()),
             },
             "tdx_check" => match &self.itsm {
                 Some(itsm) => {

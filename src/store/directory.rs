@@ -717,6 +717,30 @@ impl Store {
         Ok(row.map(|r| r.try_get("id").map(ConfigId)).transpose()?)
     }
 
+    /// Active staff (anyone with a role beyond customer or delegate) who
+    /// have no Slack id, least recently looked up first.
+    pub async fn unlinked_staff(&self, limit: i64) -> Result<Vec<Person>> {
+        let rows = sqlx::query(
+            "SELECT id, name, email, slack_user, roles FROM people
+             WHERE slack_user IS NULL AND deactivated_at IS NULL
+               AND roles NOT IN ('', 'customer', 'delegate', 'customer,delegate', 'delegate,customer')
+             ORDER BY COALESCE(slack_lookup_at, 0), id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(person_from_row).collect()
+    }
+
+    pub async fn mark_slack_lookup(&self, id: PersonId, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE people SET slack_lookup_at = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Gives a person without one their Slack id (they joined the workspace).
     pub async fn link_slack(&self, email: &Email, user: &SlackUserId) -> Result<bool> {
         let done = sqlx::query("UPDATE people SET slack_user = $2 WHERE email = $1 AND slack_user IS NULL")

@@ -20,6 +20,7 @@ both_databases!(
     approver_groups_resolve_to_their_active_members,
     leaving_waiting_tickets_without_an_approver_is_refused_and_changes_nothing,
     importing_people_is_all_or_nothing_and_keeps_directory_roles_apart,
+    staff_without_a_slack_id_are_linked_by_email_and_customers_are_not_asked,
 );
 
 const DESK: &str = r#"
@@ -155,4 +156,21 @@ async fn importing_people_is_all_or_nothing_and_keeps_directory_roles_apart(stor
     let report = store.sync_directory(&desk(DESK), Utc::now(), false).await.unwrap();
     assert!(report.deactivated.is_empty(), "{report}");
     assert!(store.person_by_slack("U0DEE0001").await.unwrap().is_some());
+}
+
+async fn staff_without_a_slack_id_are_linked_by_email_and_customers_are_not_asked(store: &Store) {
+    use deskbell::channels::slack::SlackChannel;
+    use deskbell::slack::linking::link_staff;
+    let fake = crate::support::fake_slack::FakeSlack::start().await;
+    let slack = SlackChannel::api(&fake.url, crate::support::fake_slack::TOKEN);
+    let csv = "name,email,slack_user,roles\nAnn,ann@example.edu,,approver\nNobody,nobody@example.edu,,engineer\n";
+    deskbell::import::people(store, csv).await.unwrap();
+    store.ensure_person("Cara", &Email::parse("cara@example.edu").unwrap(), Role::Customer).await.unwrap();
+
+    let now = Utc::now();
+    assert_eq!(link_staff(store, &slack, now, 40).await.unwrap(), (1, 2), "Ann linked, the customer not asked");
+    let ann = store.person_by_email(&Email::parse("ann@example.edu").unwrap()).await.unwrap().unwrap();
+    assert_eq!(ann.slack_user.unwrap().as_str(), "UANN00001");
+    assert_eq!(fake.calls().iter().filter(|c| *c == "users.lookupByEmail").count(), 2);
+    assert_eq!(link_staff(store, &slack, now, 40).await.unwrap(), (0, 1), "only the unlinked are asked again");
 }

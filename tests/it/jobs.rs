@@ -29,6 +29,7 @@ fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
         interval: std::time::Duration::from_secs(5),
         doorbell: None,
         kpi_channel: Some(deskbell::domain::SlackChannelId::parse("CKPI00001").unwrap()),
+        slack: None,
     }
 }
 
