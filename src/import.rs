@@ -145,6 +145,36 @@ async fn check(store: &Store, calendars: &Calendars, line: u64, r: Record) -> Re
     Ok(Row { line, team, config, customer, delegate, no_customer, style, existing, replacement })
 }
 
+/// Every checked row, each key once: a bad row or a key seen on an earlier
+/// line is an error naming the line, as is a file without rows; any error
+/// and nothing is applied.
+fn each_once<T, K: Eq + std::hash::Hash>(
+    checked: Vec<Line<T>>,
+    key: impl Fn(&T) -> (K, String),
+) -> Result<Vec<(u64, T)>, ImportError> {
+    let (mut rows, mut errors) = (Vec::new(), Vec::new());
+    let mut seen: HashMap<K, u64> = HashMap::new();
+    for (line, row) in checked {
+        match row {
+            Ok(row) => {
+                let (k, what) = key(&row);
+                match seen.insert(k, line) {
+                    Some(first) => errors.push(format!("line {line}: {what} is also on line {first}")),
+                    None => rows.push((line, row)),
+                }
+            }
+            Err(why) => errors.push(format!("line {line}: {why}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ImportError::Rows(errors));
+    }
+    if rows.is_empty() {
+        return Err(ImportError::Rows(vec!["the file has no rows".into()]));
+    }
+    Ok(rows)
+}
+
 /// A CSV record with its line number, parsed or the reason it could not be.
 type Line<T> = (u64, Result<T, String>);
 
@@ -179,30 +209,17 @@ pub async fn refresh_batch(
     now: DateTime<Utc>,
     csv_text: &str,
 ) -> Result<Vec<RefreshTicket>, ImportError> {
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut checked = Vec::new();
     for (line, record) in read_rows::<Record>(csv_text)? {
-        let checked = match record {
+        let row = match record {
             Ok(r) => check(store, calendars, line, r).await,
             Err(why) => Err(why),
         };
-        match checked {
-            Ok(row) => match seen.insert(row.existing.serial.clone(), line) {
-                Some(first) => {
-                    errors.push(format!("line {line}: serial {} is also on line {first}", row.existing.serial))
-                }
-                None => rows.push(row),
-            },
-            Err(why) => errors.push(format!("line {line}: {why}")),
-        }
+        checked.push((line, row));
     }
-    if !errors.is_empty() {
-        return Err(ImportError::Rows(errors));
-    }
-    if rows.is_empty() {
-        return Err(ImportError::Rows(vec!["the file has no rows".into()]));
-    }
+    let rows =
+        each_once(checked, |row: &Row| (row.existing.serial.clone(), format!("serial {}", row.existing.serial)))?;
+    let rows: Vec<Row> = rows.into_iter().map(|(_, row)| row).collect();
 
     let cadence = Cadence::default();
     let mut items = Vec::with_capacity(rows.len());
@@ -384,39 +401,25 @@ pub async fn people(store: &Store, csv_text: &str) -> Result<crate::store::SyncR
         #[serde(default)]
         roles: Option<String>,
     }
-    let (mut people, mut errors) = (Vec::new(), Vec::new());
-    let mut seen: HashMap<Email, u64> = HashMap::new();
-    for (line, row) in read_rows::<Row>(csv_text)? {
-        let checked = row.and_then(|r| {
-            let name = blank_to_none(Some(r.name)).ok_or("name is empty")?;
-            let email = Email::parse(r.email.trim()).map_err(|e| format!("email: {e}"))?;
-            let slack_user = blank_to_none(r.slack_user)
-                .map(|s| SlackUserId::parse(&s))
-                .transpose()
-                .map_err(|e| format!("slack_user: {e}"))?;
-            let roles = blank_to_none(r.roles)
-                .unwrap_or_default()
-                .split([';', ' '])
-                .filter(|r| !r.is_empty())
-                .map(|r| {
-                    r.parse::<Role>().map_err(|_| format!("role '{r}' is not one of {}", Role::VARIANTS.join(", ")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(NewPerson { name, email, slack_user, roles })
-        });
-        match checked {
-            Ok(p) => match seen.insert(p.email.clone(), line) {
-                Some(first) => errors.push(format!("line {line}: {} is also on line {first}", p.email)),
-                None => people.push(p),
-            },
-            Err(why) => errors.push(format!("line {line}: {why}")),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(ImportError::Rows(errors));
-    }
-    if people.is_empty() {
-        return Err(ImportError::Rows(vec!["the file has no rows".into()]));
-    }
+    let person = |r: Row| -> Result<NewPerson, String> {
+        let name = blank_to_none(Some(r.name)).ok_or("name is empty")?;
+        let email = Email::parse(r.email.trim()).map_err(|e| format!("email: {e}"))?;
+        let slack_user = blank_to_none(r.slack_user)
+            .map(|s| SlackUserId::parse(&s))
+            .transpose()
+            .map_err(|e| format!("slack_user: {e}"))?;
+        let roles = blank_to_none(r.roles)
+            .unwrap_or_default()
+            .split([';', ' '])
+            .filter(|r| !r.is_empty())
+            .map(|r| r.parse::<Role>().map_err(|_| format!("role '{r}' is not one of {}", Role::VARIANTS.join(", "))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NewPerson { name, email, slack_user, roles })
+    };
+    let checked = read_rows::<Row>(csv_text)?.into_iter().map(|(line, row)| (line, row.and_then(person))).collect();
+    let people: Vec<NewPerson> = each_once(checked, |p: &NewPerson| (p.email.clone(), p.email.to_string()))?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     Ok(store.import_people(&people).await?)
 }

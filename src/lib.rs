@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod channels;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod directory;
 pub mod domain;
 pub mod http;

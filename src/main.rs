@@ -355,23 +355,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", ticket_view::show(&res.store, &res.calendars, ticket, clock.now()).await?);
         }
         Command::Serve { demo } => {
-            let res = Resources::open(&settings).await?;
-            let directory =
-                if demo { Some("config/demo/directory.toml".into()) } else { settings.directory.file.clone() };
-            if let Some(file) = directory {
-                let report = res.sync_directory(&file, clock.now(), false).await?;
-                tracing::info!(file = %file.display(), changes = %report.to_string().replace('\n', "; "), "directory applied");
+            if demo && settings.server.link_secret.is_none() {
+                // The demo's signed links (slot picking) need a key; a real desk sets its own.
+                settings.server.link_secret = Some("deskbell-demo-link-key".into());
             }
-            if demo && res.store.refresh_count().await? == 0 {
-                let csv = std::fs::read_to_string("config/demo/batch.csv")?;
-                let created =
-                    import::refresh_batch(&res.store, &res.calendars, &res.routing, clock.now(), &csv).await?;
-                tracing::info!(tickets = created.len(), "demo batch imported");
+            let res = Resources::open(&settings).await?;
+            let mut open = Vec::new();
+            if demo {
+                let links = settings
+                    .server
+                    .link_secret
+                    .clone()
+                    .map(|secret| deskbell::links::Links { public_url: settings.server.public_url.clone(), secret });
+                open = deskbell::demo::stage(&res, links.as_ref(), clock.now()).await?;
+            } else if let Some(file) = &settings.directory.file {
+                let report = res.sync_directory(file, clock.now(), false).await?;
+                tracing::info!(file = %file.display(), changes = %report.to_string().replace('\n', "; "), "directory applied");
             }
             let app = Application::build(&settings, &res, Arc::new(SystemClock)).await?;
             if demo {
-                let slots = app.workflow().generate_slots().await?;
-                tracing::info!(slots, "demo slots generated");
+                tracing::info!(
+                    mail = %settings.email.drop_dir.display(),
+                    slack = %settings.slack.log_file.display(),
+                    open = %open.join(" | "),
+                    "demo desk staged: mail and Slack messages are written to these files as they are sent \
+                     (customer mail waits for business hours); open these"
+                );
             }
             app.run_until_stopped(shutdown_signal()).await?;
         }

@@ -216,11 +216,6 @@ impl Application {
         })
     }
 
-    /// The workflow the scheduler drives (the demo primes slots with it).
-    pub fn workflow(&self) -> &Workflow {
-        &self.scheduler.tick.workflow
-    }
-
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }

@@ -476,6 +476,22 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    #[test]
+    fn jobs_run_in_the_calendars_zone_unless_told_and_several_zones_need_telling() {
+        use crate::calendar::BusinessCalendar;
+        let mut cals = Calendars::default();
+        let s = SchedulerSettings::default();
+        assert_eq!(s.zone(&cals).unwrap(), chrono_tz::UTC, "no calendars: UTC");
+        cals.insert(BusinessCalendar::standard("berlin", chrono_tz::Europe::Berlin));
+        cals.insert(BusinessCalendar::standard("hamburg", chrono_tz::Europe::Berlin));
+        assert_eq!(s.zone(&cals).unwrap(), chrono_tz::Europe::Berlin);
+        cals.insert(BusinessCalendar::standard("detroit", chrono_tz::America::Detroit));
+        let e = s.zone(&cals).unwrap_err().0;
+        assert!(e.contains("scheduler.time_zone") && e.contains("America/Detroit, Europe/Berlin"), "{e}");
+        let told = SchedulerSettings { time_zone: Some(chrono_tz::America::Detroit), ..SchedulerSettings::default() };
+        assert_eq!(told.zone(&cals).unwrap(), chrono_tz::America::Detroit);
+    }
+
     fn no_env() -> (Env, Env) {
         (Env::prefixed("DESKBELL_TEST_NOTHING_"), Env::raw().only(&["DESKBELL_TEST_NOTHING"]))
     }

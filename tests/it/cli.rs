@@ -50,6 +50,13 @@ async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
             .unwrap(),
     );
     let (addr, lines) = listening(&mut child);
+    // The staged demo desk is at work at once: the approval request is in the Slack log.
+    let slack_log = dir.path().join("slack.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&slack_log).unwrap_or_default().contains("Approval needed: R-4") {
+        assert!(Instant::now() < deadline, "no approval request in the Slack log");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
         let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
         let resp = client.get(format!("http://{addr}{path}")).send().await.unwrap();
