@@ -125,6 +125,8 @@ async fn ticket(state: &AppState, query: &str) -> Result<Json<Value>, HttpError>
         [] => Ok(ephemeral(format!("No refresh ticket matches \u{201c}{query}\u{201d}."), vec![])),
         [one] => {
             let card = crate::ticket_view::show(&state.store, &state.calendars, *one, state.clock.now()).await?;
+            // The card quotes customers' names and replies: text, never markup.
+            let card = crate::templates::mrkdwn_escape(&card);
             let status = card.lines().next().unwrap_or_default().to_owned();
             let block = json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("```{card}```") } });
             Ok(ephemeral(status, vec![block]))

@@ -47,6 +47,22 @@ fn err(e: minijinja::Error) -> TemplateError {
     TemplateError(msg)
 }
 
+/// Text as Slack's mrkdwn shows it literally: `&`, `<` and `>` escaped,
+/// the three characters Slack's formatting reference says to escape.
+pub fn mrkdwn_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A context with every string escaped for mrkdwn.
+fn mrkdwn_escaped(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(mrkdwn_escape(s)),
+        Value::Array(items) => Value::Array(items.iter().map(mrkdwn_escaped).collect()),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), mrkdwn_escaped(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 pub struct Templates {
     env: Environment<'static>,
     calendars: Arc<Calendars>,
@@ -99,10 +115,14 @@ impl Templates {
         Ok((one_line(&subject), html))
     }
 
+    /// A Slack message. Every value of the context is text from outside
+    /// (names, summaries, replies, reasons): it is escaped for mrkdwn
+    /// first, so no value can mention `<!channel>` or hide a link.
     pub fn slack(&self, name: &str, ctx: &Value) -> Result<RenderedSlack, TemplateError> {
         let file = format!("slack/{name}.json");
+        let ctx = mrkdwn_escaped(ctx);
         let json =
-            self.env.get_template(&file).map_err(err)?.render(Jv::from(minijinja::value::Serde(ctx))).map_err(err)?;
+            self.env.get_template(&file).map_err(err)?.render(Jv::from(minijinja::value::Serde(&ctx))).map_err(err)?;
         let msg: Value = serde_json::from_str(&json)
             .map_err(|e| TemplateError(format!("{file}: not valid JSON after rendering: {e}")))?;
         let text = msg["text"].as_str().filter(|t| !t.trim().is_empty());
@@ -200,7 +220,40 @@ mod tests {
         let html = t.email("approval_request", &ctx).unwrap().html;
         assert!(!html.contains("<script>"));
         let slack = t.slack("approval_request", &ctx).unwrap();
-        assert!(slack.text.contains("\"Bobby\" & co"), "JSON-escaped, not mangled: {}", slack.text);
+        assert!(
+            slack.text.contains("&lt;script&gt;\"Bobby\" &amp; co"),
+            "JSON-escaped and mrkdwn-escaped, not mangled: {}",
+            slack.text
+        );
+    }
+
+    /// Every string a sample context holds, but for times, calendars and
+    /// references the templates compute with, replaced by hostile text.
+    fn hostile(v: &mut Value) {
+        const EVIL: &str = "<!channel> <!here> <https://evil.example|your ticket> <@U0BOSS001> Tom & Jerry";
+        match v {
+            Value::String(s) if DateTime::parse_from_rfc3339(s).is_err() && s != "umich" && !s.starts_with("R-") => {
+                *s = EVIL.into()
+            }
+            Value::Array(items) => items.iter_mut().for_each(hostile),
+            Value::Object(map) => map.iter_mut().filter(|(k, _)| *k != "ref").for_each(|(_, v)| hostile(v)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn no_slack_template_lets_outside_text_mention_or_link() {
+        let t = shipped();
+        for template in Template::iter().filter(|t| t.forms().1) {
+            let mut ctx = sample_context(template, "umich");
+            hostile(&mut ctx);
+            let msg = t.slack(template.into(), &ctx).unwrap();
+            let all = format!("{} {}", msg.text, serde_json::to_string(&msg.blocks).unwrap());
+            for live in ["<!channel>", "<!here>", "<https://evil", "<@U0BOSS001>"] {
+                assert!(!all.contains(live), "{template}: {live} is live in {all}");
+            }
+            assert!(all.contains("Tom &amp; Jerry") || !all.contains("Tom"), "{template}: {all}");
+        }
     }
 
     #[test]
