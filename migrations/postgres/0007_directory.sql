@@ -44,3 +44,7 @@ CREATE VIEW active_approvers AS
     SELECT g.config_id, m.person_id FROM config_approver_groups g
     JOIN group_members m ON m.group_id = g.group_id
     JOIN people p ON p.id = m.person_id WHERE p.deactivated_at IS NULL;
+
+-- The SMTP envelope's sender as the listener heard it ('' for the null
+-- reverse-path of bounces and auto-replies; none by webhook).
+ALTER TABLE inbound_messages ADD COLUMN envelope_from TEXT;

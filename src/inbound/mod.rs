@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::channels::reply_token;
 use crate::domain::service::{ServiceEvent, ServiceStatus};
 use crate::domain::{Actor, Email, Template, TicketRef};
-use crate::store::{InboundOutcome, NewMessage, Result, StoreError};
+use crate::store::{Envelope, InboundOutcome, NewMessage, Result, StoreError};
 use crate::workflow::Workflow;
 use parse::{Parsed, parse, reply_text, subject_ticket};
 
@@ -45,8 +45,8 @@ impl Inbound {
 
     /// Stores the message exactly as received, then processes it. A
     /// processing failure leaves it stored for `deskbell inbound retry`.
-    pub async fn receive(&self, source: &str, envelope_to: &[String], raw: &[u8]) -> Result<i64> {
-        let id = self.workflow.store.store_inbound(source, envelope_to, raw, self.workflow.clock.now()).await?;
+    pub async fn receive(&self, source: &str, envelope: &Envelope, raw: &[u8]) -> Result<i64> {
+        let id = self.workflow.store.store_inbound(source, envelope, raw, self.workflow.clock.now()).await?;
         if let Err(e) = self.process(id).await {
             tracing::error!(id, error = %e, "inbound message stored but not processed; retry with `deskbell inbound retry`");
         }
@@ -66,8 +66,10 @@ impl Inbound {
         let outcome = match parse(&row.raw) {
             Err(why) => outcome("malformed", Some(why), None, None),
             Ok(p) => {
-                let envelope: Vec<String> =
-                    row.envelope_to.split(',').filter(|s| !s.is_empty()).map(str::to_lowercase).collect();
+                let envelope = Envelope {
+                    from: row.envelope_from.clone(),
+                    to: row.envelope_to.split(',').filter(|s| !s.is_empty()).map(str::to_lowercase).collect(),
+                };
                 self.classify(id, &p, &envelope).await?
             }
         };
@@ -76,7 +78,7 @@ impl Inbound {
         Ok(outcome)
     }
 
-    async fn classify(&self, id: i64, p: &Parsed, envelope: &[String]) -> Result<InboundOutcome> {
+    async fn classify(&self, id: i64, p: &Parsed, envelope: &Envelope) -> Result<InboundOutcome> {
         let store = &self.workflow.store;
         let now = self.workflow.clock.now();
         let with = |status, reason: Option<String>, ticket| {
@@ -94,13 +96,16 @@ impl Inbound {
             let reason = if matched { why } else { format!("{why}; no message of ours matched") };
             return Ok(with("bounce", Some(reason), None));
         }
-        if let Some(why) = &p.automatic {
-            return Ok(with("auto_reply", Some(why.clone()), None));
+        // RFC 3834 auto-replies and RFC 3464 reports are sent with the null
+        // reverse-path, which the SMTP envelope shows even without headers.
+        let null_sender = (envelope.from.as_deref() == Some("")).then(|| "null reverse-path (MAIL FROM:<>)".to_owned());
+        if let Some(why) = p.automatic.clone().or(null_sender) {
+            return Ok(with("auto_reply", Some(why), None));
         }
         let Some(from) = p.from.clone() else {
             return Ok(with("malformed", Some("no From address".into()), None));
         };
-        let (ticket, how) = match self.thread(p, envelope, &from).await? {
+        let (ticket, how) = match self.thread(p, &envelope.to, &from).await? {
             Ok(found) => found,
             Err(why) => {
                 self.announce_unmatched(id, p, &from, &why).await?;

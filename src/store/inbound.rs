@@ -9,6 +9,14 @@ use super::rows::{from_ms, ms};
 use super::{Result, Store, StoreError};
 use crate::domain::{Actor, TicketRef};
 
+/// Who the SMTP envelope says a message is from and to (empty by webhook).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// `Some("")` for the null reverse-path, `MAIL FROM:<>`.
+    pub from: Option<String>,
+    pub to: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundRow {
     pub id: i64,
@@ -16,6 +24,8 @@ pub struct InboundRow {
     pub source: String,
     /// The SMTP envelope's recipients, comma-separated (none by webhook).
     pub envelope_to: String,
+    /// The SMTP envelope's sender, `""` for the null reverse-path (none by webhook).
+    pub envelope_from: Option<String>,
     pub raw: Vec<u8>,
     pub status: String,
     pub reason: Option<String>,
@@ -41,6 +51,7 @@ fn row_of(r: &sqlx::any::AnyRow, with_raw: bool) -> Result<InboundRow> {
         received_at: from_ms(r.try_get("received_at")?)?,
         source: r.try_get("source")?,
         envelope_to: r.try_get("envelope_to")?,
+        envelope_from: r.try_get("envelope_from")?,
         raw: if with_raw { r.try_get("raw")? } else { Vec::new() },
         status: r.try_get("status")?,
         reason: r.try_get("reason")?,
@@ -54,16 +65,18 @@ impl Store {
     pub async fn store_inbound(
         &self,
         source: &str,
-        envelope_to: &[String],
+        envelope: &Envelope,
         raw: &[u8],
         now: DateTime<Utc>,
     ) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO inbound_messages (received_at, source, envelope_to, raw) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO inbound_messages (received_at, source, envelope_to, envelope_from, raw)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(ms(now))
         .bind(source)
-        .bind(envelope_to.join(","))
+        .bind(envelope.to.join(","))
+        .bind(envelope.from.clone())
         .bind(raw.to_vec())
         .fetch_one(&self.pool)
         .await?;
@@ -82,7 +95,7 @@ impl Store {
     /// The newest messages, of one status or all, without their raw bytes.
     pub async fn inbound_list(&self, status: Option<&str>, limit: i64) -> Result<Vec<InboundRow>> {
         let rows = sqlx::query(
-            "SELECT id, received_at, source, envelope_to, status, reason, ticket, sender FROM inbound_messages WHERE ($1 = '' OR status = $1) ORDER BY id DESC LIMIT $2",
+            "SELECT id, received_at, source, envelope_to, envelope_from, status, reason, ticket, sender FROM inbound_messages WHERE ($1 = '' OR status = $1) ORDER BY id DESC LIMIT $2",
         )
         .bind(status.unwrap_or_default())
         .bind(limit)

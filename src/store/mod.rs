@@ -31,7 +31,7 @@ use thiserror::Error;
 pub use commit::Routing;
 pub use directory::{NewPerson, PersonSource, SyncReport};
 pub use history::OutboxRow;
-pub use inbound::{InboundOutcome, InboundRow};
+pub use inbound::{Envelope, InboundOutcome, InboundRow};
 pub use jobs::JobRun;
 pub use kpis::Kpis;
 pub use outbox::{Claimed, Delivery, NewMessage, Outcome};

@@ -280,3 +280,92 @@ async fn the_webhook_wants_its_secret() {
     assert_eq!(client.post(&url).bearer_auth("guess").body("x").send().await.unwrap().status(), 401);
     assert!(app.res.store.inbound_list(None, 10).await.unwrap().is_empty());
 }
+
+/// One SMTP command or message body over a raw connection; the reply line.
+async fn say(conn: &mut tokio::io::BufReader<tokio::net::TcpStream>, line: &[u8]) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    conn.get_mut().write_all(line).await.unwrap();
+    let mut reply = String::new();
+    loop {
+        let mut l = String::new();
+        conn.read_line(&mut l).await.unwrap();
+        reply.push_str(&l);
+        if l.len() < 4 || l.as_bytes()[3] != b'-' {
+            return reply;
+        }
+    }
+}
+
+async fn smtp_session(app: &TestApp) -> tokio::io::BufReader<tokio::net::TcpStream> {
+    use tokio::io::AsyncBufReadExt;
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", app.smtp_port)).await.unwrap();
+    let mut conn = tokio::io::BufReader::new(stream);
+    let mut greeting = String::new();
+    conn.read_line(&mut greeting).await.unwrap();
+    assert!(greeting.starts_with("220"), "{greeting}");
+    assert!(say(&mut conn, b"EHLO mx.example.edu\r\n").await.starts_with("250"));
+    conn
+}
+
+#[tokio::test]
+async fn bounces_and_vacation_replies_arrive_over_smtp_with_the_null_sender() {
+    let app = spawn_app().await;
+    let store = &app.res.store;
+    let (_, r, _) = tickets(&app).await;
+    let message_id = sent_mail(store, r, "R-1/bouncing").await;
+    // A delivery status notification, as an MTA sends it: MAIL FROM:<> (RFC 5321 §4.5.5).
+    let dsn = format!(
+        "From: Mail Delivery System <postmaster@mx.example.edu>\r\nTo: deskbell@localhost\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.edu\r\n\r\n\
+         Final-Recipient: rfc822; cara@example.edu\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\nSubject: Your new computer\r\n\r\n--B--\r\n"
+    );
+    let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(app.smtp_port).build();
+    let null = Envelope::new(None, vec!["support@example.edu".parse().unwrap()]).unwrap();
+    smtp.send_raw(&null, dsn.as_bytes()).await.unwrap();
+    let row = last_inbound(store).await;
+    assert_eq!(row.status, "bounce", "{:?}", row.reason);
+    assert_eq!(row.envelope_from.as_deref(), Some(""), "the null sender is kept beside the message");
+    assert_eq!(String::from_utf8(row.raw).unwrap().trim_end(), dsn.trim_end(), "kept as received");
+    let sent = store.outbox_of(r.into()).await.unwrap().into_iter().find(|m| m.dedupe_key == "R-1/bouncing").unwrap();
+    assert_eq!(sent.status, "bounced");
+
+    // A vacation reply (RFC 3834) with no Auto-Submitted header, only the null sender.
+    let to = token_address(r.into());
+    let away = mail(&to, "Subject: Away\r\n", "I am away until Monday.\r\n");
+    let mut conn = smtp_session(&app).await;
+    assert!(say(&mut conn, b"MAIL FROM:<>\r\n").await.starts_with("250"));
+    assert!(say(&mut conn, format!("RCPT TO:<{to}>\r\n").as_bytes()).await.starts_with("250"));
+    assert!(say(&mut conn, b"DATA\r\n").await.starts_with("354"));
+    assert!(say(&mut conn, format!("{away}\r\n.\r\n").as_bytes()).await.starts_with("250"));
+    let row = last_inbound(store).await;
+    assert_eq!((row.status.as_str(), row.reason.as_deref()), ("auto_reply", Some("null reverse-path (MAIL FROM:<>)")));
+    assert!(notes(store, r.into()).await.is_empty(), "no note from an auto-reply");
+}
+
+#[tokio::test]
+async fn after_a_552_the_same_connection_resets_and_sends_the_next_message() {
+    let app = spawn_app().await;
+    let store = &app.res.store;
+    let (_, r, _) = tickets(&app).await;
+    let to = token_address(r.into());
+    let mut conn = smtp_session(&app).await;
+    assert!(say(&mut conn, b"MAIL FROM:<cara@example.edu>\r\n").await.starts_with("250"));
+    assert!(say(&mut conn, format!("RCPT TO:<{to}>\r\n").as_bytes()).await.starts_with("250"));
+    assert!(say(&mut conn, b"DATA\r\n").await.starts_with("354"));
+    let line = format!("{}\r\n", "A".repeat(998));
+    let huge = mail(&to, "Subject: huge\r\n", &line.repeat(31 * 1024 * 1024 / 1000));
+    assert!(say(&mut conn, format!("{huge}.\r\n").as_bytes()).await.starts_with("552"), "over the limit");
+    assert!(say(&mut conn, b"RSET\r\n").await.starts_with("250"), "the session answers again");
+    assert!(say(&mut conn, b"MAIL FROM:<cara@example.edu>\r\n").await.starts_with("250"));
+    assert!(say(&mut conn, format!("RCPT TO:<{to}>\r\n").as_bytes()).await.starts_with("250"));
+    assert!(say(&mut conn, b"DATA\r\n").await.starts_with("354"));
+    let small = mail(&to, "Subject: small\r\n", "Tuesday works.\r\n");
+    assert!(say(&mut conn, format!("{small}\r\n.\r\n").as_bytes()).await.starts_with("250"));
+    assert!(say(&mut conn, b"QUIT\r\n").await.starts_with("221"));
+    assert_eq!(notes(store, r.into()).await, ["Tuesday works."]);
+    assert_eq!(store.inbound_list(None, 10).await.unwrap().len(), 1, "the refused message is not kept");
+}
