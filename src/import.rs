@@ -289,6 +289,7 @@ pub async fn assign_replacements(
     use crate::domain::refresh::{RefreshEvent, RefreshStatus};
     let store = &workflow.store;
     let (mut events, mut errors) = (Vec::new(), Vec::new());
+    let mut seen: HashMap<String, String> = HashMap::new();
     for (place, item) in items {
         let checked: Result<_, String> = async {
             let r = item?;
@@ -296,6 +297,9 @@ pub async fn assign_replacements(
                 .platform
                 .parse()
                 .map_err(|_| format!("platform '{}' is not one of {}", r.platform, Platform::VARIANTS.join(", ")))?;
+            if let Some(first) = seen.insert(r.existing_serial.clone(), place.clone()) {
+                return Err(format!("serial {} is also in {first}", r.existing_serial));
+            }
             let id = store
                 .open_refresh_by_serial(&r.existing_serial)
                 .await
@@ -310,24 +314,32 @@ pub async fn assign_replacements(
                 return Err(format!("R-{id} is an at-home refresh: tracking_number is required"));
             }
             let system = System { serial: r.replacement_serial, model: blank_to_none(r.model), platform };
-            Ok(RefreshEvent::ReplacementAssigned { system, tracking_number: tracking, bulk: true }).map(|e| (id, e))
+            Ok((id, RefreshEvent::ReplacementAssigned { system, tracking_number: tracking, bulk: true }))
         }
         .await;
         match checked {
-            Ok((id, event)) => events.push((place, id, event)),
+            Ok(change) => events.push((place, change)),
             Err(why) => errors.push(format!("{place}: {why}")),
         }
     }
     if !errors.is_empty() {
         return Err(ImportError::Rows(errors));
     }
-    let mut done = Vec::with_capacity(events.len());
-    for (place, id, event) in events {
-        let t =
-            workflow.refresh(id, actor, event).await.map_err(|e| ImportError::Rows(vec![format!("{place}: {e}")]))?;
-        done.push(t);
-    }
-    Ok(done)
+    apply_all(workflow, events, actor).await
+}
+
+/// Applies checked events in one transaction: all of them, or none and the
+/// place of the one that failed.
+async fn apply_all(
+    workflow: &crate::workflow::Workflow,
+    events: Vec<(String, (crate::domain::RefreshTicketId, crate::domain::refresh::RefreshEvent))>,
+    actor: &Actor,
+) -> Result<Vec<RefreshTicket>, ImportError> {
+    let (places, events): (Vec<String>, Vec<_>) = events.into_iter().unzip();
+    workflow
+        .refresh_all(events, actor)
+        .await
+        .map_err(|(i, e)| ImportError::Rows(vec![format!("{}: {e}; nothing changed", places[i])]))
 }
 
 /// `deskbell import reschedules FILE.csv` (`ticket,slot`): moves booked
@@ -337,7 +349,7 @@ pub async fn reschedules(
     workflow: &crate::workflow::Workflow,
     csv_text: &str,
 ) -> Result<Vec<RefreshTicket>, ImportError> {
-    use crate::domain::refresh::RefreshStatus;
+    use crate::domain::refresh::{RefreshEvent, RefreshStatus};
     use crate::domain::{SlotId, TicketRef};
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -346,9 +358,9 @@ pub async fn reschedules(
         slot: i64,
     }
     let store = &workflow.store;
-    let (mut moves, mut errors) = (Vec::new(), Vec::new());
+    let mut checked = Vec::new();
     for (line, row) in read_rows::<Row>(csv_text)? {
-        let checked: Result<_, String> = async {
+        let event: Result<_, String> = async {
             let row = row?;
             let Ok(TicketRef::Refresh(id)) = TicketRef::parse(&row.ticket) else {
                 return Err(format!("'{}' is not a refresh ticket", row.ticket));
@@ -361,26 +373,14 @@ pub async fn reschedules(
             if slot.team != ticket.team || !slot.is_free() {
                 return Err(format!("slot {} is not a free slot of R-{id}'s team", row.slot));
             }
-            Ok((line, id, slot.id))
+            Ok((id, RefreshEvent::Rescheduled { slot: slot.id, starts_at: slot.starts_at }))
         }
         .await;
-        match checked {
-            Ok(m) => moves.push(m),
-            Err(why) => errors.push(format!("line {line}: {why}")),
-        }
+        checked.push((line, event));
     }
-    if !errors.is_empty() {
-        return Err(ImportError::Rows(errors));
-    }
-    let mut done = Vec::with_capacity(moves.len());
-    for (line, id, slot) in moves {
-        let t = workflow
-            .pick_slot(id, &Actor::System, slot)
-            .await
-            .map_err(|e| ImportError::Rows(vec![format!("line {line}: {e}")]))?;
-        done.push(t);
-    }
-    Ok(done)
+    let moves = each_once(checked, |(id, _)| (*id, format!("R-{id}")))?;
+    let moves = moves.into_iter().map(|(line, m)| (format!("line {line}"), m)).collect();
+    apply_all(workflow, moves, &Actor::System).await
 }
 
 /// `deskbell import people FILE.csv` (`name,email[,slack_user][,roles]`,

@@ -13,7 +13,7 @@ use crate::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus, RefreshT
 use crate::domain::service::policy::EscalationPolicy;
 use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceEvent, ServiceTicket};
 use crate::domain::{Actor, RefreshTicketId, ServiceTicketId, SlotId, TeamId, slots_for};
-use crate::store::{NewMessage, Result, Routing, Store, StoreError};
+use crate::store::{NewMessage, RefreshChange, Result, Routing, Store, StoreError};
 
 #[derive(Clone)]
 pub struct Workflow {
@@ -33,13 +33,37 @@ impl Workflow {
     }
 
     pub async fn refresh(&self, id: RefreshTicketId, actor: &Actor, event: RefreshEvent) -> Result<RefreshTicket> {
-        let current = self.store.load_refresh(id).await?;
-        let calendar = self.calendar(current.value.team).await?;
+        let mut done = self.refresh_all(vec![(id, event)], actor).await.map_err(|(_, e)| e)?;
+        Ok(done.pop().expect("one change in, one ticket out"))
+    }
+
+    /// Applies every event to its own ticket in one transaction: all of
+    /// them, or (the first failure, by its 0-based index) none.
+    pub async fn refresh_all(
+        &self,
+        events: Vec<(RefreshTicketId, RefreshEvent)>,
+        actor: &Actor,
+    ) -> Result<Vec<RefreshTicket>, (usize, StoreError)> {
         let now = self.clock.now();
-        let ctx = Ctx { now, calendar: &calendar, cadence: &self.cadence };
-        let (next, effects) = current.value.apply(event, &ctx)?;
-        self.store.save_refresh(&current, &next, &effects, actor, now, &self.routing, Some(&calendar)).await?;
-        Ok(next)
+        let mut loaded = Vec::with_capacity(events.len());
+        for (i, (id, event)) in events.into_iter().enumerate() {
+            let current = self.store.load_refresh(id).await.map_err(|e| (i, e))?;
+            let calendar = self.calendar(current.value.team).await.map_err(|e| (i, e))?;
+            let ctx = Ctx { now, calendar: &calendar, cadence: &self.cadence };
+            let (next, effects) = current.value.apply(event, &ctx).map_err(|e| (i, e.into()))?;
+            loaded.push((current, next, effects, calendar));
+        }
+        let changes: Vec<RefreshChange> = loaded
+            .iter()
+            .map(|(current, next, effects, calendar)| RefreshChange {
+                current,
+                next,
+                effects,
+                calendar: Some(calendar),
+            })
+            .collect();
+        self.store.save_refresh_all(&changes, actor, now, &self.routing).await?;
+        Ok(loaded.into_iter().map(|(_, next, ..)| next).collect())
     }
 
     pub async fn service(&self, id: ServiceTicketId, actor: &Actor, event: ServiceEvent) -> Result<ServiceTicket> {

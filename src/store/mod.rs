@@ -35,7 +35,7 @@ pub use inbound::{Envelope, InboundOutcome, InboundRow};
 pub use jobs::JobRun;
 pub use kpis::Kpis;
 pub use outbox::{Claimed, Delivery, NewMessage, Outcome};
-pub use refresh::{ApproverDigest, Versioned};
+pub use refresh::{ApproverDigest, RefreshChange, Versioned};
 pub use timers::DueTimer;
 
 use crate::domain::{DomainError, TicketRef};

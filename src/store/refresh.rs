@@ -14,6 +14,15 @@ use crate::calendar::BusinessCalendar;
 use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshStatus, RefreshTicket, System};
 use crate::domain::{Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
 
+/// One ticket's transition to save: from `current` to `next` with its
+/// effects; `calendar` is the team's, for timers released from hold.
+pub struct RefreshChange<'a> {
+    pub current: &'a Versioned<RefreshTicket>,
+    pub next: &'a RefreshTicket,
+    pub effects: &'a [Effect],
+    pub calendar: Option<&'a BusinessCalendar>,
+}
+
 /// One approver's Friday digest: their open tickets; mail hours follow
 /// the calendar of the first ticket's team.
 #[derive(Debug, Clone)]
@@ -309,16 +318,27 @@ impl Store {
         routing: &Routing,
         calendar: Option<&BusinessCalendar>,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let update = update_row(next, current.version, now);
-        commit_change(
-            &mut tx,
-            update,
-            &Change { ticket: next.id.into(), seq: current.version + 1, actor, now, routing, calendar },
-            effects,
-        )
-        .await?;
-        tx.commit().await?;
+        let change = RefreshChange { current, next, effects, calendar };
+        self.save_refresh_all(&[change], actor, now, routing).await.map_err(|(_, e)| e)
+    }
+
+    /// Saves every change in one transaction, all or none (bulk operations);
+    /// the error names the (0-based) change that failed.
+    pub async fn save_refresh_all(
+        &self,
+        changes: &[RefreshChange<'_>],
+        actor: &Actor,
+        now: DateTime<Utc>,
+        routing: &Routing,
+    ) -> Result<(), (usize, StoreError)> {
+        let mut tx = self.pool.begin().await.map_err(|e| (0, e.into()))?;
+        for (i, c) in changes.iter().enumerate() {
+            let update = update_row(c.next, c.current.version, now);
+            let seq = c.current.version + 1;
+            let change = Change { ticket: c.next.id.into(), seq, actor, now, routing, calendar: c.calendar };
+            commit_change(&mut tx, update, &change, c.effects).await.map_err(|e| (i, e))?;
+        }
+        tx.commit().await.map_err(|e| (changes.len(), e.into()))?;
         Ok(())
     }
 

@@ -228,6 +228,17 @@ async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
     assert!(errors[2].starts_with("item 2: missing field"), "{errors:?}");
     assert_eq!(store.load_refresh(t.id).await.unwrap().value.status, RefreshStatus::PendingOrdering, "nothing changed");
 
+    // One serial twice, the second item the bad one: refused whole, the first not applied.
+    let twice = json!([
+        { "existing_serial": "API1", "replacement_serial": "NEW-API1", "platform": "windows" },
+        { "existing_serial": "API1", "replacement_serial": "OTHER", "platform": "windows" },
+    ]);
+    let refused = post(Some("depot-token"), twice).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("item 1: serial API1 is also in item 0"), "{body}");
+    assert_eq!(store.load_refresh(t.id).await.unwrap().value.status, RefreshStatus::PendingOrdering, "nothing changed");
+
     let done = post(Some("depot-token"), good).await.unwrap();
     assert_eq!(done.status(), 200);
     let body: serde_json::Value = done.json().await.unwrap();

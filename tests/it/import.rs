@@ -116,24 +116,36 @@ async fn appointments_are_moved_in_bulk_only_from_a_clean_file(store: &Store) {
     let (tue, wed) = (local(11, 10, 9, 0), local(11, 11, 9, 0));
     store.add_slot(f.team, tue, tue + Duration::hours(1), 1).await.unwrap();
     store.add_slot(f.team, wed, wed + Duration::hours(1), 1).await.unwrap();
-    let slots = store.slots(f.team, tue, wed + Duration::days(1)).await.unwrap();
+    let thu = local(11, 12, 9, 0);
+    store.add_slot(f.team, thu, thu + Duration::hours(1), 1).await.unwrap();
+    let slots = store.slots(f.team, tue, thu + Duration::days(1)).await.unwrap();
     let cal = calendar();
     let cadence = deskbell::domain::refresh::Cadence::default();
     let ctx = deskbell::domain::refresh::Ctx { now, calendar: &cal, cadence: &cadence };
-    let t = store
-        .create_refresh(crate::support::new_refresh(&f, "MOVE1"), &Actor::System, &ctx, &Routing::default())
-        .await
-        .unwrap();
-    let system = System { serial: "NEW".into(), model: None, platform: Platform::Windows };
-    for event in [
-        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
-        RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
-        RefreshEvent::ItsmSystemFound,
-        RefreshEvent::SlotsAvailable,
-    ] {
-        workflow.refresh(t.id, &Actor::System, event).await.unwrap();
+    let mut booked = Vec::new();
+    for (serial, slot) in [("MOVE1", slots[0].id), ("MOVE2", slots[2].id)] {
+        let new = crate::support::new_refresh(&f, serial);
+        let t = store.create_refresh(new, &Actor::System, &ctx, &Routing::default()).await.unwrap();
+        let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
+        for event in [
+            RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
+            RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
+            RefreshEvent::ItsmSystemFound,
+            RefreshEvent::SlotsAvailable,
+        ] {
+            workflow.refresh(t.id, &Actor::System, event).await.unwrap();
+        }
+        booked.push(workflow.pick_slot(t.id, &Actor::System, slot).await.unwrap());
     }
-    workflow.pick_slot(t.id, &Actor::System, slots[0].id).await.unwrap();
+    let (t, t2) = (&booked[0], &booked[1]);
+
+    // Both rows check out, but the one-seat slot fills with the first: the
+    // whole file is refused in its transaction and nothing moved.
+    let crowded = format!("ticket,slot\n{},{}\n{},{}\n", t.reference(), slots[1].id, t2.reference(), slots[1].id);
+    let Err(ImportError::Rows(errors)) = import::reschedules(&workflow, &crowded).await else { panic!("refused") };
+    assert!(errors[0].starts_with("line 3: slot") && errors[0].contains("nothing changed"), "{errors:?}");
+    assert_eq!(store.load_refresh(t.id).await.unwrap().value.slot, Some(slots[0].id), "the first row was not applied");
+    assert_eq!(store.slot(slots[1].id).await.unwrap().booked, 0);
 
     let broken = format!("ticket,slot\n{},{}\nR-99,{}\nS-1,{}\n", t.reference(), slots[0].id, slots[1].id, slots[1].id);
     let Err(ImportError::Rows(errors)) = import::reschedules(&workflow, &broken).await else { panic!("refused") };
