@@ -52,10 +52,21 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), HttpError> {
     allowed(&caller)?;
     let t: NewTicket = serde_json::from_value(body).map_err(invalid)?;
-    let email = Email::parse(&t.contact_email).map_err(invalid)?;
-    let team =
-        state.store.team_by_name(&t.team).await?.ok_or_else(|| invalid(format!("no team is called '{}'", t.team)))?;
-    let contact = state.store.ensure_person(&t.contact_name, &email, Role::Customer).await?;
+    let mut errors = Vec::new();
+    for (field, value) in [("contact_name", &t.contact_name), ("summary", &t.summary)] {
+        if value.trim().is_empty() {
+            errors.push(format!("{field} is empty"));
+        }
+    }
+    let email = Email::parse(&t.contact_email).map_err(|e| errors.push(format!("contact_email: {e}"))).ok();
+    let team = state.store.team_by_name(&t.team).await?;
+    if team.is_none() {
+        errors.push(format!("team: no team is called '{}'", t.team));
+    }
+    let (Some(email), Some(team), true) = (email, team, errors.is_empty()) else {
+        return Err(HttpError::Unprocessable(errors));
+    };
+    let contact = state.store.ensure_person(t.contact_name.trim(), &email, Role::Customer).await?;
     let new = NewServiceTicket {
         kind: t.kind,
         priority: t.priority,
@@ -103,8 +114,10 @@ pub async fn event(
     let id = service_id(&reference)?;
     let body: EventBody = serde_json::from_value(body).map_err(invalid)?;
     let event = match body {
-        EventBody::Assign { engineer } => ServiceEvent::Assign { engineer: staff(&state, &engineer).await? },
-        EventBody::Acknowledge { by } => ServiceEvent::Acknowledge { by: staff(&state, &by).await? },
+        EventBody::Assign { engineer } => {
+            ServiceEvent::Assign { engineer: staff(&state, "engineer", &engineer).await? }
+        }
+        EventBody::Acknowledge { by } => ServiceEvent::Acknowledge { by: staff(&state, "by", &by).await? },
         EventBody::WaitOnClient => ServiceEvent::WaitOnClient,
         EventBody::ClientReplied => ServiceEvent::ClientReplied,
         EventBody::Escalate => ServiceEvent::Escalate,
@@ -118,10 +131,20 @@ pub async fn event(
     Ok(Json(view(&state, &t).await?))
 }
 
-async fn staff(state: &AppState, email: &str) -> Result<crate::domain::PersonId, HttpError> {
-    let email = Email::parse(email).map_err(invalid)?;
-    let person = state.store.person_by_email(&email).await?.ok_or_else(|| invalid(format!("nobody is {email}")))?;
-    Ok(person.id)
+/// The person in `field` who may work service tickets: staff with an
+/// engineer's, dispatcher's or manager's role, never a customer.
+async fn staff(state: &AppState, field: &str, email: &str) -> Result<crate::domain::PersonId, HttpError> {
+    let email = Email::parse(email).map_err(|e| invalid(format!("{field}: {e}")))?;
+    let person = state.store.person_by_email(&email).await?;
+    let works_tickets =
+        |r: &Role| matches!(r, Role::Engineer | Role::Dispatcher | Role::ServiceManager | Role::ServiceDirector);
+    match person {
+        Some(p) if p.roles.iter().any(works_tickets) => Ok(p.id),
+        Some(_) => {
+            Err(invalid(format!("{field}: {email} is not service desk staff (engineer, dispatcher or manager)")))
+        }
+        None => Err(invalid(format!("{field}: nobody is {email}"))),
+    }
 }
 
 pub async fn show(

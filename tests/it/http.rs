@@ -271,6 +271,14 @@ async fn service_tickets_are_opened_and_moved_through_the_api() {
     let mut bad = new.clone();
     bad["priority"] = "P9".into();
     assert_eq!(call("", "helpdesk-token", Some(bad)).await.unwrap().status(), 422);
+    // No "Dear ," mail: a blank contact name (and a blank summary) is refused, naming the fields.
+    let mut nameless = new.clone();
+    nameless["contact_name"] = "  ".into();
+    nameless["summary"] = "".into();
+    let refused = call("", "helpdesk-token", Some(nameless)).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("contact_name is empty") && body.contains("summary is empty"), "{body}");
 
     let created = call("", "helpdesk-token", Some(new)).await.unwrap();
     assert_eq!(created.status(), 201);
@@ -285,6 +293,10 @@ async fn service_tickets_are_opened_and_moved_through_the_api() {
     let event = |body: Value| call("/S-1/events", "helpdesk-token", Some(body));
     let unknown = event(json!({ "event": "assign", "engineer": "nobody@example.edu" })).await.unwrap();
     assert_eq!(unknown.status(), 422);
+    let customer = event(json!({ "event": "assign", "engineer": "cara@example.edu" })).await.unwrap();
+    assert_eq!(customer.status(), 422, "a customer is not staff");
+    let body = customer.text().await.unwrap();
+    assert!(body.contains("engineer: cara@example.edu is not service desk staff"), "{body}");
     let assigned: Value =
         event(json!({ "event": "assign", "engineer": "eve@example.edu" })).await.unwrap().json().await.unwrap();
     assert_eq!(
