@@ -61,6 +61,10 @@ pub async fn pick(
         Err(StoreError::SlotFull(_) | StoreError::NotFound(_) | StoreError::Conflict { .. }) => {
             render(&state, id, Some("That time was just taken. Please pick another.")).await
         }
+        // Another team's slot (a tampered form): the page again, never a 500.
+        Err(StoreError::Invalid(_)) => {
+            render(&state, id, Some("That time is not offered for your appointment. Please pick one of these.")).await
+        }
         Err(e) => Err(e.into()),
     }
 }

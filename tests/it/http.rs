@@ -168,6 +168,19 @@ async fn a_customer_picks_a_slot_from_the_signed_link() {
     let page = client.get(url(ids[0])).send().await.unwrap().text().await.unwrap();
     assert_eq!(page.matches("<button type=\"submit\">Pick</button>").count(), 2, "{page}");
 
+    // Another team's slot id in a tampered form: the page again with a notice, not a 500.
+    let channel = deskbell::domain::SlackChannelId::parse("CSOUTH001").unwrap();
+    let south = store.upsert_team("NIT South", &channel, "umich").await.unwrap();
+    store.add_slot(south, soon, soon + Duration::hours(1), 5).await.unwrap();
+    let foreign = store.slots(south, Utc::now(), soon + Duration::days(1)).await.unwrap()[0].id.0;
+    let resp = client.post(url(ids[0])).form(&[("slot", foreign)]).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("not offered for your appointment"), "{page}");
+    assert_eq!(page.matches("<button type=\"submit\">Pick</button>").count(), 2, "the team's free slots: {page}");
+    let junk = client.post(url(ids[0])).form(&[("slot", "lunchtime")]).send().await.unwrap();
+    assert!(junk.status().is_client_error(), "{}", junk.status());
+
     let booked = client.post(url(ids[0])).form(&[("slot", slot_ids[0])]).send().await.unwrap().text().await.unwrap();
     assert!(booked.contains("You are booked for"), "{booked}");
     let full = client.post(url(ids[1])).form(&[("slot", slot_ids[0])]).send().await.unwrap().text().await.unwrap();
