@@ -145,6 +145,20 @@ async fn check(store: &Store, calendars: &Calendars, line: u64, r: Record) -> Re
     Ok(Row { line, team, config, customer, delegate, no_customer, style, existing, replacement })
 }
 
+/// A file's bytes as text, or the line and column of the first byte that
+/// is not UTF-8 (a spreadsheet saved as Latin-1, say); nothing is imported.
+pub fn utf8(bytes: Vec<u8>) -> Result<String, ImportError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        let byte = e.as_bytes()[good.len()];
+        ImportError::Rows(vec![format!(
+            "line {line}: byte 0x{byte:02X} at column {column} is not UTF-8; save the file as UTF-8 CSV"
+        )])
+    })
+}
+
 /// Every checked row, each key once: a bad row or a key seen on an earlier
 /// line is an error naming the line, as is a file without rows; any error
 /// and nothing is applied.
@@ -422,4 +436,15 @@ pub async fn people(store: &Store, csv_text: &str) -> Result<crate::store::SyncR
         .map(|(_, p)| p)
         .collect();
     Ok(store.import_people(&people).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_byte_that_is_not_utf8_is_named_by_its_line() {
+        let latin1 = b"serial,platform\nA1,windows\nCaf\xe9,mac\n".to_vec();
+        let e = super::utf8(latin1).unwrap_err().to_string();
+        assert!(e.contains("line 3: byte 0xE9 at column 4 is not UTF-8"), "{e}");
+        assert_eq!(super::utf8(b"a,b\n".to_vec()).unwrap(), "a,b\n");
+    }
 }

@@ -152,6 +152,12 @@ enum SlotCommand {
     Delete { slot: i64 },
 }
 
+/// A CSV file's text; a byte that is not UTF-8 is named by its line.
+fn read_csv(file: &std::path::Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    import::utf8(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+}
+
 fn template_names() -> clap::builder::PossibleValuesParser {
     Template::iter().map(<&str>::from).collect::<Vec<_>>().into()
 }
@@ -198,14 +204,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}{}", if dry_run { " (dry run: nothing changed)" } else { "" });
         }
         Command::Import(ImportCommand::People { file }) => {
-            let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let csv = read_csv(&file)?;
             let res = Resources::open(&settings).await?;
             let report =
                 import::people(&res.store, &csv).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             println!("{report}");
         }
         Command::Import(ImportCommand::RefreshBatch { file }) => {
-            let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let csv = read_csv(&file)?;
             let res = Resources::open(&settings).await?;
             let created = import::refresh_batch(&res.store, &res.calendars, &res.routing, clock.now(), &csv)
                 .await
@@ -214,7 +220,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("imported {} refresh ticket(s): {}", created.len(), refs.join(", "));
         }
         Command::Import(ImportCommand::Replacements { file }) => {
-            let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let csv = read_csv(&file)?;
             let res = Resources::open(&settings).await?;
             let done = import::replacements(&res.workflow(Arc::new(clock)), &csv)
                 .await
@@ -223,7 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("assigned {} replacement(s): {}", done.len(), refs.join(", "));
         }
         Command::Import(ImportCommand::Reschedules { file }) => {
-            let csv = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let csv = read_csv(&file)?;
             let res = Resources::open(&settings).await?;
             let done = import::reschedules(&res.workflow(Arc::new(clock)), &csv)
                 .await

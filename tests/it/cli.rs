@@ -154,3 +154,14 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn a_csv_with_a_byte_that_is_not_utf8_is_refused_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, b"name,email\nAnn,ann@example.edu\nJos\xe9,jose@example.edu\n").unwrap();
+    let out = deskbell(dir.path()).args(["import", "people"]).arg(&csv).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("people.csv") && stderr.contains("line 3: byte 0xE9"), "{stderr}");
+}
