@@ -166,6 +166,7 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn shipped() -> Templates {
         let mut cals = Calendars::default();
@@ -197,6 +198,23 @@ mod tests {
         assert!(mail.subject.contains("R-12"), "{}", mail.subject);
         assert!(mail.html.contains("<html") && mail.html.contains("Cara"));
         assert!(mail.text.contains("Cara") && !mail.text.contains("<p>"));
+    }
+
+    #[test]
+    fn a_delegate_is_told_whose_computer_it_is() {
+        let t = shipped();
+        let mut ctx = sample_context(Template::CustomerBegin, "umich");
+        let own = t.email("customer_begin", &ctx).unwrap();
+        assert!(own.subject.starts_with("Your new computer") && own.text.contains("Your computer"), "{}", own.text);
+        ctx["ticket"]["delegate"] = json!({ "name": "Dan Delegate", "email": "dan@example.edu" });
+        ctx["recipient"]["name"] = "Dan Delegate".into();
+        let mail = t.email("customer_begin", &ctx).unwrap();
+        assert!(mail.subject.starts_with("Cara Customer's new computer"), "{}", mail.subject);
+        let text = one_line(&mail.text);
+        assert!(text.contains("Cara Customer's computer") && !text.contains("Your computer"), "{text}");
+        assert!(text.contains("as Cara Customer's delegate"), "{text}");
+        let reminder = one_line(&t.email("wizard_reminder", &ctx).unwrap().text);
+        assert!(reminder.contains("replacing Cara Customer's computer"), "{reminder}");
     }
 
     #[test]
