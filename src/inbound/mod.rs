@@ -3,7 +3,7 @@
 //! (`process`): auto-replies and bounces are recorded and change nothing
 //! else; a reply is matched to its ticket by the signed `+token` of the
 //! address it was sent to, then by the Message-ID it answers, then by a
-//! `[R-12]` in the subject from that ticket's own customer. A match adds
+//! `[R-12]` (or a bare `R-12`) in the subject from that ticket's own customer. A match adds
 //! the reply to the ticket as a customer note, brings a service ticket
 //! back from waiting on the client, and tells the people working it.
 

@@ -173,9 +173,17 @@ pub fn reply_text(full: &str) -> String {
     kept.join("\n").trim().to_owned()
 }
 
-/// `[R-123]` or `[S-45]` in a subject.
+/// `[R-123]` or `[S-45]` in a subject, else a bare `R-123` / `S-45` word
+/// (people quote the reference as the "We received your request" mail asks).
 pub fn subject_ticket(subject: &str) -> Option<TicketRef> {
-    subject.split('[').skip(1).find_map(|s| TicketRef::parse(s.split(']').next()?).ok())
+    let bracketed = subject.split('[').skip(1).find_map(|s| TicketRef::parse(s.split(']').next()?).ok());
+    let word = |w: &str| w.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("r-") || p.eq_ignore_ascii_case("s-"));
+    bracketed.or_else(|| {
+        subject
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| word(w))
+            .find_map(|w| TicketRef::parse(w).ok())
+    })
 }
 
 #[cfg(test)]
@@ -195,7 +203,12 @@ mod tests {
     fn subjects_name_tickets_in_brackets() {
         assert_eq!(subject_ticket("Re: [R-12] Your new computer").map(|t| t.to_string()), Some("R-12".into()));
         assert_eq!(subject_ticket("Re: [S-45] VPN").map(|t| t.to_string()), Some("S-45".into()));
-        assert_eq!(subject_ticket("Re: [urgent] R-12"), None);
+        assert_eq!(subject_ticket("Re: [urgent] R-12").map(|t| t.to_string()), Some("R-12".into()), "a bare word");
+        assert_eq!(subject_ticket("Question about S-1, as you asked").map(|t| t.to_string()), Some("S-1".into()));
+        assert_eq!(subject_ticket("Re: [S-2] about R-7").map(|t| t.to_string()), Some("S-2".into()), "brackets first");
+        for none in ["FR-12 order", "R-12x", "R-", "R-0", "CR-1-2", "Re: lunch"] {
+            assert_eq!(subject_ticket(none), None, "{none}");
+        }
     }
 
     #[test]

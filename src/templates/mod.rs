@@ -204,7 +204,8 @@ mod tests {
     fn the_customer_is_told_why_a_refresh_was_denied() {
         let t = shipped();
         let mut ctx = sample_context(Template::RefreshDenied, "umich");
-        ctx["change"]["audits"] = json!({ "status": "cancelled", "denied": "The current laptop is under two years old." });
+        ctx["change"]["audits"] =
+            json!({ "status": "cancelled", "denied": "The current laptop is under two years old." });
         let text = one_line(&t.email("refresh_denied", &ctx).unwrap().text);
         assert!(text.contains("The reason given: The current laptop is under two years old."), "{text}");
     }

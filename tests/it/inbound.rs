@@ -369,3 +369,16 @@ async fn after_a_552_the_same_connection_resets_and_sends_the_next_message() {
     assert_eq!(notes(store, r.into()).await, ["Tuesday works."]);
     assert_eq!(store.inbound_list(None, 10).await.unwrap().len(), 1, "the refused message is not kept");
 }
+
+#[tokio::test]
+async fn a_new_mail_quoting_the_reference_threads_from_its_own_contact_only() {
+    let app = spawn_app().await;
+    let store = &app.res.store;
+    let (_, _, s) = tickets(&app).await;
+    // As "We received your request: S-1" asks: a new mail, no reply address, the bare reference.
+    let quoted = mail("support@example.edu", "Subject: Re: We received your request: S-1\r\n", "Still broken.\r\n");
+    assert_eq!(by_webhook(&app, quoted.clone()).await["status"], "threaded");
+    assert_eq!(notes(store, s.into()).await, ["Still broken."]);
+    let stranger = quoted.replace("cara@example.edu", "eve@evil.example");
+    assert_eq!(by_webhook(&app, stranger).await["status"], "unmatched", "only the ticket's own contact");
+}
