@@ -10,6 +10,12 @@ use crate::store::StoreError;
 pub enum HttpError {
     #[error("not found")]
     NotFound,
+    /// A thing the request names (a ticket, a slot) does not exist.
+    #[error("{0} does not exist")]
+    Missing(String),
+    /// A request to a Slack endpoint without Slack's valid signature.
+    #[error("the request is not signed by Slack")]
+    NotSignedBySlack,
     /// No credentials, or ones deskbell does not know.
     #[error("a valid bearer token is required")]
     Unauthorized,
@@ -27,7 +33,7 @@ pub enum HttpError {
 impl From<StoreError> for HttpError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(_) => Self::NotFound,
+            StoreError::NotFound(what) => Self::Missing(what),
             other => Self::Internal(other.into()),
         }
     }
@@ -43,6 +49,12 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         match self {
             Self::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            Self::Missing(what) => (StatusCode::NOT_FOUND, format!("{what} does not exist")).into_response(),
+            Self::NotSignedBySlack => (
+                StatusCode::UNAUTHORIZED,
+                "the request is not signed by Slack (X-Slack-Signature over X-Slack-Request-Timestamp, within five minutes)",
+            )
+                .into_response(),
             Self::Unauthorized => {
                 (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "a valid bearer token is required")
                     .into_response()

@@ -102,14 +102,15 @@ pub async fn staff(
     }
     match state.workflow.refresh(id, &Actor::Person(who.id), event).await {
         Ok(t) => Ok(Ok(t)),
-        Err(e) => words(e).map(Err),
+        Err(e) => words(e, id.into()).map(Err),
     }
 }
 
-/// What a person can be told about a failed change; anything else is ours.
-pub fn words(e: StoreError) -> Result<String, HttpError> {
+/// What a person can be told about a failed change of `ticket`; anything
+/// else is ours.
+pub fn words(e: StoreError, ticket: TicketRef) -> Result<String, HttpError> {
     match e {
-        StoreError::Domain(d) => Ok(d.to_string()),
+        StoreError::Domain(d) => Ok(d.for_people(ticket)),
         StoreError::Conflict { ticket } => Ok(format!("{ticket} changed meanwhile; look again and retry.")),
         StoreError::SlotFull(_) => Ok("That slot filled meanwhile; pick another.".into()),
         StoreError::Invalid(why) => Ok(why),

@@ -46,15 +46,19 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
     };
     let text = cmd.text.trim();
     let answer = match cmd.command.as_str() {
-        "/ticket" => return ticket(&state, text).await,
-        "/slots" => return slots::list(&state, text).await,
-        "/deskbell" => return Ok(ephemeral(catalogue::help(), vec![])),
-        "/reschedule" => reschedule(&state, &who, text, &cmd.trigger_id).await?,
-        "/hold" => hold(&state, &who, text).await?,
-        "/release" => release(&state, &who, text).await?,
-        other => format!("deskbell has no command {other}. Try /deskbell help."),
+        "/ticket" => ticket(&state, text).await,
+        "/slots" => slots::list(&state, text).await,
+        "/deskbell" => Ok(ephemeral(catalogue::help(), vec![])),
+        "/reschedule" => reschedule(&state, &who, text, &cmd.trigger_id).await.map(|a| ephemeral(a, vec![])),
+        "/hold" => hold(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
+        "/release" => release(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
+        other => Ok(ephemeral(format!("deskbell has no command {other}. Try /deskbell help."), vec![])),
     };
-    Ok(ephemeral(answer, vec![]))
+    // A ticket or slot that does not exist is an answer for the person, not an HTTP error Slack would show.
+    match answer {
+        Err(HttpError::Missing(what)) => Ok(ephemeral(format!("{what} does not exist."), vec![])),
+        other => other,
+    }
 }
 
 /// The refresh ticket a command names first, and the rest of its text.
@@ -107,7 +111,7 @@ async fn release(state: &AppState, who: &Person, text: &str) -> Result<String, H
 
 fn outcome(result: Result<RefreshTicket, String>) -> String {
     match result {
-        Ok(t) => format!("{} is now {}.", t.reference(), t.status),
+        Ok(t) => format!("{} is now {}.", t.reference(), t.status.to_string().replace('_', " ")),
         Err(why) => why,
     }
 }

@@ -94,7 +94,11 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
                 }
             };
             for action in &actions {
-                act(&state, &who, action, &trigger_id, &reply).await?;
+                match act(&state, &who, action, &trigger_id, &reply).await {
+                    // A stale button of a ticket that is gone: told, not an HTTP error.
+                    Err(HttpError::Missing(what)) => reply.text(None, &format!("{what} does not exist.")).await?,
+                    other => other?,
+                }
             }
             Ok(StatusCode::OK.into_response())
         }
@@ -168,7 +172,7 @@ async fn act(
             }
             let answer = match result {
                 Ok(()) => format!("{} is yours, acknowledged.", TicketRef::from(id)),
-                Err(e) => words(e)?,
+                Err(e) => words(e, id.into())?,
             };
             reply.text(Some(id.into()), &answer).await?;
         }
@@ -209,7 +213,7 @@ async fn pick(
             }
             reply.send(Some(t), Template::SlotInvitation, ctx).await
         }
-        Err(e) => reply.text(Some(t), &words(e)?).await,
+        Err(e) => reply.text(Some(t), &words(e, t)?).await,
     }
 }
 
@@ -264,7 +268,7 @@ async fn reschedule(
             }
             match state.workflow.pick_slot(id, &Actor::Person(who.id), slot).await {
                 Ok(t) => Ok(t),
-                Err(e) => Err(words(e)?),
+                Err(e) => Err(words(e, id.into())?),
             }
         }
         (false, None) => return Ok(Some("Pick a slot, or ask the customer to pick again.".into())),

@@ -63,7 +63,7 @@ impl FromRequest<AppState> for SlackBody {
         let body = to_bytes(req.into_body(), MAX_BODY).await.map_err(|_| HttpError::TooLarge)?;
         verify(secret, ts.as_deref(), sig.as_deref(), &body, state.clock.now()).map_err(|why| {
             tracing::warn!(reason = %why, "refused a request claiming to be from Slack");
-            HttpError::Unauthorized
+            HttpError::NotSignedBySlack
         })?;
         Ok(Self(body))
     }

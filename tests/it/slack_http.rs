@@ -56,6 +56,8 @@ async fn only_signed_fresh_small_requests_are_served() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 401, "forged");
+    let body = forged.text().await.unwrap();
+    assert!(body.contains("not signed by Slack") && !body.contains("bearer"), "{body}");
     let huge = "x".repeat(deskbell::slack::MAX_BODY + 1);
     assert_eq!(post(a, "/slack/commands", huge, 0, true).await.status(), 413, "over 64 KiB");
     let challenge = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;

@@ -351,10 +351,21 @@ async fn hold_release_slots_and_help_from_slash_commands() {
         text(slash(&app, "URITA0001", "/hold", "R-1").await),
         "Say why: /hold R-12 waiting for the customer's return from leave"
     );
-    assert_eq!(text(slash(&app, "URITA0001", "/hold", "R-1 customer on leave").await), "R-1 is now on_hold.");
+    assert_eq!(text(slash(&app, "URITA0001", "/hold", "R-1 customer on leave").await), "R-1 is now on hold.");
+    assert_eq!(text(slash(&app, "URITA0001", "/hold", "R-1 again").await), "R-1 is already on hold.", "in words");
     assert_eq!(status(store, t).await, RefreshStatus::OnHold);
-    assert_eq!(text(slash(&app, "URITA0001", "/release", "R-1").await), "R-1 is now pending_customer_scheduling.");
-    assert!(text(slash(&app, "URITA0001", "/release", "R-1").await).contains("not allowed"), "release twice");
+    assert_eq!(text(slash(&app, "URITA0001", "/release", "R-1").await), "R-1 is now pending customer scheduling.");
+    assert_eq!(
+        text(slash(&app, "URITA0001", "/release", "R-1").await),
+        "R-1 is not on hold (it is pending customer scheduling).",
+        "release twice"
+    );
+    // A ticket that does not exist is an answer, not an HTTP error.
+    assert_eq!(text(slash(&app, "URITA0001", "/hold", "R-99999 lost").await), "R-99999 does not exist.");
+    assert_eq!(text(slash(&app, "UEVE00001", "/ticket", "R-99999").await), "R-99999 does not exist.");
+    let (code, _) = interact(&app, block_actions(&fake, "URITA0001", "trigger-stale", "approve", "R-99999")).await;
+    assert_eq!(code, 200, "a stale button of a ticket that is gone");
+    eventually("the answer", || response_texts(&fake).iter().any(|t| t == "R-99999 does not exist.")).await;
 
     let listed = slash(&app, "UEVE00001", "/slots", "R-1").await;
     assert_eq!(text(listed.clone()), "Free slots of NIT North for R-1:");
