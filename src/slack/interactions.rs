@@ -162,6 +162,11 @@ async fn act(
                 state.store.record_refusal(id.into(), &Actor::Person(who.id), act.into(), &no.0, now).await?;
                 return reply.text(Some(id.into()), &no.0).await;
             }
+            let current = state.store.load_service(id).await?.value;
+            if current.assignee == Some(who.id) && current.acknowledged_at.is_some() {
+                // Pressed again: nothing to change, nobody to tell.
+                return reply.text(Some(id.into()), &format!("{} is already yours.", TicketRef::from(id))).await;
+            }
             let actor = Actor::Person(who.id);
             let mut result = Ok(());
             if act == Action::AssignToMe {

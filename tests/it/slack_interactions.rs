@@ -421,4 +421,19 @@ async fn engineers_take_service_tickets_from_the_ping_buttons() {
     let texts = response_texts(&fake);
     assert!(texts.contains(&"Only engineers and dispatchers may acknowledge tickets.".to_owned()), "{texts:?}");
     assert!(texts.contains(&"S-1 is yours, acknowledged.".to_owned()), "{texts:?}");
+
+    // Pressed again by the engineer who has it: nothing changes, nobody is told.
+    let history = store.audits(t.into()).await.unwrap().len();
+    let messages = || async {
+        let rows = store.outbox_of(t.into()).await.unwrap();
+        rows.into_iter().filter(|m| m.template != "interaction_reply").count()
+    };
+    let queued = messages().await;
+    interact(&app, block_actions(&fake, "UEVE00001", "trigger-eve-again", "assign_to_me", "S-1")).await;
+    interact(&app, block_actions(&fake, "UEVE00001", "trigger-eve-ack", "acknowledge", "S-1")).await;
+    eventually("the answers", || fake.responses().len() == 4).await;
+    assert_eq!(response_texts(&fake)[2..], ["S-1 is already yours.", "S-1 is already yours."]);
+    assert_eq!(store.audits(t.into()).await.unwrap().len(), history, "no history row");
+    assert_eq!(messages().await, queued, "no email, no DM");
+    assert_eq!(store.load_service(t).await.unwrap().value, taken, "the chain was not restarted");
 }

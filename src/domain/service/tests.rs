@@ -128,6 +128,15 @@ fn creation_tells_the_client_it_was_received() {
 }
 
 #[test]
+fn assigning_the_engineer_who_has_it_changes_nothing_and_tells_nobody() {
+    for status in [ServiceStatus::Assigned, ServiceStatus::InProgress] {
+        let t = ticket_in(status);
+        let refused = t.apply(ServiceEvent::Assign { engineer: ENGINEER }, &ctx(now())).unwrap_err();
+        assert_eq!(refused.to_string(), "S-1 is already assigned to them", "{status}: no new epoch, no messages");
+    }
+}
+
+#[test]
 fn each_assignment_starts_a_new_epoch_and_tells_client_and_engineer() {
     let t = ticket_in(ServiceStatus::New);
     let (t, effects) = t.apply(ServiceEvent::Assign { engineer: ENGINEER }, &ctx(now())).unwrap();

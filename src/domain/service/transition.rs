@@ -133,10 +133,13 @@ impl ServiceTicket {
         let illegal = |e: &ServiceEvent| DomainError::IllegalTransition { state: self.status.into(), event: e.into() };
         let mut s = Step { t: self.clone(), fx: Effects::new(self.reference()), ctx };
         match (&event, self.status) {
+            // Assigning the engineer who already has the ticket is refused: no
+            // new epoch, no restarted chain, nobody told again (a double
+            // click, a PSA's retried webhook).
+            (E::Assign { engineer }, S::Assigned | S::InProgress) if s.t.assignee == Some(*engineer) => {
+                return Err(DomainError::Invalid(format!("{} is already assigned to them", s.t.reference())));
+            }
             (E::Assign { engineer }, S::New | S::Assigned | S::InProgress | S::Escalated) => {
-                if s.t.assignee == Some(*engineer) && s.t.status == S::Assigned {
-                    return Err(DomainError::Invalid(format!("{} is already assigned to them", s.t.reference())));
-                }
                 s.fx.audit("assignee", s.t.assignee.map(|p| p.to_string()), Some(engineer.to_string()));
                 s.t.assignee = Some(*engineer);
                 s.t.acknowledged_at = None;
