@@ -13,6 +13,7 @@ use crate::support::{Fixture, fixture, local};
 
 both_databases!(
     a_p1_nobody_takes_pings_at_15_20_and_30_minutes,
+    a_p1_nobody_takes_goes_up_a_tier_at_its_threshold_and_pings_again,
     assigned_at_minute_19_the_later_pings_never_fire,
     acknowledged_between_steps_stops_the_chain_and_updates_are_asked_for,
     held_at_minute_10_and_released_next_day_keeps_what_was_left,
@@ -82,6 +83,39 @@ async fn a_p1_nobody_takes_pings_at_15_20_and_30_minutes(store: &Store) {
         sim.smtp.messages().iter().any(|msg| msg.contains("dora@example.edu")),
         "the director without Slack is mailed"
     );
+}
+
+async fn a_p1_nobody_takes_goes_up_a_tier_at_its_threshold_and_pings_again(store: &Store) {
+    let d = desk(store).await;
+    let sim = Sim::new(store, local(11, 2, 9, 0)).await;
+    let t = sim.create_service(crate::support::incident(&d.f, Priority::P1)).await;
+    sim.run_until(local(11, 2, 11, 31)).await;
+    let after: Vec<_> = sim.messages(t).await.into_iter().filter(|(at, ..)| at.as_str() >= "Mon 11-02 11:00").collect();
+    assert_eq!(
+        after,
+        [
+            // The two-hour threshold escalates whatever the assignment (004_*).
+            m("Mon 11-02 11:00", "escalated_to_tier", "cara@example.edu"),
+            m("Mon 11-02 11:00", "escalated_to_tier", "UEVE00001"),
+            // Tier 2's own unassigned chain: 15, 20 and 30 minutes.
+            ping("Mon 11-02 11:15", "UEVE00001"),
+            ping("Mon 11-02 11:15", "CNORTH001"),
+            ping("Mon 11-02 11:20", "UEVE00001"),
+            ping("Mon 11-02 11:20", "USAM00001"),
+            ping("Mon 11-02 11:20", "CNORTH001"),
+            ping("Mon 11-02 11:30", "UEVE00001"),
+            ping("Mon 11-02 11:30", "USAM00001"),
+            ping("Mon 11-02 11:30", "dora@example.edu"),
+            ping("Mon 11-02 11:30", "CNORTH001"),
+        ]
+    );
+    let ticket = store.load_service(t).await.unwrap().value;
+    assert_eq!((ticket.status, ticket.tier), (ServiceStatus::Escalated, 2));
+    // A dispatcher closes it as a duplicate: nothing more falls due.
+    sim.service_at(local(11, 2, 11, 40), t, Actor::Person(d.f.engineer), ServiceEvent::Close).await;
+    sim.run_until(local(11, 2, 15, 0)).await;
+    assert_eq!(sim.messages(t).await.len(), 10 + after.len(), "no ping after the close");
+    assert_eq!(store.load_service(t).await.unwrap().value.status, ServiceStatus::Closed);
 }
 
 async fn assigned_at_minute_19_the_later_pings_never_fire(store: &Store) {
@@ -216,6 +250,8 @@ async fn past_the_threshold_the_ticket_goes_up_a_tier(store: &Store) {
         [
             m("Mon 11-02 11:00", "escalated_to_tier", "cara@example.edu"),
             m("Mon 11-02 11:00", "escalated_to_tier", "UEVE00001"),
+            // Ed, whom the new tier takes the ticket from, is told.
+            m("Mon 11-02 11:00", "escalated_to_tier", "UED000001"),
             // Nobody holds tier 2 yet: the unassigned chain starts again.
             ping("Mon 11-02 11:15", "UEVE00001"),
             ping("Mon 11-02 11:15", "CNORTH001"),

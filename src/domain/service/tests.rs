@@ -78,17 +78,17 @@ fn legal(status: ServiceStatus, event: &str) -> Option<ServiceStatus> {
         (Assigned, "acknowledge") => InProgress,
         (InProgress, "wait") => WaitingOnClient,
         (WaitingOnClient, "client_replied") => InProgress,
-        (Assigned | InProgress | WaitingOnClient, "escalate") => Escalated,
+        (New | Escalated | Assigned | InProgress | WaitingOnClient, "escalate") => Escalated,
         (New | Assigned | InProgress | WaitingOnClient | Escalated, "hold") => OnHold,
         (OnHold, "released") => InProgress,
         (Assigned | InProgress | WaitingOnClient, "resolve") => Resolved,
-        (Resolved | WaitingOnClient, "close") => Closed,
+        (Resolved | WaitingOnClient | New | Escalated, "close") => Closed,
         (Resolved, "reopen") => InProgress,
         (New | Escalated, "timer_unassigned") => status,
         (Assigned, "timer_unacknowledged") => Assigned,
         (WaitingOnClient, "timer_waiting") => WaitingOnClient,
-        (Assigned | InProgress, "timer_threshold") => Escalated,
-        (New | Escalated | WaitingOnClient, "timer_threshold") => status,
+        (New | Escalated | Assigned | InProgress, "timer_threshold") => Escalated,
+        (WaitingOnClient, "timer_threshold") => status,
         (New | Assigned | InProgress | WaitingOnClient | Escalated, "timer_status_update") => status,
         _ => return None,
     })
@@ -173,6 +173,35 @@ fn escalation_moves_up_a_tier_and_stops_at_onsite() {
     assert!(notifications(&effects).iter().any(|n| n.1 == Recipient::Role(Role::Dispatcher)));
     t.tier = LAST_TIER;
     assert!(matches!(t.apply(ServiceEvent::Escalate, &ctx(now())), Err(DomainError::Invalid(_))));
+}
+
+#[test]
+fn the_released_engineer_is_told() {
+    let (_, effects) = ticket_in(ServiceStatus::InProgress).apply(ServiceEvent::Escalate, &ctx(now())).unwrap();
+    let told = notifications(&effects);
+    assert!(told.contains(&(
+        Template::EscalatedToTier,
+        Recipient::Staff(ENGINEER),
+        "S-1/escalated_to_tier/2/released".into()
+    )));
+}
+
+#[test]
+fn an_unassigned_p1_past_its_threshold_goes_up_a_tier_and_pings_again() {
+    let t = ticket_in(ServiceStatus::New);
+    let fired = ServiceEvent::TimerFired { kind: TimerKind::Threshold, step: 1 };
+    let (up, effects) = t.apply(fired, &ctx(now())).unwrap();
+    assert_eq!((up.status, up.tier, up.epoch), (ServiceStatus::Escalated, 2, t.epoch + 1));
+    let unassigned: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::SetTimer(timer) if timer.kind == TimerKind::Unassigned => Some(timer.step),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unassigned, [0, 1, 2], "the unassigned chain of the new tier runs");
+    let (closed, _) = t.apply(ServiceEvent::Close, &ctx(now())).unwrap();
+    assert_eq!(closed.status, ServiceStatus::Closed, "a dispatcher closes a duplicate nobody took");
 }
 
 #[test]

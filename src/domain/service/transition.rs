@@ -177,7 +177,9 @@ impl ServiceTicket {
                 s.arm_threshold();
                 s.arm_status_updates(1);
             }
-            (E::Escalate, S::Assigned | S::InProgress | S::WaitingOnClient) => s.escalate()?,
+            // A dispatcher may escalate, or close (a duplicate, spam, raised in
+            // error), a ticket nobody has taken.
+            (E::Escalate, S::New | S::Escalated | S::Assigned | S::InProgress | S::WaitingOnClient) => s.escalate()?,
             (E::PutOnHold { reason }, status) if !matches!(status, S::OnHold | S::Resolved | S::Closed) => {
                 s.t.held_from = Some(status);
                 s.status(S::OnHold);
@@ -193,7 +195,7 @@ impl ServiceTicket {
                 s.status(S::Resolved);
                 s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
             }
-            (E::Close, S::Resolved | S::WaitingOnClient) => {
+            (E::Close, S::Resolved | S::WaitingOnClient | S::New | S::Escalated) => {
                 s.status(S::Closed);
                 s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
             }
@@ -215,9 +217,9 @@ impl ServiceTicket {
                     K::Unacknowledged => s.fire_chain(ChainKind::Unacknowledged, *step)?,
                     K::WaitingOnClient => s.fire_chain(ChainKind::WaitingOnClient, *step)?,
                     K::StatusUpdate => s.remind_status_update(*step),
-                    _ if s.t.tier < LAST_TIER && matches!(status, S::Assigned | S::InProgress) => s.escalate()?,
-                    // Unassigned (its own chain pings), waiting on the client or at
-                    // the last tier: noted, nothing more to do.
+                    // `004_*` escalates by threshold whatever the assignment.
+                    _ if s.t.tier < LAST_TIER && !matches!(status, S::WaitingOnClient) => s.escalate()?,
+                    // Waiting on the client or at the last tier: noted, nothing more to do.
                     _ => s.fx.audit("threshold_passed", None, Some(s.t.tier.to_string())),
                 }
             }
@@ -236,11 +238,22 @@ impl Step<'_> {
         }
         self.fx.audit("tier", Some(self.t.tier.to_string()), Some((self.t.tier + 1).to_string()));
         self.t.tier += 1;
-        self.fx.audit("assignee", self.t.assignee.take().map(|p| p.to_string()), None);
+        // A new tier is a new chain: its pings are keyed apart from the last one's.
+        self.t.epoch += 1;
+        let released = self.t.assignee.take();
+        self.fx.audit("assignee", released.map(|p| p.to_string()), None);
         self.status(ServiceStatus::Escalated);
         let tier = Some(self.t.tier.to_string());
         self.fx.notify(Template::EscalatedToTier, Recipient::Customer(self.t.contact), tier.clone());
-        self.fx.notify(Template::EscalatedToTier, Recipient::Role(Role::Dispatcher), tier);
+        self.fx.notify(Template::EscalatedToTier, Recipient::Role(Role::Dispatcher), tier.clone());
+        // The engineer the new tier takes the ticket from is told, not dropped silently.
+        if let Some(engineer) = released {
+            self.fx.notify(
+                Template::EscalatedToTier,
+                Recipient::Staff(engineer),
+                tier.map(|t| format!("{t}/released")),
+            );
+        }
         use TimerKind as K;
         self.fx.push(Effect::CancelTimers(vec![K::Unassigned, K::Unacknowledged, K::WaitingOnClient, K::StatusUpdate]));
         self.start_chain(ChainKind::Unassigned);
