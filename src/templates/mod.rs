@@ -201,6 +201,17 @@ mod tests {
     }
 
     #[test]
+    fn the_dispatchers_close_notice_says_what_happened() {
+        let t = shipped();
+        let mut ctx = sample_context(Template::DispatcherCloseNotice, "umich");
+        ctx["step"] = json!({ "minutes": 96 * 60, "chain": "waiting_on_client", "number": 3 });
+        let msg = t.slack("dispatcher_close_notice", &ctx).unwrap();
+        assert_eq!(msg.text, "S-45: the client has not answered for 96 hours");
+        assert!(!serde_json::to_string(&msg.blocks).unwrap().contains("three attempts"));
+        assert!(one_line(&t.email("dispatcher_close_notice", &ctx).unwrap().text).contains("96 hours"));
+    }
+
+    #[test]
     fn the_customer_is_told_why_a_refresh_was_denied() {
         let t = shipped();
         let mut ctx = sample_context(Template::RefreshDenied, "umich");

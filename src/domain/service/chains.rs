@@ -72,8 +72,10 @@ impl Step<'_> {
 
     /// The n-th status-update reminder, and the next one. Keyed by the
     /// instant it is due: the run restarts from 1 when a client replies.
+    /// An engineer who has not acknowledged is chased by the unacknowledged
+    /// chain, not asked for updates on work they have not taken up.
     pub(super) fn remind_status_update(&mut self, n: u16) {
-        if let Some(assignee) = self.t.assignee {
+        if let Some(assignee) = self.t.assignee.filter(|_| self.t.acknowledged_at.is_some()) {
             let key = format!("status_update/{}/{}", self.t.epoch, self.ctx.now.timestamp());
             let every = self.ctx.policy.status_update_every(self.t.effective_priority());
             let ping = PingStep {

@@ -176,6 +176,20 @@ fn escalation_moves_up_a_tier_and_stops_at_onsite() {
 }
 
 #[test]
+fn status_updates_are_asked_only_of_an_engineer_who_acknowledged() {
+    let fired = ServiceEvent::TimerFired { kind: TimerKind::StatusUpdate, step: 1 };
+    let asked = |t: &ServiceTicket| {
+        let (_, effects) = t.apply(fired.clone(), &ctx(now())).unwrap();
+        notifications(&effects).iter().any(|n| n.0 == Template::StatusUpdateReminder)
+    };
+    let mut t = ticket_in(ServiceStatus::Assigned);
+    assert!(!asked(&t), "not acknowledged: the unacknowledged chain chases them instead");
+    t.acknowledged_at = Some(now());
+    t.status = ServiceStatus::InProgress;
+    assert!(asked(&t));
+}
+
+#[test]
 fn the_released_engineer_is_told() {
     let (_, effects) = ticket_in(ServiceStatus::InProgress).apply(ServiceEvent::Escalate, &ctx(now())).unwrap();
     let told = notifications(&effects);
