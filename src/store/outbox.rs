@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::rows::{from_ms, ms};
 use super::{Backend, Result, Store};
-use crate::domain::TicketRef;
+use crate::domain::{Template, TicketRef};
 
 /// A message claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +136,13 @@ impl Store {
             Outcome::Deferred { at, reason } => ("pending", *at, Some(reason.as_str()), None, false),
         };
         let attempts = row.attempts + i64::from(counts);
-        let mut tx = self.pool.begin().await?;
+        let posted_request = matches!(outcome, Outcome::Sent { .. })
+            && row.channel == "slack"
+            && row.template == <&str>::from(Template::ApprovalRequest);
+        let mut tx = if posted_request { self.begin_write().await? } else { self.pool.begin().await? };
+        if posted_request {
+            lock_ticket(&mut tx, self.backend, row).await?;
+        }
         sqlx::query(
             "UPDATE outbox SET status = $2, attempts = $3, not_before = $4, last_error = $5,
                 external_id = COALESCE($6, external_id), locked_until = NULL, updated_at = $7
@@ -172,6 +178,9 @@ impl Store {
         .await?;
         if let Some(m) = alert {
             insert_message(&mut tx, &m, now, now).await?;
+        }
+        if let (true, Outcome::Sent { external_id }) = (posted_request, outcome) {
+            follow_decision(&mut tx, row, external_id, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -249,6 +258,48 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         insert_message(&mut conn, m, now, due).await
     }
+}
+
+/// Holds the ticket's row until the transaction ends, so a decision on it
+/// and the recording of one of its approval requests never interleave.
+async fn lock_ticket(conn: &mut sqlx::AnyConnection, backend: Backend, row: &Claimed) -> Result<()> {
+    if let (Backend::Postgres, Some(TicketRef::Refresh(id))) = (backend, row.ticket) {
+        sqlx::query("SELECT id FROM refresh_tickets WHERE id = $1 FOR UPDATE").bind(id.0).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// An approval request posted while the decision was being taken (the
+/// dispatcher held it, so the decision could neither withdraw nor edit it)
+/// is edited to show the decision right after it is posted.
+async fn follow_decision(
+    conn: &mut sqlx::AnyConnection,
+    row: &Claimed,
+    posted_as: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(ticket) = row.ticket else { return Ok(()) };
+    let decided = sqlx::query(
+        "SELECT payload FROM outbox WHERE ticket = $1 AND template = $2 AND id > $3 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(ticket.to_string())
+    .bind(<&str>::from(Template::ApprovalDecided))
+    .bind(row.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(decided) = decided else { return Ok(()) };
+    let payload: String = decided.try_get("payload")?;
+    let key = format!("{ticket}/{}/late/{}", Template::ApprovalDecided, row.id);
+    let m = NewMessage {
+        dedupe_key: &key,
+        ticket: Some(ticket),
+        channel: "slack_update",
+        recipient: posted_as,
+        template: Template::ApprovalDecided.into(),
+        payload: &payload,
+        hours: None,
+    };
+    insert_message(conn, &m, now, now).await
 }
 
 /// A message to enqueue, already addressed.

@@ -166,6 +166,33 @@ async fn approvers_approve_once_and_everyone_else_is_refused() {
 }
 
 #[tokio::test]
+async fn a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it() {
+    let fake = FakeSlack::start().await;
+    let app = spawn_app_with(None, Some(&fake.url)).await;
+    let store = &app.res.store;
+    let f = fixture(store).await;
+    store.upsert_person(&person("Abe Approver", "abe@example.edu", "UABE00001", vec![Role::Approver])).await.unwrap();
+    let t = create(&app, &f, "SLOW1").await;
+    // Slack answers Ann's request, then holds Abe's: it is in flight, claimed by the dispatcher.
+    fake.hold_after(1);
+    let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+    app.res.workflow(Arc::new(SystemClock)).refresh(t, &Actor::System, walked).await.unwrap();
+    eventually("Abe's request in flight", || {
+        fake.posted().len() == 1 && fake.calls().iter().filter(|c| *c == "chat.postMessage").count() == 2
+    })
+    .await;
+    let r = TicketRef::from(t).to_string();
+    interact(&app, block_actions(&fake, "UANN00001", "trigger-ann", "approve", &r)).await;
+    assert_eq!(status(store, t).await, RefreshStatus::PendingOrdering);
+    fake.release();
+    // Abe's request, posted after the decision, is edited to show it: no live buttons anywhere.
+    eventually("both requests edited", || fake.updated().len() == 2).await;
+    let mut edited: Vec<String> = fake.updated().into_iter().map(|(c, _, text)| format!("{c} {text}")).collect();
+    edited.sort();
+    assert_eq!(edited, ["DABE00001 R-1: approved by Ann Approver", "DANN00001 R-1: approved by Ann Approver"]);
+}
+
+#[tokio::test]
 async fn deny_asks_for_a_reason_in_a_modal() {
     let fake = FakeSlack::start().await;
     let app = spawn_app_with(None, Some(&fake.url)).await;

@@ -86,8 +86,10 @@ impl FakeSlack {
         inner.hold_after = Some(inner.posted.len() + n);
     }
 
+    /// Stops holding: held messages are answered now, later ones at once.
     pub fn release(&self) {
         self.fake.inner.lock().unwrap().hold_after = None;
+        self.fake.gate.notify_waiters();
     }
 
     pub fn posted(&self) -> Vec<Posted> {
