@@ -13,7 +13,7 @@ use crate::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus, RefreshT
 use crate::domain::service::policy::EscalationPolicy;
 use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceEvent, ServiceTicket};
 use crate::domain::{Actor, RefreshTicketId, ServiceTicketId, SlotId, TeamId, slots_for};
-use crate::store::{NewMessage, RefreshChange, Result, Routing, Store, StoreError};
+use crate::store::{NewMessage, RefreshChange, Result, Routing, ServiceMove, Store, StoreError};
 
 #[derive(Clone)]
 pub struct Workflow {
@@ -67,11 +67,19 @@ impl Workflow {
     }
 
     pub async fn service(&self, id: ServiceTicketId, actor: &Actor, event: ServiceEvent) -> Result<ServiceTicket> {
-        let now = self.clock.now();
-        let team = self.store.load_service(id).await?.value.team;
-        let calendar = self.policy.sla_calendar(&*self.calendar(team).await?);
-        let ctx = ServiceCtx { now, calendar: &calendar, policy: &self.policy };
-        self.store.apply_service(id, actor, now, &self.routing, |t| t.apply(event, &ctx)).await
+        let m = self.service_move(id, event).await?;
+        self.store.save_service(&m, actor, self.clock.now(), &self.routing).await?;
+        Ok(m.next)
+    }
+
+    /// A service ticket's transition, computed on the ticket as it is now and
+    /// not yet saved (the caller saves it with what else it writes).
+    pub async fn service_move(&self, id: ServiceTicketId, event: ServiceEvent) -> Result<ServiceMove> {
+        let current = self.store.load_service(id).await?;
+        let calendar = self.policy.sla_calendar(&*self.calendar(current.value.team).await?);
+        let ctx = ServiceCtx { now: self.clock.now(), calendar: &calendar, policy: &self.policy };
+        let (next, effects) = current.value.apply(event, &ctx)?;
+        Ok(ServiceMove { current, next, effects })
     }
 
     /// A new service ticket, its SLA clock and escalation chains started.

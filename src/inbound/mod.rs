@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::channels::reply_token;
 use crate::domain::service::{ServiceEvent, ServiceStatus};
 use crate::domain::{Actor, Email, Template, TicketRef};
-use crate::store::{Envelope, InboundOutcome, NewMessage, Result, StoreError};
+use crate::store::{Envelope, InboundOutcome, InboundWork, Note, OwnedMessage, Result, StoreError};
 use crate::workflow::Workflow;
 use parse::{Parsed, parse, reply_text, subject_ticket};
 
@@ -63,8 +63,8 @@ impl Inbound {
                 "message {id} was already threaded{on}; running it again would repeat it"
             )));
         }
-        let outcome = match parse(&row.raw) {
-            Err(why) => outcome("malformed", Some(why), None, None),
+        let (outcome, work) = match parse(&row.raw) {
+            Err(why) => (outcome("malformed", Some(why), None, None), InboundWork::default()),
             Ok(p) => {
                 let envelope = Envelope {
                     from: row.envelope_from.clone(),
@@ -74,11 +74,12 @@ impl Inbound {
             }
         };
         tracing::info!(id, status = outcome.status, reason = ?outcome.reason, ticket = ?outcome.ticket, "inbound email");
-        store.finish_inbound(id, &outcome, self.workflow.clock.now()).await?;
+        store.finish_inbound(id, &outcome, &work, self.workflow.clock.now(), &self.workflow.routing).await?;
         Ok(outcome)
     }
 
-    async fn classify(&self, id: i64, p: &Parsed, envelope: &Envelope) -> Result<InboundOutcome> {
+    /// What became of a message, and what that writes.
+    async fn classify(&self, id: i64, p: &Parsed, envelope: &Envelope) -> Result<(InboundOutcome, InboundWork)> {
         let store = &self.workflow.store;
         let now = self.workflow.clock.now();
         let with = |status, reason: Option<String>, ticket| {
@@ -94,26 +95,26 @@ impl Inbound {
                 None => false,
             };
             let reason = if matched { why } else { format!("{why}; no message of ours matched") };
-            return Ok(with("bounce", Some(reason), None));
+            return Ok((with("bounce", Some(reason), None), InboundWork::default()));
         }
         // RFC 3834 auto-replies and RFC 3464 reports are sent with the null
         // reverse-path, which the SMTP envelope shows even without headers.
         let null_sender = (envelope.from.as_deref() == Some("")).then(|| "null reverse-path (MAIL FROM:<>)".to_owned());
         if let Some(why) = p.automatic.clone().or(null_sender) {
-            return Ok(with("auto_reply", Some(why), None));
+            return Ok((with("auto_reply", Some(why), None), InboundWork::default()));
         }
         let Some(from) = p.from.clone() else {
-            return Ok(with("malformed", Some("no From address".into()), None));
+            return Ok((with("malformed", Some("no From address".into()), None), InboundWork::default()));
         };
         let (ticket, how) = match self.thread(p, &envelope.to, &from).await? {
             Ok(found) => found,
             Err(why) => {
-                self.announce_unmatched(id, p, &from, &why).await?;
-                return Ok(with("unmatched", Some(why), None));
+                let work = InboundWork { tell: self.announce_unmatched(id, p, &from, &why), ..Default::default() };
+                return Ok((with("unmatched", Some(why), None), work));
             }
         };
-        self.apply(id, ticket, p, &from).await?;
-        Ok(with("threaded", Some(how.into()), Some(ticket)))
+        let work = self.apply(id, ticket, p, &from).await?;
+        Ok((with("threaded", Some(how.into()), Some(ticket)), work))
     }
 
     /// The ticket a reply belongs to, and how it was found; or why none.
@@ -173,22 +174,20 @@ impl Inbound {
     }
 
     /// The note, the service ticket back from waiting, the people told.
-    async fn apply(&self, id: i64, t: TicketRef, p: &Parsed, from: &str) -> Result<()> {
+    async fn apply(&self, id: i64, t: TicketRef, p: &Parsed, from: &str) -> Result<InboundWork> {
         let store = &self.workflow.store;
-        let now = self.workflow.clock.now();
         let mut note = reply_text(&p.text);
         for (name, size) in &p.attachments {
             let over = if *size > self.max_attachment_bytes { ", over the attachment limit" } else { "" };
             note.push_str(&format!("\n[attachment {name}, {} KB{over}]", size.div_ceil(1024)));
         }
         let actor = Actor::External(format!("email:{from}"));
-        store.record_note(t, &actor, &note, now).await?;
-        let mut assignee = None;
+        let (mut assignee, mut moved) = (None, None);
         if let TicketRef::Service(id) = t {
             let ticket = store.load_service(id).await?.value;
             assignee = ticket.assignee;
             if ticket.status == ServiceStatus::WaitingOnClient {
-                self.workflow.service(id, &actor, ServiceEvent::ClientReplied).await?;
+                moved = Some(self.workflow.service_move(id, ServiceEvent::ClientReplied).await?);
             }
         }
         let (channel, to) = match assignee {
@@ -201,7 +200,8 @@ impl Inbound {
             "reply": { "from": from, "text": short, "subject": p.subject },
             "recipient": { "name": "" },
         });
-        self.tell(&format!("inbound/{id}"), Some(t), channel, &to, &payload).await
+        let tell = tell(id, Some(t), channel, to, &payload);
+        Ok(InboundWork { note: Some(Note { ticket: t, actor, text: note }), moved, tell: Some(tell) })
     }
 
     async fn team_channel(&self, t: TicketRef) -> Result<String> {
@@ -213,37 +213,28 @@ impl Inbound {
         Ok(store.team(team).await?.slack_channel.to_string())
     }
 
-    async fn announce_unmatched(&self, id: i64, p: &Parsed, from: &str, why: &str) -> Result<()> {
-        let Some(channel) = &self.helpdesk_channel else { return Ok(()) };
+    fn announce_unmatched(&self, id: i64, p: &Parsed, from: &str, why: &str) -> Option<OwnedMessage> {
+        let channel = self.helpdesk_channel.as_ref()?;
         let short: String = reply_text(&p.text).chars().take(NOTE_IN_SLACK).collect();
         let payload = json!({
             "ticket": { "ref": "unmatched" },
             "reply": { "from": from, "text": format!("{short}\n({why})"), "subject": p.subject },
             "recipient": { "name": "help desk" },
         });
-        self.tell(&format!("inbound/{id}"), None, "slack", channel.as_str(), &payload).await
+        Some(tell(id, None, "slack", channel.to_string(), &payload))
     }
+}
 
-    /// Keyed by the inbound message, so a retry tells nobody twice.
-    async fn tell(
-        &self,
-        key: &str,
-        t: Option<TicketRef>,
-        channel: &str,
-        to: &str,
-        payload: &serde_json::Value,
-    ) -> Result<()> {
-        let payload = payload.to_string();
-        let m = NewMessage {
-            dedupe_key: key,
-            ticket: t,
-            channel,
-            recipient: to,
-            template: Template::CustomerReply.into(),
-            payload: &payload,
-            hours: None,
-        };
-        self.workflow.store.enqueue(&m, self.workflow.clock.now()).await
+/// The message telling people of inbound message `id`; keyed by it, so a
+/// retry tells nobody twice.
+fn tell(id: i64, t: Option<TicketRef>, channel: &'static str, to: String, payload: &serde_json::Value) -> OwnedMessage {
+    OwnedMessage {
+        dedupe_key: format!("inbound/{id}"),
+        ticket: t,
+        channel,
+        recipient: to,
+        template: Template::CustomerReply,
+        payload: payload.to_string(),
     }
 }
 

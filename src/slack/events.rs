@@ -26,19 +26,19 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
     let Some(event_id) = envelope["event_id"].as_str() else {
         return Err(HttpError::Unprocessable(vec!["event_callback without event_id".into()]));
     };
-    if !state.store.first_slack_event(event_id, state.clock.now()).await? {
-        tracing::debug!(event_id, "Slack event seen before (a retry); not acted on again");
-        return Ok(Json(json!({})));
-    }
     let event = &envelope["event"];
-    if event["type"] == "team_join" {
-        let user = SlackUserId::parse(event["user"]["id"].as_str().unwrap_or_default());
-        let email = Email::parse(event["user"]["profile"]["email"].as_str().unwrap_or_default());
-        if let (Ok(user), Ok(email)) = (user, email)
-            && state.store.link_slack(&email, &user).await?
-        {
-            tracing::info!(%user, "linked a new workspace member to their deskbell person");
-        }
+    let joined = (event["type"] == "team_join")
+        .then(|| {
+            let user = SlackUserId::parse(event["user"]["id"].as_str().unwrap_or_default()).ok()?;
+            let email = Email::parse(event["user"]["profile"]["email"].as_str().unwrap_or_default()).ok()?;
+            Some((email, user))
+        })
+        .flatten();
+    let link = joined.as_ref().map(|(email, user)| (email, user));
+    match state.store.act_on_slack_event(event_id, state.clock.now(), link).await? {
+        None => tracing::debug!(event_id, "Slack event seen before (a retry); not acted on again"),
+        Some(true) => tracing::info!(event_id, "linked a new workspace member to their deskbell person"),
+        Some(false) => {}
     }
     Ok(Json(json!({})))
 }

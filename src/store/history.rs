@@ -133,15 +133,38 @@ impl Store {
 }
 
 impl Store {
-    /// Records a Slack event id; false if it was seen before (a retry).
-    pub async fn first_slack_event(&self, event_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<bool> {
-        let done =
+    /// Acts on a Slack event once: records its id and, for a `team_join`,
+    /// links the member's Slack id to the person with their email, in one
+    /// transaction, so a failed link leaves the event unrecorded and Slack's
+    /// retry does it again. `None` if the event was seen before; else
+    /// whether someone was linked.
+    pub async fn act_on_slack_event(
+        &self,
+        event_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        link: Option<(&crate::domain::Email, &crate::domain::SlackUserId)>,
+    ) -> Result<Option<bool>> {
+        let mut tx = self.begin_write().await?;
+        let first =
             sqlx::query("INSERT INTO slack_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(event_id)
                 .bind(super::rows::ms(now))
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-        Ok(done.rows_affected() == 1)
+        if first.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let mut linked = false;
+        if let Some((email, user)) = link {
+            let done = sqlx::query("UPDATE people SET slack_user = $2 WHERE email = $1 AND slack_user IS NULL")
+                .bind(email.as_str())
+                .bind(user.to_string())
+                .execute(&mut *tx)
+                .await?;
+            linked = done.rows_affected() == 1;
+        }
+        tx.commit().await?;
+        Ok(Some(linked))
     }
 
     /// Every status change of every ticket, oldest first: (ticket, from,

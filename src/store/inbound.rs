@@ -5,9 +5,29 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::outbox::OwnedMessage;
 use super::rows::{from_ms, ms};
-use super::{Result, Store, StoreError};
+use super::service::ServiceMove;
+use super::{Result, Routing, Store, StoreError};
 use crate::domain::{Actor, TicketRef};
+
+/// What processing an inbound message writes besides its outcome.
+#[derive(Debug, Clone, Default)]
+pub struct InboundWork {
+    pub note: Option<Note>,
+    /// A service ticket back from waiting on its client.
+    pub moved: Option<ServiceMove>,
+    /// Who is told (the engineer, the team or the help desk), keyed by the message.
+    pub tell: Option<OwnedMessage>,
+}
+
+/// A customer's note on a ticket.
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub ticket: TicketRef,
+    pub actor: Actor,
+    pub text: String,
+}
 
 /// Who the SMTP envelope says a message is from and to (empty by webhook).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,7 +124,37 @@ impl Store {
         rows.iter().map(|r| row_of(r, false)).collect()
     }
 
-    pub async fn finish_inbound(&self, id: i64, o: &InboundOutcome, now: DateTime<Utc>) -> Result<()> {
+    /// Records what processing made of a message together with everything
+    /// it writes (the note, the ticket's move, who is told): one
+    /// transaction, so a failure leaves the message `stored` with nothing
+    /// half-done, and `deskbell inbound retry` completes it.
+    pub async fn finish_inbound(
+        &self,
+        id: i64,
+        o: &InboundOutcome,
+        work: &InboundWork,
+        now: DateTime<Utc>,
+        routing: &Routing,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        if let Some(n) = &work.note {
+            sqlx::query(
+                "INSERT INTO audits (ticket, actor, what, to_value, at) VALUES ($1, $2, 'customer_note', $3, $4)",
+            )
+            .bind(n.ticket.to_string())
+            .bind(n.actor.to_string())
+            .bind(&n.text)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(m) = &work.moved {
+            let actor = work.note.as_ref().map(|n| n.actor.clone()).unwrap_or(Actor::System);
+            super::service::save_service_in(&mut tx, m, &actor, now, routing).await?;
+        }
+        if let Some(m) = &work.tell {
+            super::outbox::insert_message(&mut tx, &m.as_new(), now, now).await?;
+        }
         sqlx::query(
             "UPDATE inbound_messages SET status = $2, reason = $3, ticket = $4, sender = $5, message_id = $6,
                 processed_at = $7 WHERE id = $1",
@@ -116,8 +166,9 @@ impl Store {
         .bind(o.sender.clone())
         .bind(o.message_id.clone())
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -175,17 +226,5 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
-    }
-
-    /// A customer's emailed reply, kept on the ticket's trail.
-    pub async fn record_note(&self, ticket: TicketRef, actor: &Actor, text: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("INSERT INTO audits (ticket, actor, what, to_value, at) VALUES ($1, $2, 'customer_note', $3, $4)")
-            .bind(ticket.to_string())
-            .bind(actor.to_string())
-            .bind(text)
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }

@@ -31,11 +31,12 @@ use thiserror::Error;
 pub use commit::Routing;
 pub use directory::{NewPerson, PersonSource, SyncReport};
 pub use history::OutboxRow;
-pub use inbound::{Envelope, InboundOutcome, InboundRow};
+pub use inbound::{Envelope, InboundOutcome, InboundRow, InboundWork, Note};
 pub use jobs::JobRun;
 pub use kpis::Kpis;
-pub use outbox::{Claimed, Delivery, NewMessage, Outcome};
+pub use outbox::{Claimed, Delivery, NewMessage, Outcome, OwnedMessage};
 pub use refresh::{ApproverDigest, RefreshChange, Versioned};
+pub use service::ServiceMove;
 pub use timers::DueTimer;
 
 use crate::domain::{DomainError, TicketRef};

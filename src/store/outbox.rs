@@ -315,6 +315,32 @@ pub struct NewMessage<'a> {
     pub hours: Option<&'a str>,
 }
 
+/// A message to enqueue that owns its fields (built before the transaction
+/// that enqueues it).
+#[derive(Debug, Clone)]
+pub struct OwnedMessage {
+    pub dedupe_key: String,
+    pub ticket: Option<TicketRef>,
+    pub channel: &'static str,
+    pub recipient: String,
+    pub template: Template,
+    pub payload: String,
+}
+
+impl OwnedMessage {
+    pub fn as_new(&self) -> NewMessage<'_> {
+        NewMessage {
+            dedupe_key: &self.dedupe_key,
+            ticket: self.ticket,
+            channel: self.channel,
+            recipient: &self.recipient,
+            template: self.template.into(),
+            payload: &self.payload,
+            hours: None,
+        }
+    }
+}
+
 /// Inserts a message created `now`, due at `not_before`, unless its key exists.
 pub(super) async fn insert_message(
     conn: &mut sqlx::AnyConnection,

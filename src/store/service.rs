@@ -118,6 +118,20 @@ impl Store {
         service_from_row(&row)
     }
 
+    /// Saves a computed transition; [`StoreError::Conflict`] if another writer won.
+    pub async fn save_service(
+        &self,
+        m: &ServiceMove,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        routing: &Routing,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        save_service_in(&mut tx, m, actor, now, routing).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Load, transition, save; [`StoreError::Conflict`] if another writer won.
     pub async fn apply_service<F>(
         &self,
@@ -133,15 +147,30 @@ impl Store {
         let current = self.load_service(id).await?;
         let (next, effects) = transition(&current.value)?;
         let mut tx = self.pool.begin().await?;
-        let update = update_row(&next, current.version, now);
-        commit_change(
-            &mut tx,
-            update,
-            &Change { ticket: id.into(), seq: current.version + 1, actor, now, routing, calendar: None },
-            &effects,
-        )
-        .await?;
+        save_service_in(&mut tx, &ServiceMove { current, next: next.clone(), effects }, actor, now, routing).await?;
         tx.commit().await?;
         Ok(next)
     }
+}
+
+/// A service ticket's transition, computed and not yet saved.
+#[derive(Debug, Clone)]
+pub struct ServiceMove {
+    pub current: Versioned<ServiceTicket>,
+    pub next: ServiceTicket,
+    pub effects: Vec<Effect>,
+}
+
+/// Saves a transition in the caller's transaction, if the ticket is still
+/// at the version it was read at.
+pub(super) async fn save_service_in(
+    conn: &mut sqlx::AnyConnection,
+    m: &ServiceMove,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    routing: &Routing,
+) -> Result<()> {
+    let version = m.current.version;
+    let change = Change { ticket: m.next.id.into(), seq: version + 1, actor, now, routing, calendar: None };
+    commit_change(conn, update_row(&m.next, version, now), &change, &m.effects).await
 }

@@ -12,6 +12,7 @@ mod inbound;
 mod jobs;
 mod mail_hours;
 mod new_desk;
+mod one_transaction;
 mod outbox;
 mod scenario;
 mod simulate;

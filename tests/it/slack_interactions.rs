@@ -423,7 +423,7 @@ async fn events_are_acted_on_once_and_link_new_members() {
     assert_eq!(resp.status(), 200);
     let cara = store.person_by_email(&Email::parse("cara@example.edu").unwrap()).await.unwrap().unwrap();
     assert_eq!(cara.slack_user.map(|u| u.to_string()).as_deref(), Some("UCARA0001"));
-    assert!(!store.first_slack_event("Ev0PV52K21", Utc::now()).await.unwrap(), "recorded");
+    assert_eq!(store.act_on_slack_event("Ev0PV52K21", Utc::now(), None).await.unwrap(), None, "recorded");
     // Slack's retry of the same event (X-Slack-Retry-Num: 1) is acknowledged, not redone.
     let resp = post(&app.address, "/slack/events", event.to_string(), 0, true).await;
     assert_eq!(resp.status(), 200);
