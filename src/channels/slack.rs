@@ -146,6 +146,9 @@ impl SlackChannel {
     /// Opens a modal (`views.open`) for the interaction `trigger_id` came
     /// with; Slack honours it for three seconds, so this is called inline.
     pub async fn open_view(&self, trigger_id: &str, view: &serde_json::Value) -> Result<(), SendError> {
+        let mut view = view.clone();
+        crate::slack::limits::fit_view(&mut view, "see the ticket with /ticket");
+        let view = &view;
         let (client, token) = match self {
             Self::Api { client, token, .. } => (client, token),
             Self::Log(path) => {

@@ -11,6 +11,7 @@ use chrono::Duration;
 
 use super::acting;
 use super::catalogue;
+use super::limits;
 use super::modals;
 use super::slots;
 use super::verify::SlackBody;
@@ -31,8 +32,30 @@ pub struct Command {
     pub trigger_id: String,
 }
 
-pub(super) fn ephemeral(text: String, blocks: Vec<Value>) -> Json<Value> {
-    Json(json!({ "response_type": "ephemeral", "text": text, "blocks": blocks }))
+/// An answer only the caller sees, fitted to Slack's limits.
+pub(super) fn ephemeral(text: String, mut blocks: Vec<Value>) -> Json<Value> {
+    limits::fit(&mut blocks, limits::MESSAGE_BLOCKS, "narrow the question");
+    Json(json!({ "response_type": "ephemeral", "text": limits::cut(&text, limits::FALLBACK_TEXT), "blocks": blocks }))
+}
+
+/// A ticket's card as one code block within a section's limit: the lines
+/// that do not fit (the oldest history last) are left out, with their
+/// count and where to read them all.
+fn card_text(card: &str, t: TicketRef) -> String {
+    let note = |left: usize| format!("… and {left} more (deskbell show {t})");
+    let budget = limits::SECTION_TEXT - "``````".len() - note(usize::MAX).chars().count() - 1;
+    let lines: Vec<&str> = card.lines().collect();
+    let (mut out, mut used) = (String::new(), 0);
+    for (i, line) in lines.iter().enumerate() {
+        used += line.chars().count() + 1;
+        if used > budget {
+            out.push_str(&note(lines.len() - i));
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    format!("```{out}```")
 }
 
 pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -> Result<Json<Value>, HttpError> {
@@ -132,7 +155,7 @@ async fn ticket(state: &AppState, query: &str) -> Result<Json<Value>, HttpError>
             // The card quotes customers' names and replies: text, never markup.
             let card = crate::templates::mrkdwn_escape(&card);
             let status = card.lines().next().unwrap_or_default().to_owned();
-            let block = json!({ "type": "section", "text": { "type": "mrkdwn", "text": format!("```{card}```") } });
+            let block = json!({ "type": "section", "text": { "type": "mrkdwn", "text": card_text(&card, *one) } });
             Ok(ephemeral(status, vec![block]))
         }
         many => {

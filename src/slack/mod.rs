@@ -6,6 +6,7 @@ pub mod catalogue;
 mod commands;
 mod events;
 mod interactions;
+pub mod limits;
 pub mod linking;
 mod modals;
 mod reply;

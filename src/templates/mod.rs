@@ -18,6 +18,7 @@ pub use sample::sample_context;
 
 use crate::config::{Calendars, one_line};
 use crate::domain::Template;
+use crate::slack::limits;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedEmail {
@@ -127,12 +128,14 @@ impl Templates {
             .map_err(|e| TemplateError(format!("{file}: not valid JSON after rendering: {e}")))?;
         let text = msg["text"].as_str().filter(|t| !t.trim().is_empty());
         let text = text.ok_or_else(|| TemplateError(format!("{file}: needs a non-empty \"text\" fallback")))?;
-        let blocks = match &msg["blocks"] {
+        let mut blocks = match &msg["blocks"] {
             Value::Array(blocks) => blocks.clone(),
             Value::Null => Vec::new(),
             _ => return Err(TemplateError(format!("{file}: \"blocks\" must be a list"))),
         };
-        Ok(RenderedSlack { text: text.to_owned(), blocks })
+        let more = format!("deskbell show {}", ctx["ticket"]["ref"].as_str().unwrap_or("the ticket"));
+        limits::fit(&mut blocks, limits::MESSAGE_BLOCKS, &more);
+        Ok(RenderedSlack { text: limits::cut(text, limits::FALLBACK_TEXT), blocks })
     }
 
     /// A web page (`templates/web/NAME.html`), e.g. the slot-picking page.
@@ -292,6 +295,32 @@ mod tests {
                 assert!(!all.contains(live), "{template}: {live} is live in {all}");
             }
             assert!(all.contains("Tom &amp; Jerry") || !all.contains("Tom"), "{template}: {all}");
+        }
+    }
+
+    /// Every string a sample context holds, but for times, calendars and
+    /// references, 5 000 characters long.
+    fn huge(v: &mut Value) {
+        match v {
+            Value::String(s) if DateTime::parse_from_rfc3339(s).is_err() && s != "umich" && !s.starts_with("R-") => {
+                *s = "W".repeat(5000)
+            }
+            Value::Array(items) => items.iter_mut().for_each(huge),
+            Value::Object(map) => map.iter_mut().filter(|(k, _)| *k != "ref").for_each(|(_, v)| huge(v)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_slack_template_stays_within_slacks_limits_at_worst_case_sizes() {
+        let t = shipped();
+        for template in Template::iter().filter(|t| t.forms().1) {
+            let mut ctx = sample_context(template, "umich");
+            huge(&mut ctx);
+            ctx["slots"] = (0..60).map(|i| json!({ "id": i, "starts_at": "2026-11-30T14:00:00+00:00" })).collect();
+            let msg = t.slack(template.into(), &ctx).unwrap();
+            assert!(msg.text.chars().count() <= limits::FALLBACK_TEXT, "{template}: text");
+            assert_eq!(limits::broken(&msg.blocks, limits::MESSAGE_BLOCKS), Vec::<String>::new(), "{template}");
         }
     }
 

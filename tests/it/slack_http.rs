@@ -122,3 +122,25 @@ async fn a_ticket_card_shows_hostile_names_as_text() {
     assert!(text.contains("&lt;!channel&gt; &lt;https://evil.example|Cara&gt;"), "{text}");
     assert!(!text.contains("<!channel>") && !text.contains("<https://evil"), "{text}");
 }
+
+#[tokio::test]
+async fn a_long_ticket_history_fits_in_one_section_with_a_pointer_to_the_rest() {
+    use deskbell::domain::service::{Priority, ServiceEvent};
+    let app = spawn_app().await;
+    let store = &app.res.store;
+    let f = crate::support::fixture(store).await;
+    let workflow = app.res.workflow(std::sync::Arc::new(deskbell::clock::SystemClock));
+    let s = workflow.create_service(crate::support::incident(&f, Priority::P1), &Actor::System).await.unwrap().id;
+    for i in 0..60 {
+        let hold = ServiceEvent::PutOnHold { reason: format!("waiting for the vendor's part, call {i} of many") };
+        workflow.service(s, &Actor::System, hold).await.unwrap();
+        workflow.service(s, &Actor::System, ServiceEvent::Released).await.unwrap();
+    }
+    let resp = post(&app.address, "/slack/commands", command("UEVE00001", "S-1"), 0, true).await;
+    assert_eq!(resp.status(), 200);
+    let card = resp.json::<serde_json::Value>().await.unwrap();
+    let text = card["blocks"][0]["text"]["text"].as_str().unwrap();
+    assert!(text.chars().count() <= deskbell::slack::limits::SECTION_TEXT, "{} characters", text.chars().count());
+    assert!(text.starts_with("```S-1") && text.ends_with("```"), "{text}");
+    assert!(text.contains(" more (deskbell show S-1)"), "{text}");
+}
