@@ -184,7 +184,7 @@ async fn a_request_slack_was_still_posting_when_the_decision_came_ends_showing_i
     let r = TicketRef::from(t).to_string();
     interact(&app, block_actions(&fake, "UANN00001", "trigger-ann", "approve", &r)).await;
     assert_eq!(status(store, t).await, RefreshStatus::PendingOrdering);
-    fake.release();
+    fake.answer_held();
     // Abe's request, posted after the decision, is edited to show it: no live buttons anywhere.
     eventually("both requests edited", || fake.updated().len() == 2).await;
     let mut edited: Vec<String> = fake.updated().into_iter().map(|(c, _, text)| format!("{c} {text}")).collect();

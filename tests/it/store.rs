@@ -298,6 +298,7 @@ async fn service_tickets_round_trip_and_notify_roles(store: &Store) {
             format!("{r}/technician_assigned/1"),
             format!("{r}/engineer_assigned/1"),
             format!("{r}/escalated_to_tier/2"),
+            // Eve, a dispatcher and the engineer the new tier took the ticket from: told once.
             format!("{r}/escalated_to_tier/2/{}", f.engineer),
         ]
     );

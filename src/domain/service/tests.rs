@@ -170,7 +170,8 @@ fn escalation_moves_up_a_tier_and_stops_at_onsite() {
     let mut t = ticket_in(ServiceStatus::InProgress);
     let (e, effects) = t.apply(ServiceEvent::Escalate, &ctx(now())).unwrap();
     assert_eq!((e.tier, e.assignee), (2, None));
-    assert!(notifications(&effects).iter().any(|n| n.1 == Recipient::Role(Role::Dispatcher)));
+    let dispatchers = |r: &Recipient| matches!(r, Recipient::Escalation { roles, .. } if roles == &[Role::Dispatcher]);
+    assert!(notifications(&effects).iter().any(|n| dispatchers(&n.1)));
     t.tier = LAST_TIER;
     assert!(matches!(t.apply(ServiceEvent::Escalate, &ctx(now())), Err(DomainError::Invalid(_))));
 }
@@ -192,12 +193,8 @@ fn status_updates_are_asked_only_of_an_engineer_who_acknowledged() {
 #[test]
 fn the_released_engineer_is_told() {
     let (_, effects) = ticket_in(ServiceStatus::InProgress).apply(ServiceEvent::Escalate, &ctx(now())).unwrap();
-    let told = notifications(&effects);
-    assert!(told.contains(&(
-        Template::EscalatedToTier,
-        Recipient::Staff(ENGINEER),
-        "S-1/escalated_to_tier/2/released".into()
-    )));
+    let told = Recipient::Escalation { roles: vec![Role::Dispatcher], assignee: Some(ENGINEER), team: None };
+    assert!(notifications(&effects).contains(&(Template::EscalatedToTier, told, "S-1/escalated_to_tier/2".into())));
 }
 
 #[test]

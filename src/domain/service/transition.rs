@@ -230,8 +230,8 @@ impl ServiceTicket {
 }
 
 impl Step<'_> {
-    /// Up one tier: the engineer is released, client and dispatcher are
-    /// told, and the unassigned chain and threshold start again.
+    /// Up one tier: the engineer is released and told, client and
+    /// dispatchers are told, and the unassigned chain and threshold start again.
     fn escalate(&mut self) -> Result<(), DomainError> {
         if self.t.tier >= LAST_TIER {
             return Err(DomainError::Invalid(format!("{} is already at the last tier", self.t.reference())));
@@ -245,15 +245,10 @@ impl Step<'_> {
         self.status(ServiceStatus::Escalated);
         let tier = Some(self.t.tier.to_string());
         self.fx.notify(Template::EscalatedToTier, Recipient::Customer(self.t.contact), tier.clone());
-        self.fx.notify(Template::EscalatedToTier, Recipient::Role(Role::Dispatcher), tier.clone());
-        // The engineer the new tier takes the ticket from is told, not dropped silently.
-        if let Some(engineer) = released {
-            self.fx.notify(
-                Template::EscalatedToTier,
-                Recipient::Staff(engineer),
-                tier.map(|t| format!("{t}/released")),
-            );
-        }
+        // The dispatchers, and the engineer the new tier takes the ticket
+        // from (not dropped silently), each told once.
+        let told = Recipient::Escalation { roles: vec![Role::Dispatcher], assignee: released, team: None };
+        self.fx.notify(Template::EscalatedToTier, told, tier);
         use TimerKind as K;
         self.fx.push(Effect::CancelTimers(vec![K::Unassigned, K::Unacknowledged, K::WaitingOnClient, K::StatusUpdate]));
         self.start_chain(ChainKind::Unassigned);

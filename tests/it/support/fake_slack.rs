@@ -86,9 +86,16 @@ impl FakeSlack {
         inner.hold_after = Some(inner.posted.len() + n);
     }
 
-    /// Stops holding: held messages are answered now, later ones at once.
+    /// Stops holding later messages; those already held stay unanswered
+    /// (their dispatcher was killed while waiting).
     pub fn release(&self) {
         self.fake.inner.lock().unwrap().hold_after = None;
+    }
+
+    /// Stops holding and answers the messages held so far: a slow Slack
+    /// that catches up.
+    pub fn answer_held(&self) {
+        self.release();
         self.fake.gate.notify_waiters();
     }
 
