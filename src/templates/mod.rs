@@ -270,15 +270,16 @@ mod tests {
     }
 
     /// Every string a sample context holds, but for times, calendars and
-    /// references the templates compute with, replaced by hostile text.
-    fn hostile(v: &mut Value) {
-        const EVIL: &str = "<!channel> <!here> <https://evil.example|your ticket> <@U0BOSS001> Tom & Jerry";
+    /// references the templates compute with, replaced by `with`.
+    fn replace_strings(v: &mut Value, with: &str) {
         match v {
             Value::String(s) if DateTime::parse_from_rfc3339(s).is_err() && s != "umich" && !s.starts_with("R-") => {
-                *s = EVIL.into()
+                *s = with.into()
             }
-            Value::Array(items) => items.iter_mut().for_each(hostile),
-            Value::Object(map) => map.iter_mut().filter(|(k, _)| *k != "ref").for_each(|(_, v)| hostile(v)),
+            Value::Array(items) => items.iter_mut().for_each(|v| replace_strings(v, with)),
+            Value::Object(map) => {
+                map.iter_mut().filter(|(k, _)| *k != "ref").for_each(|(_, v)| replace_strings(v, with))
+            }
             _ => {}
         }
     }
@@ -288,7 +289,7 @@ mod tests {
         let t = shipped();
         for template in Template::iter().filter(|t| t.forms().1) {
             let mut ctx = sample_context(template, "umich");
-            hostile(&mut ctx);
+            replace_strings(&mut ctx, "<!channel> <!here> <https://evil.example|your ticket> <@U0BOSS001> Tom & Jerry");
             let msg = t.slack(template.into(), &ctx).unwrap();
             let all = format!("{} {}", msg.text, serde_json::to_string(&msg.blocks).unwrap());
             for live in ["<!channel>", "<!here>", "<https://evil", "<@U0BOSS001>"] {
@@ -298,25 +299,12 @@ mod tests {
         }
     }
 
-    /// Every string a sample context holds, but for times, calendars and
-    /// references, 5 000 characters long.
-    fn huge(v: &mut Value) {
-        match v {
-            Value::String(s) if DateTime::parse_from_rfc3339(s).is_err() && s != "umich" && !s.starts_with("R-") => {
-                *s = "W".repeat(5000)
-            }
-            Value::Array(items) => items.iter_mut().for_each(huge),
-            Value::Object(map) => map.iter_mut().filter(|(k, _)| *k != "ref").for_each(|(_, v)| huge(v)),
-            _ => {}
-        }
-    }
-
     #[test]
     fn every_slack_template_stays_within_slacks_limits_at_worst_case_sizes() {
         let t = shipped();
         for template in Template::iter().filter(|t| t.forms().1) {
             let mut ctx = sample_context(template, "umich");
-            huge(&mut ctx);
+            replace_strings(&mut ctx, &"W".repeat(5000));
             ctx["slots"] = (0..60).map(|i| json!({ "id": i, "starts_at": "2026-11-30T14:00:00+00:00" })).collect();
             let msg = t.slack(template.into(), &ctx).unwrap();
             assert!(msg.text.chars().count() <= limits::FALLBACK_TEXT, "{template}: text");

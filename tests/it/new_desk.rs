@@ -107,6 +107,7 @@ async fn a_new_desk_sets_itself_up(db: &str) {
             .arg(dir.join("deskbell.toml"))
             .arg("serve")
             .env("DESKBELL_SERVER__BIND", "127.0.0.1:0")
+            .env("DESKBELL_INBOUND__SMTP_BIND", "127.0.0.1:0")
             .env("DESKBELL_LOG__FORMAT", "json")
             .stderr(Stdio::piped())
             .spawn()
