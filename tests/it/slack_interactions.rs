@@ -165,10 +165,20 @@ async fn approvers_approve_once_and_everyone_else_is_refused() {
     assert!(fake.updated().iter().all(|(_, _, text)| text == "R-1: approved by Ann Approver"));
 }
 
-#[tokio::test]
-async fn a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_at_the_decision_ends_showing_it_on_sqlite() {
+    a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_at_the_decision_ends_showing_it_on_postgres() {
+    let url = crate::support::postgres::fresh_database_url().await;
+    a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(Some(url)).await;
+}
+
+async fn a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(database_url: Option<String>) {
     let fake = FakeSlack::start().await;
-    let app = spawn_app_with(None, Some(&fake.url)).await;
+    let app = spawn_app_with(database_url, Some(&fake.url)).await;
     let store = &app.res.store;
     let f = fixture(store).await;
     store.upsert_person(&person("Abe Approver", "abe@example.edu", "UABE00001", vec![Role::Approver])).await.unwrap();
