@@ -20,7 +20,7 @@ use deskbell::channels::email::{EmailChannel, Mailer};
 use deskbell::channels::slack::SlackChannel;
 use deskbell::clock::{Clock, SystemClock};
 use deskbell::config::{Calendars, OutboxSettings};
-use deskbell::domain::Template;
+use deskbell::domain::{Channel, Template};
 use deskbell::outbox::Dispatcher;
 use deskbell::store::{NewMessage, Store};
 use deskbell::templates::{Templates, sample_context};
@@ -33,7 +33,7 @@ async fn store(dir: &std::path::Path) -> Store {
     store
 }
 
-async fn fill(store: &Store, n: usize, channel: &str, template: Template, to: impl Fn(usize) -> String) {
+async fn fill(store: &Store, n: usize, channel: Channel, template: Template, to: impl Fn(usize) -> String) {
     let clock = SystemClock;
     for i in 0..n {
         let mut ctx = sample_context(template, "umich");
@@ -78,7 +78,7 @@ async fn main() {
         Arc::new(Templates::load(concat!(env!("CARGO_MANIFEST_DIR"), "/templates").as_ref(), Arc::new(cals)));
 
     let slack_store = store(&dir.path().join("slack")).await;
-    fill(&slack_store, n, "slack", Template::TeamTdxAlert, |i| format!("C{i:08}")).await;
+    fill(&slack_store, n, Channel::Slack, Template::TeamTdxAlert, |i| format!("C{i:08}")).await;
     let email = EmailChannel {
         mailer: Mailer::smtp(&SecretString::from(sink.url()), 16).unwrap(),
         from: "Service Desk <servicedesk@example.edu>".parse().unwrap(),
@@ -92,7 +92,7 @@ async fn main() {
     assert_eq!(slack_fake.posted().len(), n);
 
     let mail_store = store(&dir.path().join("mail")).await;
-    fill(&mail_store, n, "email", Template::CustomerBegin, |i| format!("customer{i}@example.edu")).await;
+    fill(&mail_store, n, Channel::Email, Template::CustomerBegin, |i| format!("customer{i}@example.edu")).await;
     let email = EmailChannel {
         mailer: Mailer::smtp(&SecretString::from(sink.url()), 16).unwrap(),
         from: "Service Desk <servicedesk@example.edu>".parse().unwrap(),

@@ -174,7 +174,7 @@ impl Workflow {
             let m = NewMessage {
                 dedupe_key: &key,
                 ticket: None,
-                channel: "email",
+                channel: crate::domain::Channel::Email,
                 recipient: &d.email,
                 template,
                 payload: &payload,
@@ -207,7 +207,7 @@ impl Workflow {
         let m = NewMessage {
             dedupe_key: &key,
             ticket: None,
-            channel: "slack",
+            channel: crate::domain::Channel::Slack,
             recipient: channel.as_str(),
             template: crate::domain::Template::KpiDigest.into(),
             payload: &payload.to_string(),

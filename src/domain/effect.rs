@@ -72,6 +72,29 @@ pub enum Template {
     CustomerReply,
 }
 
+/// How an outbox row leaves deskbell; stored as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Channel {
+    Email,
+    /// A new Slack message to a channel or a person (DM).
+    Slack,
+    /// An edit of a Slack message deskbell posted (`channel:ts`).
+    SlackUpdate,
+    /// An answer through an interaction's `response_url`.
+    SlackResponse,
+    /// A call to the ITSM system.
+    Tdx,
+}
+
+impl Channel {
+    /// Whether Slack's Web API delivers it.
+    pub fn is_slack(self) -> bool {
+        matches!(self, Self::Slack | Self::SlackUpdate | Self::SlackResponse)
+    }
+}
+
 /// What a template is about, which decides the context it is rendered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {

@@ -18,7 +18,9 @@ mod slot;
 mod testing;
 
 pub use audit::{Actor, Audit, Change, ExternalEvent};
-pub use effect::{Effect, ItsmRequest, Notification, PingStep, Recipient, Subject, Template, Timer, TimerKind};
+pub use effect::{
+    Channel, Effect, ItsmRequest, Notification, PingStep, Recipient, Subject, Template, Timer, TimerKind,
+};
 pub use email::{BadEmail, Email};
 pub use error::DomainError;
 pub use ids::{BadTicketRef, ConfigId, PersonId, RefreshTicketId, ServiceTicketId, SlotId, TeamId, TicketRef};

@@ -61,11 +61,11 @@ pub enum Address {
 
 impl Address {
     /// The outbox channel and recipient of this address.
-    pub fn route(&self) -> (&'static str, String) {
+    pub fn route(&self) -> (super::Channel, String) {
         match self {
-            Address::Email(e) => ("email", e.to_string()),
-            Address::SlackUser(u) => ("slack", u.to_string()),
-            Address::SlackChannel(c) => ("slack", c.to_string()),
+            Address::Email(e) => (super::Channel::Email, e.to_string()),
+            Address::SlackUser(u) => (super::Channel::Slack, u.to_string()),
+            Address::SlackChannel(c) => (super::Channel::Slack, c.to_string()),
         }
     }
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::channels::reply_token;
 use crate::domain::service::{ServiceEvent, ServiceStatus};
-use crate::domain::{Actor, Email, Template, TicketRef};
+use crate::domain::{Actor, Channel, Email, Template, TicketRef};
 use crate::store::{Envelope, InboundOutcome, InboundWork, Note, OwnedMessage, Result, StoreError};
 use crate::workflow::Workflow;
 use parse::{Parsed, parse, reply_text, subject_ticket};
@@ -192,7 +192,7 @@ impl Inbound {
         }
         let (channel, to) = match assignee {
             Some(p) => store.person(p).await?.address(false).route(),
-            None => ("slack", self.team_channel(t).await?),
+            None => (Channel::Slack, self.team_channel(t).await?),
         };
         let short: String = note.chars().take(NOTE_IN_SLACK).collect();
         let payload = json!({
@@ -221,13 +221,13 @@ impl Inbound {
             "reply": { "from": from, "text": format!("{short}\n({why})"), "subject": p.subject },
             "recipient": { "name": "help desk" },
         });
-        Some(tell(id, None, "slack", channel.to_string(), &payload))
+        Some(tell(id, None, Channel::Slack, channel.to_string(), &payload))
     }
 }
 
 /// The message telling people of inbound message `id`; keyed by it, so a
 /// retry tells nobody twice.
-fn tell(id: i64, t: Option<TicketRef>, channel: &'static str, to: String, payload: &serde_json::Value) -> OwnedMessage {
+fn tell(id: i64, t: Option<TicketRef>, channel: Channel, to: String, payload: &serde_json::Value) -> OwnedMessage {
     OwnedMessage {
         dedupe_key: format!("inbound/{id}"),
         ticket: t,

@@ -23,7 +23,7 @@ use crate::channels::email::{EmailChannel, Outgoing};
 use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::OutboxSettings;
-use crate::domain::{Template, TicketRef};
+use crate::domain::{Channel, Template, TicketRef};
 use crate::itsm::ItsmSender;
 use crate::links::Links;
 use crate::store::{Claimed, NewMessage, Outcome, Routing, Store, StoreError};
@@ -47,7 +47,7 @@ pub struct Dispatcher {
 /// The admin alert for a dead message, ready to enqueue.
 struct Alert {
     key: String,
-    channel: &'static str,
+    channel: Channel,
     recipient: String,
     payload: String,
 }
@@ -97,8 +97,7 @@ impl Dispatcher {
         let lease_until = now + Duration::seconds(self.settings.lease_seconds as i64);
         let limit = i64::from(self.settings.batch_size);
         let rows = self.store.claim_outbox(now, lease_until, limit, self.itsm.is_some()).await?;
-        let (slack, other): (Vec<Claimed>, Vec<Claimed>) =
-            rows.iter().cloned().partition(|r| r.channel.starts_with("slack"));
+        let (slack, other): (Vec<Claimed>, Vec<Claimed>) = rows.iter().cloned().partition(|r| r.channel.is_slack());
         let slack_lane = async {
             let mut done = 0;
             for row in &slack {
@@ -179,7 +178,7 @@ impl Dispatcher {
 
     async fn deliver(&self, row: &Claimed, now: DateTime<Utc>) -> Outcome {
         let dead = |error: String| Outcome::Dead { error };
-        if row.channel == "tdx" {
+        if row.channel == Channel::Tdx {
             return match &self.itsm {
                 Some(itsm) => self.outcome(row, now, within(itsm.perform(row)).await),
                 None => dead("TDX is not configured".into()),
@@ -196,8 +195,8 @@ impl Dispatcher {
             ctx["links"] = json!({ "pick_slot": links.pick_slot(t) });
         }
         let name: &str = template.into();
-        let result = match row.channel.as_str() {
-            "email" => match self.templates.email(name, &ctx) {
+        let result = match row.channel {
+            Channel::Email => match self.templates.email(name, &ctx) {
                 Ok(mail) => {
                     let m = Outgoing {
                         outbox_id: row.id,
@@ -210,9 +209,9 @@ impl Dispatcher {
                 }
                 Err(e) => return dead(format!("template: {e}")),
             },
-            "slack_update" | "slack_response" => match self.templates.slack(name, &ctx) {
+            Channel::SlackUpdate | Channel::SlackResponse => match self.templates.slack(name, &ctx) {
                 // Edits and interaction answers go to one message or person: no channel pacing.
-                Ok(msg) if row.channel == "slack_update" => match row.recipient.split_once(':') {
+                Ok(msg) if row.channel == Channel::SlackUpdate => match row.recipient.split_once(':') {
                     Some((channel, ts)) => {
                         within(self.slack.update(channel, ts, &msg)).await.map(|()| row.recipient.clone())
                     }
@@ -223,7 +222,7 @@ impl Dispatcher {
                 }
                 Err(e) => return dead(format!("template: {e}")),
             },
-            "slack" => {
+            Channel::Slack => {
                 if let Some(at) = self.pacing.lock().await.wait_until(&row.recipient, now) {
                     return Outcome::Deferred { at, reason: "slack pacing".into() };
                 }
@@ -239,7 +238,7 @@ impl Dispatcher {
                 }
                 sent
             }
-            other => return dead(format!("no sender for channel '{other}'")),
+            Channel::Tdx => return dead("a TDX call is not a message".into()),
         };
         self.outcome(row, now, result)
     }
@@ -275,8 +274,8 @@ impl Dispatcher {
             return None;
         }
         let (channel, recipient) = match (&self.settings.admin_slack_channel, &self.settings.admin_email) {
-            (Some(c), _) => ("slack", c.to_string()),
-            (None, Some(e)) => ("email", e.to_string()),
+            (Some(c), _) => (Channel::Slack, c.to_string()),
+            (None, Some(e)) => (Channel::Email, e.to_string()),
             (None, None) => return None,
         };
         let ticket = row.ticket.map(|t| t.to_string()).unwrap_or_else(|| "-".into());

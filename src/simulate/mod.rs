@@ -44,7 +44,7 @@ pub async fn simulate(mut settings: Settings, file: &Path, format: Format) -> an
 #[derive(Serialize)]
 struct MessageJson<'a> {
     at: String,
-    channel: &'a str,
+    channel: crate::domain::Channel,
     to: [&'a str; 1],
     ticket: Option<String>,
     template: &'a str,
@@ -76,7 +76,7 @@ pub fn render(lines: &[Line], tz: Tz, format: Format) -> String {
                     Line::Message { channel, to, ticket, template, subject, dedupe_key, .. } => {
                         serde_json::to_string(&MessageJson {
                             at: time(l),
-                            channel,
+                            channel: *channel,
                             to: [to],
                             ticket: ticket.map(|t| t.to_string()),
                             template,

@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::domain::refresh::{Cadence, Ctx, NewRefreshTicket, RefreshEvent, System};
 use crate::domain::service::{NewServiceTicket, ServiceEvent};
 use crate::domain::{
-    Actor, Email, ItsmRequest, PersonId, Role, SlackChannelId, SlackUserId, SlotPreference, TicketRef,
+    Actor, Channel, Email, ItsmRequest, PersonId, Role, SlackChannelId, SlackUserId, SlotPreference, TicketRef,
 };
 use crate::scheduler::{Scheduler, TimerTick};
 use crate::startup::Resources;
@@ -30,7 +30,7 @@ use crate::workflow::Workflow;
 pub enum Line {
     Message {
         at: DateTime<Utc>,
-        channel: String,
+        channel: Channel,
         to: String,
         ticket: Option<TicketRef>,
         template: String,
@@ -345,12 +345,12 @@ impl Sim {
             }
             for row in rows {
                 let subject = self.subject(&row)?;
-                if row.channel == "tdx" {
+                if row.channel == Channel::Tdx {
                     self.answer_tdx(&row).await?;
                 }
                 self.messages.push(Line::Message {
                     at: now,
-                    channel: row.channel.clone(),
+                    channel: row.channel,
                     to: row.recipient.clone(),
                     ticket: row.ticket,
                     template: row.template.clone(),
@@ -366,12 +366,12 @@ impl Sim {
     /// message's text, a TDX call's name. Rendering is the real one, so a
     /// broken template fails the simulation.
     fn subject(&self, row: &crate::store::Claimed) -> anyhow::Result<String> {
-        if row.channel == "tdx" {
+        if row.channel == Channel::Tdx {
             return Ok(row.template.clone());
         }
         let ctx: serde_json::Value = serde_json::from_str(&row.payload)?;
-        let rendered = match row.channel.as_str() {
-            "email" => self.templates.email_subject(&row.template, &ctx),
+        let rendered = match row.channel {
+            Channel::Email => self.templates.email_subject(&row.template, &ctx),
             _ => self.templates.slack(&row.template, &ctx).map(|m| m.text),
         };
         rendered.map_err(|e| anyhow!("{}: {e}", row.dedupe_key))

@@ -37,7 +37,7 @@ impl Replier<'_> {
         let m = NewMessage {
             dedupe_key: &key,
             ticket,
-            channel: "slack_response",
+            channel: crate::domain::Channel::SlackResponse,
             recipient: url,
             template: template.into(),
             payload: &payload,

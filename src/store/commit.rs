@@ -15,7 +15,7 @@ use super::recipients::resolve;
 use super::rows::{from_ms, ms};
 use super::{Result, StoreError};
 use crate::calendar::BusinessCalendar;
-use crate::domain::{Actor, Effect, Email, Recipient, Template, TicketRef};
+use crate::domain::{Actor, Channel, Effect, Email, Recipient, Template, TicketRef};
 use crate::mail_hours::MailHours;
 
 /// What configuration adds to the directory in addressing a message: the
@@ -92,7 +92,7 @@ pub(super) async fn commit_change(
                     if let Some(step) = &n.step {
                         payload["step"] = json!(step);
                     }
-                    if n.template == Template::SlotInvitation && t.channel == "slack" {
+                    if n.template == Template::SlotInvitation && t.channel == Channel::Slack {
                         payload["slots"] = free_slots(conn, ticket, now).await?;
                     }
                     let payload = payload.to_string();
@@ -103,7 +103,7 @@ pub(super) async fn commit_change(
                         recipient: &t.to,
                         template: n.template.into(),
                         payload: &payload,
-                        hours: calendar.filter(|_| t.channel == "email"),
+                        hours: calendar.filter(|_| t.channel == Channel::Email),
                     };
                     insert_message(conn, &m, now, routing.release(m.hours, now)).await?;
                 }
@@ -115,8 +115,8 @@ pub(super) async fn commit_change(
                 let m = NewMessage {
                     dedupe_key: &key,
                     ticket: Some(ticket),
-                    channel: "tdx",
-                    recipient: "tdx",
+                    channel: Channel::Tdx,
+                    recipient: Channel::Tdx.into(),
                     template: request.name(),
                     payload: &payload,
                     hours: None,

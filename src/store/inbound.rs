@@ -9,7 +9,7 @@ use super::outbox::OwnedMessage;
 use super::rows::{from_ms, ms};
 use super::service::ServiceMove;
 use super::{Result, Routing, Store, StoreError};
-use crate::domain::{Actor, TicketRef};
+use crate::domain::{Actor, Channel, TicketRef};
 
 /// What processing an inbound message writes besides its outcome.
 #[derive(Debug, Clone, Default)]
@@ -174,12 +174,12 @@ impl Store {
 
     /// The ticket of the email deskbell sent with this Message-ID.
     pub async fn ticket_of_message_id(&self, message_id: &str) -> Result<Option<TicketRef>> {
-        let row = sqlx::query(
-            "SELECT ticket FROM outbox WHERE external_id = $1 AND channel = 'email' AND ticket IS NOT NULL",
-        )
-        .bind(message_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT ticket FROM outbox WHERE external_id = $1 AND channel = $2 AND ticket IS NOT NULL")
+                .bind(message_id)
+                .bind(<&str>::from(Channel::Email))
+                .fetch_optional(&self.pool)
+                .await?;
         let ticket: Option<String> = row.map(|r| r.try_get("ticket")).transpose()?;
         Ok(ticket.and_then(|t| TicketRef::parse(&t).ok()))
     }
@@ -197,11 +197,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE outbox SET status = 'bounced', last_error = $2, updated_at = $3
-             WHERE external_id = $1 AND channel = 'email' RETURNING recipient",
+             WHERE external_id = $1 AND channel = $4 RETURNING recipient",
         )
         .bind(message_id)
         .bind(why)
         .bind(ms(now))
+        .bind(<&str>::from(Channel::Email))
         .fetch_optional(&mut *tx)
         .await?;
         let recipient: Option<String> = row.map(|r| r.try_get("recipient")).transpose()?;

@@ -7,8 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::rows::{from_ms, ms};
-use super::{Backend, Result, Store};
-use crate::domain::{Template, TicketRef};
+use super::{Backend, Result, Store, parse_col};
+use crate::domain::{Channel, Template, TicketRef};
 
 /// A message claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub struct Claimed {
     pub id: i64,
     pub dedupe_key: String,
     pub ticket: Option<TicketRef>,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub template: String,
     pub payload: String,
@@ -66,12 +66,12 @@ pub struct Delivery {
 // Rows due now, or claimed by a dispatcher whose lease ran out (it crashed);
 // TDX calls only when TDX is configured ($4).
 const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
-    WHERE id IN (SELECT id FROM outbox WHERE (channel <> 'tdx' OR $4)
+    WHERE id IN (SELECT id FROM outbox WHERE (channel <> $5 OR $4)
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
         ORDER BY not_before, id LIMIT $3)
     RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before, hours";
 const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
-    WHERE id IN (SELECT id FROM outbox WHERE (channel <> 'tdx' OR $4)
+    WHERE id IN (SELECT id FROM outbox WHERE (channel <> $5 OR $4)
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
         ORDER BY not_before, id LIMIT $3 FOR UPDATE SKIP LOCKED)
     RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before, hours";
@@ -82,7 +82,7 @@ fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
         id: row.try_get("id")?,
         dedupe_key: row.try_get("dedupe_key")?,
         ticket: ticket.and_then(|t| TicketRef::parse(&t).ok()),
-        channel: row.try_get("channel")?,
+        channel: parse_col("channel", &row.try_get::<String, _>("channel")?)?,
         recipient: row.try_get("recipient")?,
         template: row.try_get("template")?,
         payload: row.try_get("payload")?,
@@ -112,6 +112,7 @@ impl Store {
             .bind(ms(lease_until))
             .bind(limit)
             .bind(with_tdx)
+            .bind(<&str>::from(Channel::Tdx))
             .fetch_all(&self.pool)
             .await?;
         let mut claimed = rows.iter().map(claimed_from_row).collect::<Result<Vec<_>>>()?;
@@ -137,7 +138,7 @@ impl Store {
         };
         let attempts = row.attempts + i64::from(counts);
         let posted_request = matches!(outcome, Outcome::Sent { .. })
-            && row.channel == "slack"
+            && row.channel == Channel::Slack
             && row.template == <&str>::from(Template::ApprovalRequest);
         let mut tx = if posted_request { self.begin_write().await? } else { self.pool.begin().await? };
         if posted_request {
@@ -230,9 +231,10 @@ impl Store {
     pub async fn next_outbox_due(&self, with_tdx: bool) -> Result<Option<DateTime<Utc>>> {
         let row = sqlx::query(
             "SELECT MIN(not_before) AS due FROM outbox
-             WHERE status = 'pending' AND (channel <> 'tdx' OR $1)",
+             WHERE status = 'pending' AND (channel <> $2 OR $1)",
         )
         .bind(with_tdx)
+        .bind(<&str>::from(Channel::Tdx))
         .fetch_one(&self.pool)
         .await?;
         row.try_get::<Option<i64>, _>("due")?.map(from_ms).transpose()
@@ -293,7 +295,7 @@ async fn follow_decision(
     let m = NewMessage {
         dedupe_key: &key,
         ticket: Some(ticket),
-        channel: "slack_update",
+        channel: Channel::SlackUpdate,
         recipient: posted_as,
         template: Template::ApprovalDecided.into(),
         payload: &payload,
@@ -307,7 +309,7 @@ async fn follow_decision(
 pub struct NewMessage<'a> {
     pub dedupe_key: &'a str,
     pub ticket: Option<TicketRef>,
-    pub channel: &'a str,
+    pub channel: Channel,
     pub recipient: &'a str,
     pub template: &'a str,
     pub payload: &'a str,
@@ -321,7 +323,7 @@ pub struct NewMessage<'a> {
 pub struct OwnedMessage {
     pub dedupe_key: String,
     pub ticket: Option<TicketRef>,
-    pub channel: &'static str,
+    pub channel: Channel,
     pub recipient: String,
     pub template: Template,
     pub payload: String,
@@ -354,7 +356,7 @@ pub(super) async fn insert_message(
     )
     .bind(m.dedupe_key)
     .bind(m.ticket.map(|t| t.to_string()))
-    .bind(m.channel)
+    .bind(<&str>::from(m.channel))
     .bind(m.recipient)
     .bind(m.template)
     .bind(m.payload)

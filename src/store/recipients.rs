@@ -6,13 +6,15 @@ use sqlx::{AnyConnection, Row};
 use super::commit::Routing;
 use super::directory::person_from_row;
 use super::{Result, StoreError};
-use crate::domain::{Address, Notification, PersonId, Recipient, Role, SlackChannelId, TeamId, Template, TicketRef};
+use crate::domain::{
+    Address, Channel, Notification, PersonId, Recipient, Role, SlackChannelId, TeamId, Template, TicketRef,
+};
 
 /// One message of a notification: its dedupe key, its channel and
 /// address, and the name the template greets.
 pub(super) struct Target {
     pub key: String,
-    pub channel: &'static str,
+    pub channel: Channel,
     pub to: String,
     pub name: String,
 }
@@ -136,18 +138,19 @@ async fn approval_messages(conn: &mut AnyConnection, ticket: TicketRef, n: &Noti
         .execute(&mut *conn)
         .await?;
     let rows = sqlx::query(
-        "SELECT id, external_id FROM outbox WHERE ticket = $1 AND template = $2 AND channel = 'slack'
+        "SELECT id, external_id FROM outbox WHERE ticket = $1 AND template = $2 AND channel = $3
             AND status = 'sent' AND external_id IS NOT NULL ORDER BY id",
     )
     .bind(ticket.to_string())
     .bind(request)
+    .bind(<&str>::from(Channel::Slack))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|r| {
             Ok(Target {
                 key: format!("{}/{}", n.dedupe_key, r.try_get::<i64, _>("id")?),
-                channel: "slack_update",
+                channel: Channel::SlackUpdate,
                 to: r.try_get("external_id")?,
                 name: "approvers".into(),
             })

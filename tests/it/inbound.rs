@@ -77,7 +77,7 @@ async fn sent_mail(store: &Store, r: RefreshTicketId, key: &str) -> String {
     let sent = deskbell::store::NewMessage {
         dedupe_key: key,
         ticket: Some(r.into()),
-        channel: "email",
+        channel: deskbell::domain::Channel::Email,
         recipient: "cara@example.edu",
         template: "customer_begin",
         payload: &payload.to_string(),

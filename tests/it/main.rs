@@ -21,3 +21,4 @@ mod slack_http;
 mod slack_interactions;
 mod store;
 mod tdx_api;
+mod vocabulary;

@@ -11,7 +11,7 @@ use deskbell::channels::slack::SlackChannel;
 use deskbell::clock::{Clock, SimClock};
 use deskbell::config::{Calendars, OutboxSettings};
 use deskbell::domain::refresh::{Cadence, Ctx, RefreshEvent};
-use deskbell::domain::{Actor, Email, Template, TicketRef};
+use deskbell::domain::{Actor, Channel, Email, Template, TicketRef};
 use deskbell::outbox::Dispatcher;
 use deskbell::store::{NewMessage, Routing, Store};
 use deskbell::templates::{Templates, sample_context};
@@ -82,7 +82,7 @@ impl Rig {
     }
 
     /// Queues a sample message whose ticket reference is `r` (its text is unique).
-    async fn enqueue(&self, key: &str, channel: &str, to: &str, template: Template, r: &str) {
+    async fn enqueue(&self, key: &str, channel: Channel, to: &str, template: Template, r: &str) {
         let mut ctx = sample_context(template, "umich");
         ctx["ticket"]["ref"] = r.into();
         let payload = ctx.to_string();
@@ -151,7 +151,7 @@ async fn a_ticket_change_reaches_slack_and_smtp_with_real_mime(store: &Store) {
 
 async fn transient_failures_back_off_then_die_with_one_admin_alert(store: &Store) {
     let rig = Rig::new(store).await;
-    rig.enqueue("R-1/escalation_ping", "slack", "C0DISPATCH", Template::EscalationPing, "R-1").await;
+    rig.enqueue("R-1/escalation_ping", Channel::Slack, "C0DISPATCH", Template::EscalationPing, "R-1").await;
     for _ in 0..3 {
         rig.slack.fail_next(Failure::ServerError);
     }
@@ -183,11 +183,11 @@ async fn transient_failures_back_off_then_die_with_one_admin_alert(store: &Store
 async fn permanent_failures_die_at_once_and_smtp_4xx_retries(store: &Store) {
     let rig = Rig::new(store).await;
     rig.slack.break_channel("C0GONE", "channel_not_found");
-    rig.enqueue("R-2/team_tdx_alert", "slack", "C0GONE", Template::TeamTdxAlert, "R-2").await;
-    rig.enqueue("R-3/customer_begin", "email", "reject5xx@example.edu", Template::CustomerBegin, "R-3").await;
-    rig.enqueue("R-4/customer_begin", "email", "reject4xx@example.edu", Template::CustomerBegin, "R-4").await;
+    rig.enqueue("R-2/team_tdx_alert", Channel::Slack, "C0GONE", Template::TeamTdxAlert, "R-2").await;
+    rig.enqueue("R-3/customer_begin", Channel::Email, "reject5xx@example.edu", Template::CustomerBegin, "R-3").await;
+    rig.enqueue("R-4/customer_begin", Channel::Email, "reject4xx@example.edu", Template::CustomerBegin, "R-4").await;
     rig.slack.break_channel("C0FLAKY", "service_unavailable");
-    rig.enqueue("R-7/team_tdx_alert", "slack", "C0FLAKY", Template::TeamTdxAlert, "R-7").await;
+    rig.enqueue("R-7/team_tdx_alert", Channel::Slack, "C0FLAKY", Template::TeamTdxAlert, "R-7").await;
     assert_eq!(rig.run().await, 4);
     let last =
         |r: &'static str| async move { store.deliveries(TicketRef::parse(r).unwrap()).await.unwrap().pop().unwrap() };
@@ -203,7 +203,7 @@ async fn permanent_failures_die_at_once_and_smtp_4xx_retries(store: &Store) {
 async fn a_channel_the_app_is_not_in_tells_the_admins_what_to_do(store: &Store) {
     let rig = Rig::new(store).await;
     rig.slack.break_channel("C0PRIVATE", "not_in_channel");
-    rig.enqueue("R-8/team_tdx_alert", "slack", "C0PRIVATE", Template::TeamTdxAlert, "R-8").await;
+    rig.enqueue("R-8/team_tdx_alert", Channel::Slack, "C0PRIVATE", Template::TeamTdxAlert, "R-8").await;
     assert_eq!(rig.run().await, 1);
     assert_eq!(rig.status("R-8").await, ["dead", "pending"], "dead, and its admin alert queued");
     assert_eq!(rig.run().await, 1, "the admin alert");
@@ -221,8 +221,8 @@ fn one_line_text(mail: &str) -> String {
 async fn retry_after_defers_without_using_an_attempt(store: &Store) {
     let rig = Rig::new(store).await;
     rig.slack.fail_next(Failure::RateLimited { retry_after_secs: 7 });
-    rig.enqueue("R-5/team_tdx_alert", "slack", "C0NORTH", Template::TeamTdxAlert, "R-5").await;
-    rig.enqueue("R-6/team_tdx_alert", "slack", "C0SOUTH", Template::TeamTdxAlert, "R-6").await;
+    rig.enqueue("R-5/team_tdx_alert", Channel::Slack, "C0NORTH", Template::TeamTdxAlert, "R-5").await;
+    rig.enqueue("R-6/team_tdx_alert", Channel::Slack, "C0SOUTH", Template::TeamTdxAlert, "R-6").await;
     let dispatcher = rig.dispatcher();
     assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 2);
     assert!(rig.slack.posted().is_empty(), "after a 429 nothing goes to Slack until Retry-After");
@@ -239,10 +239,16 @@ async fn retry_after_defers_without_using_an_attempt(store: &Store) {
 async fn one_message_per_second_per_channel(store: &Store) {
     let rig = Rig::new(store).await;
     for i in 1..=3 {
-        rig.enqueue(&format!("R-{i}/team_tdx_alert"), "slack", "C0BUSY", Template::TeamTdxAlert, &format!("R-{i}"))
-            .await;
+        rig.enqueue(
+            &format!("R-{i}/team_tdx_alert"),
+            Channel::Slack,
+            "C0BUSY",
+            Template::TeamTdxAlert,
+            &format!("R-{i}"),
+        )
+        .await;
     }
-    rig.enqueue("R-9/team_tdx_alert", "slack", "C0QUIET", Template::TeamTdxAlert, "R-9").await;
+    rig.enqueue("R-9/team_tdx_alert", Channel::Slack, "C0QUIET", Template::TeamTdxAlert, "R-9").await;
     let dispatcher = rig.dispatcher();
     let mut sent_per_second = Vec::new();
     for _ in 0..3 {
@@ -261,7 +267,7 @@ async fn a_dispatcher_killed_mid_send_loses_nothing_and_sends_nothing_twice(stor
     for i in 1..=12 {
         rig.enqueue(
             &format!("R-{i}/team_tdx_alert"),
-            "slack",
+            Channel::Slack,
             &format!("C0TEAM{i:02}"),
             Template::TeamTdxAlert,
             &format!("R-{i}"),
@@ -306,7 +312,7 @@ async fn a_stopping_dispatcher_gives_back_the_rest_of_its_batch(store: &Store) {
     for i in 1..=4 {
         rig.enqueue(
             &format!("R-{i}/team_tdx_alert"),
-            "slack",
+            Channel::Slack,
             &format!("C0TEAM{i}"),
             Template::TeamTdxAlert,
             &format!("R-{i}"),

@@ -1,0 +1,33 @@
+//! The words that cross modules are types, not string contracts: no source
+//! file names an outbox channel by its stored text (`Channel` does).
+
+use std::path::Path;
+
+fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_source_names_an_outbox_channel_as_a_string() {
+    let mut files = Vec::new();
+    sources(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")), &mut files);
+    let contracts =
+        ["\"slack_update\"", "\"slack_response\"", "channel == \"", "channel: \"", "channel <> '", "channel = '"];
+    let mut found = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if contracts.iter().any(|c| line.contains(c)) {
+                found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "outbox channels named as strings:\n{}", found.join("\n"));
+}
