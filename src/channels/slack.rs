@@ -100,7 +100,7 @@ impl SlackChannel {
         };
         let req = SlackApiChatPostMessageRequest::new(channel, content(msg)?);
         let resp = session.chat_post_message(&req).await.map_err(classify)?;
-        Ok(format!("{}:{}", resp.channel, resp.ts))
+        Ok(crate::domain::SlackMessageRef { channel: resp.channel.to_string(), ts: resp.ts.to_string() }.to_string())
     }
 
     /// Replaces a posted message in place (`chat.update`), e.g. an approval

@@ -25,5 +25,5 @@ pub use email::{BadEmail, Email};
 pub use error::DomainError;
 pub use ids::{BadTicketRef, ConfigId, PersonId, RefreshTicketId, ServiceTicketId, SlotId, TeamId, TicketRef};
 pub use people::{Address, ApprovedModel, ConfigOptions, Person, RefreshConfig, Role, SupportTeam};
-pub use slack::{BadSlackId, SlackChannelId, SlackUserId};
+pub use slack::{BadSlackId, SlackChannelId, SlackMessageRef, SlackUserId};
 pub use slot::{NewSlot, ScheduleSlot, SlotPreference, slots_for};

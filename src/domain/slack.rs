@@ -62,9 +62,44 @@ macro_rules! slack_id {
 slack_id!(SlackUserId, &['U', 'W'], "user");
 slack_id!(SlackChannelId, &['C', 'G', 'D'], "channel");
 
+/// Where a message deskbell posted lives, to edit it later: stored as
+/// `channel:ts` (the outbox row's external id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackMessageRef {
+    pub channel: String,
+    pub ts: String,
+}
+
+impl fmt::Display for SlackMessageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.channel, self.ts)
+    }
+}
+
+impl std::str::FromStr for SlackMessageRef {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.split_once(':') {
+            Some((channel, ts)) if !channel.is_empty() && !ts.is_empty() => {
+                Ok(Self { channel: channel.into(), ts: ts.into() })
+            }
+            _ => Err(format!("'{s}' is not a Slack message (channel:ts)")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_ref_round_trips_through_its_stored_text() {
+        let m = SlackMessageRef { channel: "DANN00001".into(), ts: "1700000000.000001".into() };
+        assert_eq!(m.to_string().parse::<SlackMessageRef>(), Ok(m));
+        assert!("no-colon".parse::<SlackMessageRef>().is_err());
+        assert!(":1700000000.000001".parse::<SlackMessageRef>().is_err());
+    }
 
     #[test]
     fn parses_user_and_channel_ids() {

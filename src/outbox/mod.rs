@@ -23,7 +23,7 @@ use crate::channels::email::{EmailChannel, Outgoing};
 use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::OutboxSettings;
-use crate::domain::{Channel, Template, TicketRef};
+use crate::domain::{Channel, SlackMessageRef, Template, TicketRef};
 use crate::itsm::ItsmSender;
 use crate::links::Links;
 use crate::store::{Claimed, NewMessage, Outcome, Routing, Store, StoreError};
@@ -211,11 +211,9 @@ impl Dispatcher {
             },
             Channel::SlackUpdate | Channel::SlackResponse => match self.templates.slack(name, &ctx) {
                 // Edits and interaction answers go to one message or person: no channel pacing.
-                Ok(msg) if row.channel == Channel::SlackUpdate => match row.recipient.split_once(':') {
-                    Some((channel, ts)) => {
-                        within(self.slack.update(channel, ts, &msg)).await.map(|()| row.recipient.clone())
-                    }
-                    None => return dead(format!("'{}' is not channel:ts", row.recipient)),
+                Ok(msg) if row.channel == Channel::SlackUpdate => match row.recipient.parse::<SlackMessageRef>() {
+                    Ok(m) => within(self.slack.update(&m.channel, &m.ts, &msg)).await.map(|()| m.to_string()),
+                    Err(why) => return dead(why),
                 },
                 Ok(msg) => {
                     within(self.slack.respond(&row.recipient, &msg, false)).await.map(|()| "response_url".into())

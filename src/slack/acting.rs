@@ -4,7 +4,7 @@
 //! transition.
 
 use crate::domain::access::Action;
-use crate::domain::refresh::{RefreshEvent, RefreshStatus, RefreshTicket};
+use crate::domain::refresh::{ApprovalDecision, RefreshEvent, RefreshTicket};
 use crate::domain::{Actor, DomainError, Person, RefreshTicketId, TicketRef};
 use crate::http::{AppState, HttpError};
 use crate::store::StoreError;
@@ -66,18 +66,14 @@ pub async fn decide(
 pub async fn decided(state: &AppState, id: RefreshTicketId) -> Result<String, HttpError> {
     let t = TicketRef::from(id);
     let audits = state.store.audits(t).await?;
-    let left = audits.iter().rev().find(|a| {
-        a.change.what == "status" && a.change.from.as_deref() == Some(RefreshStatus::RequiresApproval.into())
+    // The audits of one transition share its instant.
+    let decided = audits.iter().rev().find_map(|a| {
+        let same = audits.iter().filter(|b| b.at == a.at).map(|b| &b.change);
+        ApprovalDecision::in_change(same).map(|d| (a, d))
     });
     let ticket = state.store.load_refresh(id).await?.value;
-    let Some(a) = left else {
+    let Some((a, verb)) = decided else {
         return Ok(format!("{t} is not waiting for approval (it is {}).", ticket.status));
-    };
-    let denied = audits.iter().any(|d| d.change.what == "denied" && d.at == a.at);
-    let verb = match a.change.to.as_deref() {
-        Some("cancelled") if denied => "denied",
-        Some("cancelled") => "cancelled",
-        _ => "approved",
     };
     let by = match &a.actor {
         Actor::Person(p) => state.store.person(*p).await?.name,

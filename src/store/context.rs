@@ -104,6 +104,11 @@ pub(super) async fn change_context(
     effects: &[crate::domain::Effect],
 ) -> Result<Value> {
     use crate::domain::{Actor, Effect};
+    let changes = effects.iter().filter_map(|e| match e {
+        Effect::Audit(c) => Some(c),
+        _ => None,
+    });
+    let decision = crate::domain::refresh::ApprovalDecision::in_change(changes);
     let audits: serde_json::Map<String, Value> = effects
         .iter()
         .filter_map(|e| match e {
@@ -122,7 +127,7 @@ pub(super) async fn change_context(
         Actor::System => "deskbell".to_owned(),
         Actor::External(name) => name.clone(),
     };
-    Ok(json!({ "by": by, "at": now.to_rfc3339(), "audits": audits }))
+    Ok(json!({ "by": by, "at": now.to_rfc3339(), "audits": audits, "decision": decision }))
 }
 
 /// How many free slots a slot-picking message offers as buttons.

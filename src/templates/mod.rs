@@ -270,16 +270,17 @@ mod tests {
     }
 
     /// Every string a sample context holds, but for times, calendars and
-    /// references the templates compute with, replaced by `with`.
+    /// references and decisions the templates compute with, replaced by `with`.
     fn replace_strings(v: &mut Value, with: &str) {
         match v {
             Value::String(s) if DateTime::parse_from_rfc3339(s).is_err() && s != "umich" && !s.starts_with("R-") => {
                 *s = with.into()
             }
             Value::Array(items) => items.iter_mut().for_each(|v| replace_strings(v, with)),
-            Value::Object(map) => {
-                map.iter_mut().filter(|(k, _)| *k != "ref").for_each(|(_, v)| replace_strings(v, with))
-            }
+            Value::Object(map) => map
+                .iter_mut()
+                .filter(|(k, _)| !["ref", "decision"].contains(&k.as_str()))
+                .for_each(|(_, v)| replace_strings(v, with)),
             _ => {}
         }
     }

@@ -56,7 +56,10 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
         "ticket": ticket,
         "recipient": { "name": recipient },
         "step": { "minutes": 20, "chain": "unassigned", "number": 2 },
-        "change": { "by": "Ann Approver", "at": "2026-11-24T15:42:00+00:00", "audits": { "status": "pending_ordering" } },
+        "change": {
+            "by": "Ann Approver", "at": "2026-11-24T15:42:00+00:00", "audits": { "status": "pending_ordering" },
+            "decision": "approved",
+        },
         "reply": { "text": "R-12 was already approved by Ann Approver.", "from": "cara@example.edu", "subject": "Re: [R-12] Pick a time" },
         "slots": [
             { "id": 7, "starts_at": "2026-11-30T14:00:00+00:00" },

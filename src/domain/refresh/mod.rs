@@ -12,6 +12,45 @@ pub use transition::{Ctx, RefreshEvent};
 
 use super::{ConfigId, DomainError, PersonId, RefreshTicketId, SlotId, TeamId, TicketRef};
 
+/// How an approval ended. Worked out once, here: the approvers' edited
+/// messages and the answers to late clicks both say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Display, IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ApprovalDecision {
+    Approved,
+    Denied,
+    Cancelled,
+}
+
+impl ApprovalDecision {
+    /// The decision a status change made, if it was one: the ticket left
+    /// `requires_approval` for ordering or for cancellation (a denial when
+    /// the approver gave a reason). A hold is no decision.
+    pub fn of(from: RefreshStatus, to: RefreshStatus, denied: bool) -> Option<Self> {
+        match (from, to) {
+            (RefreshStatus::RequiresApproval, RefreshStatus::PendingOrdering) => Some(Self::Approved),
+            (RefreshStatus::RequiresApproval, RefreshStatus::Cancelled) if denied => Some(Self::Denied),
+            (RefreshStatus::RequiresApproval, RefreshStatus::Cancelled) => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// The decision among the audited changes of one transition.
+    pub fn in_change<'a>(changes: impl IntoIterator<Item = &'a super::Change>) -> Option<Self> {
+        let (mut status, mut denied) = (None, false);
+        for c in changes {
+            match c.what.as_str() {
+                "status" => status = Some((c.from.as_deref()?.parse().ok()?, c.to.as_deref()?.parse().ok()?)),
+                "denied" => denied = true,
+                _ => {}
+            }
+        }
+        let (from, to) = status?;
+        Self::of(from, to, denied)
+    }
+}
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
 )]

@@ -343,3 +343,20 @@ fn hold_and_release_return_to_the_same_status() {
     assert_eq!((back.status, back.held_from), (RefreshStatus::PendingCustomerScheduling, None));
     assert!(effects.contains(&Effect::ResumeTimers));
 }
+
+#[test]
+fn an_approval_decision_is_worked_out_once_from_the_status_change() {
+    use super::ApprovalDecision as D;
+    use RefreshStatus as S;
+    assert_eq!(D::of(S::RequiresApproval, S::PendingOrdering, false), Some(D::Approved));
+    assert_eq!(D::of(S::RequiresApproval, S::Cancelled, true), Some(D::Denied));
+    assert_eq!(D::of(S::RequiresApproval, S::Cancelled, false), Some(D::Cancelled));
+    assert_eq!(D::of(S::RequiresApproval, S::OnHold, false), None, "a hold is no decision");
+    assert_eq!(D::of(S::PendingOrdering, S::Cancelled, false), None);
+    let denial = [
+        crate::domain::Change::new("status", Some("requires_approval".into()), Some("cancelled".into())),
+        crate::domain::Change::new("denied", None, Some("no budget".into())),
+    ];
+    assert_eq!(D::in_change(&denial), Some(D::Denied));
+    assert_eq!(D::Denied.to_string(), "denied");
+}
