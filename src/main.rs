@@ -342,7 +342,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for (name, schedule) in &jobs {
                 let next = schedule.after(&clock.now().with_timezone(&res.zone)).next();
                 let next = next.map(|t| t.format("%a %Y-%m-%d %H:%M %Z").to_string()).unwrap_or_else(|| "never".into());
-                println!("  {name:<16} {:<18} next {next}", schedule.source());
+                println!("  {:<16} {:<18} next {next}", <&str>::from(*name), schedule.source());
             }
             println!("Recent runs");
             for run in res.store.job_runs(limit).await? {

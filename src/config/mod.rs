@@ -18,6 +18,8 @@ use serde::Deserialize;
 pub use calendars::Calendars;
 
 use crate::domain::Email;
+use crate::scheduler::Job;
+use strum::IntoEnumIterator;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -231,22 +233,22 @@ impl SchedulerSettings {
     }
 
     /// Every job with its parsed schedule, or the key of one that does not parse.
-    pub fn schedules(&self) -> Result<Vec<(&'static str, cron::Schedule)>, String> {
-        [
-            ("slot_generation", &self.slot_generation),
-            ("slot_discovery", &self.slot_discovery),
-            ("tdx_check", &self.tdx_check),
-            ("approval_digest", &self.approval_digest),
-            ("kpi_digest", &self.kpi_digest),
-            ("slack_link", &self.slack_link),
-        ]
-        .into_iter()
-        .map(|(name, expr)| {
-            expr.parse()
-                .map(|s| (name, s))
-                .map_err(|e| format!("key 'scheduler.{name}': '{expr}' is not a cron expression: {e}"))
-        })
-        .collect()
+    pub fn schedules(&self) -> Result<Vec<(Job, cron::Schedule)>, String> {
+        Job::iter()
+            .map(|job| {
+                let expr = match job {
+                    Job::SlotGeneration => &self.slot_generation,
+                    Job::SlotDiscovery => &self.slot_discovery,
+                    Job::TdxCheck => &self.tdx_check,
+                    Job::ApprovalDigest => &self.approval_digest,
+                    Job::KpiDigest => &self.kpi_digest,
+                    Job::SlackLink => &self.slack_link,
+                };
+                expr.parse()
+                    .map(|s| (job, s))
+                    .map_err(|e| format!("key 'scheduler.{job}': '{expr}' is not a cron expression: {e}"))
+            })
+            .collect()
     }
 }
 

@@ -21,10 +21,29 @@ pub fn due_now(schedule: &cron::Schedule, tz: Tz, since: DateTime<Utc>, now: Dat
     schedule.after(&since.with_timezone(&tz)).map(|t| t.with_timezone(&Utc)).take_while(|t| *t <= now).last()
 }
 
+/// The scheduled jobs, one registry: each is named in the database (its
+/// runs) and in `[scheduler]` (its schedule) by its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::IntoStaticStr, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
+pub enum Job {
+    /// Slots five weeks ahead from the teams' preferences (nightly).
+    SlotGeneration,
+    /// Invite waiting customers to pick a slot (twice a day).
+    SlotDiscovery,
+    /// Complete tickets whose TDX request is closed (daily).
+    TdxCheck,
+    /// Email approvers their unit's open refreshes (Fridays).
+    ApprovalDigest,
+    /// Yesterday's service desk KPIs to `[service] kpi_channel`.
+    KpiDigest,
+    /// Ask Slack for the ids of staff who have none.
+    SlackLink,
+}
+
 pub struct Scheduler {
     pub tick: TimerTick,
     pub itsm: Option<Arc<ItsmSender>>,
-    pub jobs: Vec<(&'static str, cron::Schedule)>,
+    pub jobs: Vec<(Job, cron::Schedule)>,
     pub time_zone: Tz,
     pub interval: StdDuration,
     /// Rung after each batch of fired steps, so their messages (pings) go
@@ -49,37 +68,38 @@ impl Scheduler {
             }
         }
         let store = &self.tick.workflow.store;
-        for (name, schedule) in &self.jobs {
+        for (job, schedule) in &self.jobs {
+            let name: &str = job.into();
             let now = self.tick.workflow.clock.now();
             // A job that never ran looks back a day, so a fresh deskbell
             // brings its state up to date at once.
             let since = store.last_job_due(name).await?.unwrap_or(now - chrono::Duration::days(1));
             let Some(due) = due_now(schedule, self.time_zone, since, now) else { continue };
             let Some(run) = store.claim_job_run(name, due, now).await? else { continue };
-            let outcome = self.run_job(name).await;
+            let outcome = self.run_job(*job).await;
             tracing::info!(job = name, %due, %outcome, "job run");
             store.finish_job_run(run, self.tick.workflow.clock.now(), &outcome).await?;
         }
         Ok(())
     }
 
-    async fn run_job(&self, name: &str) -> String {
+    async fn run_job(&self, job: Job) -> String {
         let w = &self.tick.workflow;
-        let result = match name {
-            "slot_generation" => w.generate_slots().await.map(|n| format!("ok: {n} slots added")),
-            "slot_discovery" => w.discover_slots().await.map(|n| format!("ok: {n} customers invited")),
-            "approval_digest" => w.send_digests().await.map(|n| format!("ok: {n} digests queued")),
-            "kpi_digest" => match &self.kpi_channel {
+        let result = match job {
+            Job::SlotGeneration => w.generate_slots().await.map(|n| format!("ok: {n} slots added")),
+            Job::SlotDiscovery => w.discover_slots().await.map(|n| format!("ok: {n} customers invited")),
+            Job::ApprovalDigest => w.send_digests().await.map(|n| format!("ok: {n} digests queued")),
+            Job::KpiDigest => match &self.kpi_channel {
                 Some(c) => w.send_kpis(c, self.time_zone).await.map(|()| format!("ok: KPIs sent to {c}")),
                 None => Ok("skipped: no [service] kpi_channel".into()),
             },
-            "slack_link" => match &self.slack {
+            Job::SlackLink => match &self.slack {
                 Some(slack) => crate::slack::linking::link_staff(&w.store, slack, w.clock.now(), SLACK_LOOKUPS_PER_RUN)
                     .await
                     .map(|(linked, asked)| format!("ok: {linked} of {asked} staff linked to Slack")),
                 None => Ok("skipped: no Slack bot token".into()),
             },
-            "tdx_check" => match &self.itsm {
+            Job::TdxCheck => match &self.itsm {
                 Some(itsm) => {
                     let now = w.clock.now();
                     return match itsm.check_deliveries(now).await {
@@ -89,7 +109,6 @@ impl Scheduler {
                 }
                 None => Ok("skipped: TDX is not configured".into()),
             },
-            other => Ok(format!("error: no job is called {other}")),
         };
         result.unwrap_or_else(|e| format!("error: {e}"))
     }

@@ -4,5 +4,5 @@
 mod jobs;
 mod tick;
 
-pub use jobs::{Scheduler, due_now};
+pub use jobs::{Job, Scheduler, due_now};
 pub use tick::TimerTick;

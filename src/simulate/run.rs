@@ -89,7 +89,7 @@ pub async fn run(
             .schedules()
             .map_err(|e| anyhow!(e))?
             .into_iter()
-            .filter(|(n, _)| *n != "slack_link")
+            .filter(|(job, _)| *job != crate::scheduler::Job::SlackLink)
             .collect(),
         time_zone: res.zone,
         interval: std::time::Duration::from_secs(1),
