@@ -29,7 +29,7 @@ pub async fn stage(res: &Resources, links: Option<&Links>, now: DateTime<Utc>) -
     if res.store.refresh_count().await? > 0 {
         return Ok(Vec::new());
     }
-    let csv = std::fs::read_to_string(dir.join("batch.csv")).context("config/demo/batch.csv")?;
+    let csv = crate::import::read_csv(&dir.join("batch.csv"))?;
     let created = crate::import::refresh_batch(&res.store, &res.calendars, &res.routing, now - Duration::days(4), &csv)
         .await
         .map_err(|e| anyhow::anyhow!("config/demo/batch.csv: {e}"))?;

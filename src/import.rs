@@ -145,6 +145,12 @@ async fn check(store: &Store, calendars: &Calendars, line: u64, r: Record) -> Re
     Ok(Row { line, team, config, customer, delegate, no_customer, style, existing, replacement })
 }
 
+/// A CSV file's text; a byte that is not UTF-8 is named by its line.
+pub fn read_csv(file: &std::path::Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    utf8(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+}
+
 /// A file's bytes as text, or the line and column of the first byte that
 /// is not UTF-8 (a spreadsheet saved as Latin-1, say); nothing is imported.
 pub fn utf8(bytes: Vec<u8>) -> Result<String, ImportError> {

@@ -152,12 +152,6 @@ enum SlotCommand {
     Delete { slot: i64 },
 }
 
-/// A CSV file's text; a byte that is not UTF-8 is named by its line.
-fn read_csv(file: &std::path::Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    import::utf8(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
-}
-
 fn template_names() -> clap::builder::PossibleValuesParser {
     Template::iter().map(<&str>::from).collect::<Vec<_>>().into()
 }
@@ -204,14 +198,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{report}{}", if dry_run { " (dry run: nothing changed)" } else { "" });
         }
         Command::Import(ImportCommand::People { file }) => {
-            let csv = read_csv(&file)?;
+            let csv = import::read_csv(&file)?;
             let res = Resources::open(&settings).await?;
             let report =
                 import::people(&res.store, &csv).await.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             println!("{report}");
         }
         Command::Import(ImportCommand::RefreshBatch { file }) => {
-            let csv = read_csv(&file)?;
+            let csv = import::read_csv(&file)?;
             let res = Resources::open(&settings).await?;
             let created = import::refresh_batch(&res.store, &res.calendars, &res.routing, clock.now(), &csv)
                 .await
@@ -220,7 +214,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("imported {} refresh ticket(s): {}", created.len(), refs.join(", "));
         }
         Command::Import(ImportCommand::Replacements { file }) => {
-            let csv = read_csv(&file)?;
+            let csv = import::read_csv(&file)?;
             let res = Resources::open(&settings).await?;
             let done = import::replacements(&res.workflow(Arc::new(clock)), &csv)
                 .await
@@ -229,7 +223,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("assigned {} replacement(s): {}", done.len(), refs.join(", "));
         }
         Command::Import(ImportCommand::Reschedules { file }) => {
-            let csv = read_csv(&file)?;
+            let csv = import::read_csv(&file)?;
             let res = Resources::open(&settings).await?;
             let done = import::reschedules(&res.workflow(Arc::new(clock)), &csv)
                 .await

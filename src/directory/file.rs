@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{DirConfig, DirGroup, DirPerson, DirTeam, Directory, Place};
+use super::{DirConfig, DirGroup, DirTeam, Directory, NewPerson, Place};
 use crate::config::one_line;
 
 /// The document's lists; `E` wraps each entry (`Spanned` for TOML).
@@ -36,7 +36,7 @@ pub fn load(path: &Path, calendars: &[&str]) -> Result<Directory, Vec<String>> {
 
 /// A directory from TOML text; each error starts with its line (`12: …`).
 pub fn from_toml(text: &str, calendars: &[&str]) -> Result<Directory, Vec<String>> {
-    type TomlDoc = Doc<Spanned<DirPerson>, Spanned<DirGroup>, Spanned<DirTeam>, Spanned<DirConfig>>;
+    type TomlDoc = Doc<Spanned<NewPerson>, Spanned<DirGroup>, Spanned<DirTeam>, Spanned<DirConfig>>;
     let doc: TomlDoc = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| line(text, s.start)).unwrap_or(1);
         vec![format!("{at}: {}", one_line(e.message()))]
@@ -55,7 +55,7 @@ pub fn from_toml(text: &str, calendars: &[&str]) -> Result<Directory, Vec<String
 
 /// A directory from a JSON body; each error names the entry (`teams[1]: …`).
 pub fn from_json(body: &[u8], calendars: &[&str]) -> Result<Directory, Vec<String>> {
-    let doc: Doc<DirPerson, DirGroup, DirTeam, DirConfig> =
+    let doc: Doc<NewPerson, DirGroup, DirTeam, DirConfig> =
         serde_json::from_slice(body).map_err(|e| vec![format!("the body is not a directory document: {e}")])?;
     fn located<T>(list: &str, v: Vec<T>) -> Vec<(Place, T)> {
         v.into_iter().enumerate().map(|(i, x)| (format!("{list}[{i}]"), x)).collect()

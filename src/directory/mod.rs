@@ -22,15 +22,16 @@ use crate::domain::{ApprovedModel, ConfigOptions, Email, Role, SlackChannelId, S
 /// the directory is applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Directory {
-    pub people: Vec<DirPerson>,
+    pub people: Vec<NewPerson>,
     pub groups: Vec<DirGroup>,
     pub teams: Vec<DirTeam>,
     pub configs: Vec<DirConfig>,
 }
 
+/// A person as a directory file, an import or a ticket gives them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DirPerson {
+pub struct NewPerson {
     pub name: String,
     pub email: Email,
     #[serde(default)]
@@ -134,7 +135,7 @@ impl Directory {
     /// Checks entries read with their places against the calendars that
     /// exist; every problem is reported, each `place: why`.
     pub fn check(
-        people: Vec<(Place, DirPerson)>,
+        people: Vec<(Place, NewPerson)>,
         groups: Vec<(Place, DirGroup)>,
         teams: Vec<(Place, DirTeam)>,
         configs: Vec<(Place, DirConfig)>,

@@ -49,6 +49,26 @@ pub(super) struct Change<'a> {
     pub calendar: Option<&'a BusinessCalendar>,
 }
 
+/// One line of a ticket's trail: who changed what, when.
+pub(super) async fn insert_audit(
+    conn: &mut AnyConnection,
+    ticket: TicketRef,
+    actor: &Actor,
+    change: &crate::domain::Change,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO audits (ticket, actor, what, from_value, to_value, at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(ticket.to_string())
+        .bind(actor.to_string())
+        .bind(&change.what)
+        .bind(change.from.clone())
+        .bind(change.to.clone())
+        .bind(ms(at))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Runs the optimistic update of the ticket row (`… WHERE version = $n`),
 /// then writes the effects. Zero rows updated means another writer won.
 pub(super) async fn commit_change(
@@ -65,19 +85,7 @@ pub(super) async fn commit_change(
     let mut snapshot = None;
     for effect in effects {
         match effect {
-            Effect::Audit(audit) => {
-                sqlx::query(
-                    "INSERT INTO audits (ticket, actor, what, from_value, to_value, at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&ticket_s)
-                .bind(actor.to_string())
-                .bind(&audit.what)
-                .bind(audit.from.clone())
-                .bind(audit.to.clone())
-                .bind(ms(now))
-                .execute(&mut *conn)
-                .await?;
-            }
+            Effect::Audit(audit) => insert_audit(conn, ticket, actor, audit, now).await?,
             Effect::Notify(n) => {
                 if snapshot.is_none() {
                     snapshot =

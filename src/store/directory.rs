@@ -13,21 +13,13 @@ use strum::{Display, EnumString, IntoStaticStr};
 
 use super::rows::ms;
 use super::{Result, Store, StoreError, parse_col};
+pub use crate::directory::NewPerson;
 use crate::directory::{ApproverRef, DirConfig, DirTeam, Directory};
 use crate::domain::refresh::Platform;
 use crate::domain::{
     ApprovedModel, ConfigId, ConfigOptions, Email, Person, PersonId, RefreshConfig, Role, SlackChannelId, SlackUserId,
     SlotPreference, SupportTeam, TeamId,
 };
-
-/// A person as given by an import, a directory or a ticket.
-#[derive(Debug, Clone)]
-pub struct NewPerson {
-    pub name: String,
-    pub email: Email,
-    pub slack_user: Option<SlackUserId>,
-    pub roles: Vec<Role>,
-}
 
 /// Where a person came from. A directory sync deactivates only the
 /// `directory` people its file no longer lists.
@@ -178,6 +170,16 @@ async fn person_id(conn: &mut AnyConnection, email: &Email) -> Result<PersonId> 
     Ok(PersonId(row.try_get("id")?))
 }
 
+/// Gives the person with `email` their Slack id, unless they have one.
+pub(super) async fn link_slack_in(conn: &mut AnyConnection, email: &Email, user: &SlackUserId) -> Result<bool> {
+    let done = sqlx::query("UPDATE people SET slack_user = $2 WHERE email = $1 AND slack_user IS NULL")
+        .bind(email.as_str())
+        .bind(user.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Ids of the rows of `table` whose `deactivated_at` is null, by name column.
 async fn active_names(conn: &mut AnyConnection, sql: &'static str) -> Result<Vec<(i64, String)>> {
     let rows = sqlx::query(sql).fetch_all(&mut *conn).await?;
@@ -256,13 +258,7 @@ async fn sync_people(
     report: &mut SyncReport,
 ) -> Result<()> {
     for p in &d.people {
-        let new = NewPerson {
-            name: p.name.clone(),
-            email: p.email.clone(),
-            slack_user: p.slack_user.clone(),
-            roles: p.roles.clone(),
-        };
-        record_person(report, &new, put_person(conn, &new, PersonSource::Directory).await?.1);
+        record_person(report, p, put_person(conn, p, PersonSource::Directory).await?.1);
     }
     let listed = "SELECT id, email FROM people WHERE source = 'directory' AND deactivated_at IS NULL";
     for (id, email) in active_names(conn, listed).await? {
@@ -414,23 +410,16 @@ async fn put_config(
     approvers: &[PersonId],
     groups: &[i64],
 ) -> Result<(ConfigId, Option<Vec<String>>)> {
-    let old =
-        sqlx::query("SELECT id FROM refresh_configs WHERE name = $1").bind(&c.name).fetch_optional(&mut *conn).await?;
-    let before = match &old {
-        Some(r) => Some(config_in(conn, ConfigId(r.try_get("id")?)).await?),
-        None => None,
-    };
-    let deactivated = match &old {
+    let old = sqlx::query("SELECT id, deactivated_at FROM refresh_configs WHERE name = $1")
+        .bind(&c.name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (before, deactivated) = match &old {
         Some(r) => {
-            let id: i64 = r.try_get("id")?;
-            sqlx::query("SELECT deactivated_at FROM refresh_configs WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get::<Option<i64>, _>("deactivated_at")?
-                .is_some()
+            let was = config_in(conn, ConfigId(r.try_get("id")?)).await?;
+            (Some(was), r.try_get::<Option<i64>, _>("deactivated_at")?.is_some())
         }
-        None => false,
+        None => (None, false),
     };
     let row = sqlx::query(
         "INSERT INTO refresh_configs (name, approved_models, options, peripheral_bundle, peripherals, software)
@@ -741,13 +730,8 @@ impl Store {
         Ok(())
     }
 
-    /// Gives a person without one their Slack id (they joined the workspace).
+    /// Gives a person without one their Slack id (found by email).
     pub async fn link_slack(&self, email: &Email, user: &SlackUserId) -> Result<bool> {
-        let done = sqlx::query("UPDATE people SET slack_user = $2 WHERE email = $1 AND slack_user IS NULL")
-            .bind(email.as_str())
-            .bind(user.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        link_slack_in(&mut *self.pool.acquire().await?, email, user).await
     }
 }

@@ -118,17 +118,8 @@ impl Store {
         why: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO audits (ticket, actor, what, from_value, to_value, at) VALUES ($1, $2, 'refused', $3, $4, $5)",
-        )
-        .bind(ticket.to_string())
-        .bind(actor.to_string())
-        .bind(action)
-        .bind(why)
-        .bind(ms(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let refused = Change::new("refused", Some(action.to_owned()), Some(why.to_owned()));
+        super::commit::insert_audit(&mut *self.pool.acquire().await?, ticket, actor, &refused, now).await
     }
 }
 
@@ -154,15 +145,10 @@ impl Store {
         if first.rows_affected() == 0 {
             return Ok(None);
         }
-        let mut linked = false;
-        if let Some((email, user)) = link {
-            let done = sqlx::query("UPDATE people SET slack_user = $2 WHERE email = $1 AND slack_user IS NULL")
-                .bind(email.as_str())
-                .bind(user.to_string())
-                .execute(&mut *tx)
-                .await?;
-            linked = done.rows_affected() == 1;
-        }
+        let linked = match link {
+            Some((email, user)) => super::directory::link_slack_in(&mut tx, email, user).await?,
+            None => false,
+        };
         tx.commit().await?;
         Ok(Some(linked))
     }

@@ -138,15 +138,8 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         if let Some(n) = &work.note {
-            sqlx::query(
-                "INSERT INTO audits (ticket, actor, what, to_value, at) VALUES ($1, $2, 'customer_note', $3, $4)",
-            )
-            .bind(n.ticket.to_string())
-            .bind(n.actor.to_string())
-            .bind(&n.text)
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await?;
+            let note = crate::domain::Change::new("customer_note", None, Some(n.text.clone()));
+            super::commit::insert_audit(&mut tx, n.ticket, &n.actor, &note, now).await?;
         }
         if let Some(m) = &work.moved {
             let actor = work.note.as_ref().map(|n| n.actor.clone()).unwrap_or(Actor::System);
