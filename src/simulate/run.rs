@@ -16,9 +16,7 @@ use crate::clock::{Clock, SimClock};
 use crate::config::Settings;
 use crate::domain::refresh::{Cadence, Ctx, NewRefreshTicket, RefreshEvent, System};
 use crate::domain::service::{NewServiceTicket, ServiceEvent};
-use crate::domain::{
-    Actor, Channel, Email, ItsmRequest, PersonId, Role, SlackChannelId, SlackUserId, SlotPreference, TicketRef,
-};
+use crate::domain::{Actor, Channel, Email, ItsmRequest, PersonId, Role, SlackChannelId, SlackUserId, TicketRef};
 use crate::scheduler::{Scheduler, TimerTick};
 use crate::startup::Resources;
 use crate::store::{NewPerson, Outcome, Store};
@@ -77,7 +75,7 @@ pub async fn run(
 ) -> anyhow::Result<Vec<Line>> {
     let start = scenario.start.to_utc();
     let end = scenario.end.to_utc();
-    setup(&res.store, scenario).await?;
+    setup(&res.store, scenario, start).await?;
     let clock = Arc::new(SimClock::new(start));
     let workflow = res.workflow(clock.clone());
     let scheduler = Scheduler {
@@ -145,37 +143,44 @@ pub async fn run(
     Ok(lines.into_iter().map(|(.., l)| l).collect())
 }
 
-/// People, teams with their slot preferences, configs with approvers.
-async fn setup(store: &Store, s: &Scenario) -> anyhow::Result<()> {
+/// The scenario's people, teams (with their slot preferences) and configs,
+/// applied as a directory, the way a desk's own file is.
+async fn setup(store: &Store, s: &Scenario, now: DateTime<Utc>) -> anyhow::Result<()> {
+    use crate::directory::{DirConfig, DirSlot, DirTeam, Directory};
+    let mut d = Directory::default();
     for p in &s.people {
         let email = Email::parse(&p.email).map_err(|e| anyhow!("person {}: {e}", p.name))?;
         let slack_user =
             p.slack.as_deref().map(SlackUserId::parse).transpose().map_err(|e| anyhow!("person {}: {e}", p.name))?;
-        store.upsert_person(&NewPerson { name: p.name.clone(), email, slack_user, roles: p.roles.clone() }).await?;
+        d.people.push(NewPerson { name: p.name.clone(), email, slack_user, roles: p.roles.clone() });
     }
     for t in &s.teams {
-        let channel = SlackChannelId::parse(&t.channel).map_err(|e| anyhow!("team {}: {e}", t.name))?;
-        let team = store.upsert_team(&t.name, &channel, &t.calendar).await?;
-        let prefs: Vec<SlotPreference> = t
+        let slack_channel = SlackChannelId::parse(&t.channel).map_err(|e| anyhow!("team {}: {e}", t.name))?;
+        let slots = t
             .slots
             .iter()
-            .map(|p| SlotPreference {
-                team,
-                weekday: p.weekday,
-                start: p.start,
-                length_minutes: p.minutes,
-                capacity: p.capacity,
-            })
+            .map(|p| DirSlot { weekday: p.weekday, start: p.start, length_minutes: p.minutes, capacity: p.capacity })
             .collect();
-        store.set_slot_preferences(team, &prefs).await?;
+        d.teams.push(DirTeam {
+            name: t.name.clone(),
+            slack_channel,
+            calendar: t.calendar.clone(),
+            location: None,
+            slots,
+        });
     }
     for c in &s.configs {
-        let mut approvers = Vec::new();
-        for a in &c.approvers {
-            approvers.push(person(store, a).await?);
-        }
-        store.upsert_config(&c.name, &approvers, Default::default()).await?;
+        d.configs.push(DirConfig {
+            name: c.name.clone(),
+            approvers: c.approvers.clone(),
+            approved_models: Vec::new(),
+            peripheral_bundle: Vec::new(),
+            peripherals: Vec::new(),
+            software: Vec::new(),
+            options: Default::default(),
+        });
     }
+    store.sync_directory(&d, now, false).await?;
     Ok(())
 }
 
