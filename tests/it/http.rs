@@ -5,7 +5,6 @@ use std::sync::Arc;
 use chrono::Utc;
 use deskbell::clock::SystemClock;
 use deskbell::config::Settings;
-use deskbell::domain::refresh::{Platform, RefreshEvent, System};
 use deskbell::domain::{Actor, RefreshTicketId};
 use deskbell::startup::{Application, Resources};
 
@@ -78,16 +77,7 @@ pub async fn create(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId
 /// A refresh ticket walked to `pending_customer_scheduling` (offered slots).
 pub async fn scheduling(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId {
     let t = create(app, f, serial).await;
-    let workflow = app.res.workflow(Arc::new(SystemClock));
-    let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
-    for event in [
-        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
-        RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
-        RefreshEvent::ItsmSystemFound,
-        RefreshEvent::SlotsAvailable,
-    ] {
-        workflow.refresh(t, &Actor::System, event).await.unwrap();
-    }
+    crate::support::offer_slots(&app.res.workflow(Arc::new(SystemClock)), t, serial).await;
     t
 }
 

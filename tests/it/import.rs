@@ -107,7 +107,7 @@ async fn replacements_are_assigned_in_bulk_only_from_a_clean_file(store: &Store)
 async fn appointments_are_moved_in_bulk_only_from_a_clean_file(store: &Store) {
     use chrono::Duration;
     use deskbell::domain::Actor;
-    use deskbell::domain::refresh::{Platform, RefreshEvent, RefreshStatus, System};
+    use deskbell::domain::refresh::RefreshStatus;
     let f = fixture(store).await;
     let mut calendars = Calendars::default();
     calendars.insert(calendar());
@@ -126,15 +126,7 @@ async fn appointments_are_moved_in_bulk_only_from_a_clean_file(store: &Store) {
     for (serial, slot) in [("MOVE1", slots[0].id), ("MOVE2", slots[2].id)] {
         let new = crate::support::new_refresh(&f, serial);
         let t = store.create_refresh(new, &Actor::System, &ctx, &Routing::default()).await.unwrap();
-        let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
-        for event in [
-            RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
-            RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
-            RefreshEvent::ItsmSystemFound,
-            RefreshEvent::SlotsAvailable,
-        ] {
-            workflow.refresh(t.id, &Actor::System, event).await.unwrap();
-        }
+        crate::support::offer_slots(&workflow, t.id, serial).await;
         booked.push(workflow.pick_slot(t.id, &Actor::System, slot).await.unwrap());
     }
     let (t, t2) = (&booked[0], &booked[1]);

@@ -198,21 +198,28 @@ async fn forgeries_strangers_and_auto_replies_change_nothing() {
     assert_eq!(store.inbound_list(None, 100).await.unwrap().len(), 5, "every message kept");
 }
 
+/// A delivery status notification (RFC 3464) for the mail with `message_id`
+/// to cara@example.edu, from `from` with `headers` added.
+fn dsn(from: &str, headers: &str, message_id: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: deskbell@localhost\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\n{headers}MIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.edu\r\n\r\n\
+         Final-Recipient: rfc822; cara@example.edu\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\nSubject: Your new computer\r\n\r\n--B--\r\n"
+    )
+}
+
 #[tokio::test]
 async fn a_bounce_marks_the_message_and_the_address() {
     let app = spawn_app().await;
     let store = &app.res.store;
     let (_, r, _) = tickets(&app).await;
     let message_id = sent_mail(store, r, "R-1/bouncing").await;
-    let dsn = format!(
-        "From: Mail Delivery System <MAILER-DAEMON@mx.example.edu>\r\nTo: deskbell@localhost\r\n\
-         Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
-         --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
-         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.edu\r\n\r\n\
-         Final-Recipient: rfc822; cara@example.edu\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
-         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\nSubject: Your new computer\r\n\r\n--B--\r\n"
-    );
+    let dsn =
+        dsn("Mail Delivery System <MAILER-DAEMON@mx.example.edu>", "Auto-Submitted: auto-replied\r\n", &message_id);
     let answer = by_webhook(&app, dsn).await;
     assert_eq!(answer["status"], "bounce", "{answer}");
     let row = store.outbox_of(r.into()).await.unwrap().into_iter().find(|m| m.dedupe_key == "R-1/bouncing").unwrap();
@@ -314,15 +321,7 @@ async fn bounces_and_vacation_replies_arrive_over_smtp_with_the_null_sender() {
     let (_, r, _) = tickets(&app).await;
     let message_id = sent_mail(store, r, "R-1/bouncing").await;
     // A delivery status notification, as an MTA sends it: MAIL FROM:<> (RFC 5321 §4.5.5).
-    let dsn = format!(
-        "From: Mail Delivery System <postmaster@mx.example.edu>\r\nTo: deskbell@localhost\r\n\
-         Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
-         --B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n\
-         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.edu\r\n\r\n\
-         Final-Recipient: rfc822; cara@example.edu\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
-         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\nSubject: Your new computer\r\n\r\n--B--\r\n"
-    );
+    let dsn = dsn("Mail Delivery System <postmaster@mx.example.edu>", "", &message_id);
     let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(app.smtp_port).build();
     let null = Envelope::new(None, vec!["support@example.edu".parse().unwrap()]).unwrap();
     smtp.send_raw(&null, dsn.as_bytes()).await.unwrap();

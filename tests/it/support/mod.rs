@@ -153,3 +153,19 @@ pub fn incident(
         team: f.team,
     }
 }
+
+/// Walks a new refresh ticket to `pending_customer_scheduling`: wizard done,
+/// replacement `NEW-<serial>` assigned and found in TDX, slots offered.
+pub async fn offer_slots(workflow: &deskbell::workflow::Workflow, t: deskbell::domain::RefreshTicketId, serial: &str) {
+    use deskbell::domain::Actor;
+    use deskbell::domain::refresh::{Platform, RefreshEvent, System};
+    let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
+    for event in [
+        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
+        RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
+        RefreshEvent::ItsmSystemFound,
+        RefreshEvent::SlotsAvailable,
+    ] {
+        workflow.refresh(t, &Actor::System, event).await.unwrap();
+    }
+}
