@@ -30,10 +30,12 @@ pub async fn stage(res: &Resources, links: Option<&Links>, now: DateTime<Utc>) -
         return Ok(Vec::new());
     }
     let csv = crate::import::read_csv(&dir.join("batch.csv"))?;
-    let created = crate::import::refresh_batch(&res.store, &res.calendars, &res.routing, now - Duration::days(4), &csv)
+    let clock = Arc::new(SimClock::new(now - Duration::days(4)));
+    let workflow = res.workflow(clock.clone());
+    let created = crate::import::refresh_batch(&workflow, &csv)
         .await
         .map_err(|e| anyhow::anyhow!("config/demo/batch.csv: {e}"))?;
-    let workflow = res.workflow(Arc::new(SimClock::new(now)));
+    clock.set(now);
     workflow.generate_slots().await?;
     let walk = |t: &RefreshTicket, events: Vec<RefreshEvent>| {
         let (workflow, id) = (workflow.clone(), t.id);

@@ -6,14 +6,14 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use strum::VariantNames;
 
 use crate::config::Calendars;
-use crate::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshTicket, Style, System};
+use crate::domain::refresh::{NewRefreshTicket, Platform, RefreshTicket, Style, System};
 use crate::domain::{Actor, ConfigId, Email, Role, SupportTeam};
-use crate::store::{Routing, Store, StoreError};
+use crate::store::{Store, StoreError};
+use crate::workflow::Workflow;
 
 /// One CSV record as written; columns after `config` may be left out.
 #[derive(Debug, Deserialize)]
@@ -221,18 +221,13 @@ fn read_rows<T: serde::de::DeserializeOwned>(csv_text: &str) -> Result<Vec<Line<
     Ok(rows)
 }
 
-/// Checks every row, then creates all tickets at `now` or none.
-pub async fn refresh_batch(
-    store: &Store,
-    calendars: &Calendars,
-    routing: &Routing,
-    now: DateTime<Utc>,
-    csv_text: &str,
-) -> Result<Vec<RefreshTicket>, ImportError> {
+/// Checks every row, then creates all tickets or none.
+pub async fn refresh_batch(workflow: &Workflow, csv_text: &str) -> Result<Vec<RefreshTicket>, ImportError> {
+    let store = &workflow.store;
     let mut checked = Vec::new();
     for (line, record) in read_rows::<Record>(csv_text)? {
         let row = match record {
-            Ok(r) => check(store, calendars, line, r).await,
+            Ok(r) => check(store, &workflow.calendars, line, r).await,
             Err(why) => Err(why),
         };
         checked.push((line, row));
@@ -241,7 +236,6 @@ pub async fn refresh_batch(
         each_once(checked, |row: &Row| (row.existing.serial.clone(), format!("serial {}", row.existing.serial)))?;
     let rows: Vec<Row> = rows.into_iter().map(|(_, row)| row).collect();
 
-    let cadence = Cadence::default();
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         let customer = match &row.customer {
@@ -252,8 +246,7 @@ pub async fn refresh_batch(
             Some((name, email)) => Some(store.ensure_person(name, email, Role::Delegate).await?),
             None => None,
         };
-        let calendar = calendars.for_team(&row.team).map_err(|e| ImportError::Rows(vec![e.0]))?;
-        let new = NewRefreshTicket {
+        items.push(NewRefreshTicket {
             style: row.style,
             customer,
             delegate,
@@ -262,12 +255,10 @@ pub async fn refresh_batch(
             config: row.config,
             existing: row.existing.clone(),
             replacement: row.replacement.clone(),
-        };
-        items.push((new, calendar.clone()));
+        });
     }
-    let batch = items.iter().map(|(new, cal)| (new.clone(), Ctx { now, calendar: cal, cadence: &cadence })).collect();
-    store
-        .create_refresh_batch(batch, &Actor::System, routing)
+    workflow
+        .create_refresh_all(items, &Actor::System)
         .await
         .map_err(|(i, e)| ImportError::Rows(vec![format!("line {}: {e}", rows[i].line)]))
 }
@@ -288,10 +279,7 @@ pub struct Replacement {
 }
 
 /// `deskbell import replacements FILE.csv`: see [`assign_replacements`].
-pub async fn replacements(
-    workflow: &crate::workflow::Workflow,
-    csv_text: &str,
-) -> Result<Vec<RefreshTicket>, ImportError> {
+pub async fn replacements(workflow: &Workflow, csv_text: &str) -> Result<Vec<RefreshTicket>, ImportError> {
     let items = read_rows::<Replacement>(csv_text)?.into_iter().map(|(line, r)| (format!("line {line}"), r)).collect();
     assign_replacements(workflow, items, &Actor::System).await
 }
@@ -302,7 +290,7 @@ pub async fn replacements(
 /// `pending_ordering`, a tracking number for at-home refreshes — and if any
 /// is bad nothing changes.
 pub async fn assign_replacements(
-    workflow: &crate::workflow::Workflow,
+    workflow: &Workflow,
     items: Vec<(String, Result<Replacement, String>)>,
     actor: &Actor,
 ) -> Result<Vec<RefreshTicket>, ImportError> {
@@ -351,7 +339,7 @@ pub async fn assign_replacements(
 /// Applies checked events in one transaction: all of them, or none and the
 /// place of the one that failed.
 async fn apply_all(
-    workflow: &crate::workflow::Workflow,
+    workflow: &Workflow,
     events: Vec<(String, (crate::domain::RefreshTicketId, crate::domain::refresh::RefreshEvent))>,
     actor: &Actor,
 ) -> Result<Vec<RefreshTicket>, ImportError> {
@@ -365,10 +353,7 @@ async fn apply_all(
 /// `deskbell import reschedules FILE.csv` (`ticket,slot`): moves booked
 /// appointments in bulk, each with its TDX update and new-appointment email.
 /// Every row is checked first; a file with a bad row changes nothing.
-pub async fn reschedules(
-    workflow: &crate::workflow::Workflow,
-    csv_text: &str,
-) -> Result<Vec<RefreshTicket>, ImportError> {
+pub async fn reschedules(workflow: &Workflow, csv_text: &str) -> Result<Vec<RefreshTicket>, ImportError> {
     use crate::domain::refresh::{RefreshEvent, RefreshStatus};
     use crate::domain::{SlotId, TicketRef};
     #[derive(Deserialize)]

@@ -1,9 +1,10 @@
 //! deskbell: a Slack bot and notification hub for IT service desks running
 //! device-refresh programs. `main.rs` only parses the command line; this
-//! library builds the application.
+//! library is the rest, the commands included ([`cli`]).
 
 pub mod calendar;
 pub mod channels;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;

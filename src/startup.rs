@@ -39,17 +39,19 @@ pub struct Resources {
     pub calendars: Arc<Calendars>,
     pub templates: Arc<Templates>,
     pub escalation: Arc<EscalationPolicy>,
+    pub cadence: Arc<Cadence>,
     pub routing: Routing,
     /// The desk's zone, in which the cron jobs run.
     pub zone: Tz,
 }
 
 /// The policy files, checked: calendars, templates, the escalation policy,
-/// and the desk's zone they imply.
+/// the refresh cadence, and the desk's zone they imply.
 pub struct Policy {
     pub calendars: Arc<Calendars>,
     pub templates: Arc<Templates>,
     pub escalation: Arc<EscalationPolicy>,
+    pub cadence: Arc<Cadence>,
     pub zone: Tz,
 }
 
@@ -64,12 +66,13 @@ pub fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
     }
     let escalation =
         crate::config::escalation::load(&settings.service.escalation_policy).map_err(anyhow::Error::msg)?;
-    Ok(Policy { calendars, templates: Arc::new(templates), escalation: Arc::new(escalation), zone })
+    let cadence = Arc::new(settings.cadence().map_err(anyhow::Error::msg)?);
+    Ok(Policy { calendars, templates: Arc::new(templates), escalation: Arc::new(escalation), cadence, zone })
 }
 
 impl Resources {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let Policy { calendars, templates, escalation, zone } = load_policy(settings)?;
+        let Policy { calendars, templates, escalation, cadence, zone } = load_policy(settings)?;
         let store = Store::connect(&settings.database.url, settings.database.max_connections)
             .await
             .context("cannot open the database")?;
@@ -77,7 +80,7 @@ impl Resources {
         let mail_hours = MailHours { calendars: calendars.clone(), morning: settings.email.held_mail_at };
         let routing =
             Routing { mac_engineering: settings.refresh.mac_engineering_email.clone(), mail_hours: Some(mail_hours) };
-        Ok(Self { store, calendars, templates, escalation, routing, zone })
+        Ok(Self { store, calendars, templates, escalation, cadence, routing, zone })
     }
 
     /// Reads and checks a directory file against the calendars, then
@@ -95,7 +98,7 @@ impl Resources {
         Workflow {
             store: self.store.clone(),
             calendars: self.calendars.clone(),
-            cadence: Arc::new(Cadence::default()),
+            cadence: self.cadence.clone(),
             routing: self.routing.clone(),
             clock,
             policy: self.escalation.clone(),

@@ -18,6 +18,7 @@ use serde::Deserialize;
 pub use calendars::Calendars;
 
 use crate::domain::Email;
+use crate::domain::refresh::Cadence;
 use crate::scheduler::Job;
 use strum::IntoEnumIterator;
 
@@ -324,11 +325,37 @@ impl Default for TemplateSettings {
 pub struct RefreshSettings {
     pub calendars_dir: PathBuf,
     pub mac_engineering_email: Option<Email>,
+    /// The customer's reminders, in business days after the invite (`000_*`: 5 and 10).
+    pub reminder_days: Vec<u32>,
+    /// Business days after the invite until an unanswered wizard expires to
+    /// `pending_location_information` (`000_*`: 14).
+    pub expire_days: u32,
 }
 
 impl Default for RefreshSettings {
     fn default() -> Self {
-        Self { calendars_dir: "config/calendars".into(), mac_engineering_email: None }
+        let Cadence { reminder_days, expire_days, .. } = Cadence::default();
+        Self { calendars_dir: "config/calendars".into(), mac_engineering_email: None, reminder_days, expire_days }
+    }
+}
+
+impl Settings {
+    /// The customer email cadence: when each message of a refresh goes out.
+    /// Its hour is the morning held mail leaves at.
+    pub fn cadence(&self) -> Result<Cadence, String> {
+        let r = &self.refresh;
+        let rising = r.reminder_days.is_sorted_by(|a, b| a < b) && r.reminder_days.first().is_none_or(|&d| d > 0);
+        if !rising || r.reminder_days.last().is_some_and(|&l| l >= r.expire_days) {
+            return Err(format!(
+                "refresh.reminder_days {:?} must rise from 1 and come before refresh.expire_days ({})",
+                r.reminder_days, r.expire_days
+            ));
+        }
+        Ok(Cadence {
+            send_at: self.email.held_mail_at,
+            reminder_days: r.reminder_days.clone(),
+            expire_days: r.expire_days,
+        })
     }
 }
 

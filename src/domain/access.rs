@@ -14,6 +14,7 @@ pub enum Action {
     Reschedule,
     Hold,
     Release,
+    Cancel,
     PickSlot,
     Acknowledge,
     AssignToMe,
@@ -41,7 +42,7 @@ impl Person {
     pub fn may_refresh(&self, action: Action, ticket: &RefreshTicket, config: &RefreshConfig) -> Result<(), Refusal> {
         let allowed = match action {
             Action::Approve | Action::Deny => config.approvers.contains(&self.id),
-            Action::Reschedule | Action::Hold | Action::Release => self.manages_refresh(),
+            Action::Reschedule | Action::Hold | Action::Release | Action::Cancel => self.manages_refresh(),
             Action::PickSlot => self.manages_refresh() || ticket.contact() == Some(self.id),
             Action::Acknowledge | Action::AssignToMe => false,
         };
@@ -71,6 +72,7 @@ fn verb(action: Action) -> &'static str {
         Action::Reschedule => "reschedule",
         Action::Hold => "put on hold",
         Action::Release => "release",
+        Action::Cancel => "cancel",
         Action::PickSlot => "pick a slot for",
         Action::Acknowledge => "acknowledge tickets",
         Action::AssignToMe => "take tickets",

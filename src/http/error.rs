@@ -39,6 +39,19 @@ impl From<StoreError> for HttpError {
     }
 }
 
+/// A person's request the workflow refused is theirs to fix: 422 with the
+/// reason; a missing ticket 404.
+impl From<crate::workflow::Error> for HttpError {
+    fn from(e: crate::workflow::Error) -> Self {
+        use crate::workflow::Error;
+        match e {
+            Error::Missing(what) => Self::Missing(what),
+            Error::Internal(e) => Self::Internal(e.into()),
+            told => Self::Unprocessable(told.for_people().into_iter().collect()),
+        }
+    }
+}
+
 impl From<crate::templates::TemplateError> for HttpError {
     fn from(e: crate::templates::TemplateError) -> Self {
         Self::Internal(e.into())

@@ -11,9 +11,10 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::HttpError;
+use crate::domain::access::Action;
 use crate::domain::refresh::{RefreshStatus, RefreshTicket};
-use crate::domain::{Actor, RefreshTicketId, SlotId, TicketRef};
-use crate::store::StoreError;
+use crate::domain::{RefreshTicketId, SlotId, TicketRef};
+use crate::workflow::{Error, Request, Requester};
 
 #[derive(Deserialize)]
 pub struct Token {
@@ -51,21 +52,21 @@ pub async fn pick(
     Form(form): Form<Pick>,
 ) -> Result<Html<String>, HttpError> {
     let id = authorize(&state, &ticket, &q.token)?;
-    let current = state.store.load_refresh(id).await?.value;
-    let actor = current.contact().map(Actor::Person).unwrap_or(Actor::System);
+    let link = Requester::Link(id.into());
+    let current = state.workflow.check(&link, Action::PickSlot, id).await?.value;
     if current.status != RefreshStatus::PendingCustomerScheduling {
         return render(&state, id, None).await;
     }
-    match state.workflow.pick_slot(id, &actor, SlotId(form.slot)).await {
+    match state.workflow.act(&link, Action::PickSlot, id, Request::Slot(SlotId(form.slot))).await {
         Ok(_) => render(&state, id, None).await,
-        Err(StoreError::SlotFull(_) | StoreError::NotFound(_) | StoreError::Conflict { .. }) => {
+        Err(Error::SlotTaken(_) | Error::Missing(_)) => {
             render(&state, id, Some("That time was just taken. Please pick another.")).await
         }
-        // Another team's slot (a tampered form): the page again, never a 500.
-        Err(StoreError::Invalid(_)) => {
+        Err(Error::Internal(e)) => Err(e.into()),
+        // Another team's slot (a tampered form), a race: the page again, never a 500.
+        Err(Error::Told(_)) => {
             render(&state, id, Some("That time is not offered for your appointment. Please pick one of these.")).await
         }
-        Err(e) => Err(e.into()),
     }
 }
 

@@ -158,7 +158,7 @@ pub async fn show(
 }
 
 /// Refusals of the domain (an illegal event, a conflict) are the caller's
-/// to fix: 422 with the reason.
+/// to fix: 422 with the reason in the API's identifiers.
 fn refused(e: StoreError) -> HttpError {
     match e {
         StoreError::Domain(d) => invalid(d),

@@ -14,7 +14,7 @@ use chrono_tz::Tz;
 use super::scenario::{Action, Event, Scenario};
 use crate::clock::{Clock, SimClock};
 use crate::config::Settings;
-use crate::domain::refresh::{Cadence, Ctx, NewRefreshTicket, RefreshEvent, System};
+use crate::domain::refresh::{NewRefreshTicket, RefreshEvent, System};
 use crate::domain::service::{NewServiceTicket, ServiceEvent};
 use crate::domain::{Actor, Channel, Email, ItsmRequest, PersonId, Role, SlackChannelId, SlackUserId, TicketRef};
 use crate::scheduler::{Scheduler, TimerTick};
@@ -233,10 +233,7 @@ impl Sim {
                     existing: System { serial: serial.clone(), model: None, platform: *platform },
                     replacement: replacement.clone().map(|serial| System { serial, model: None, platform: *platform }),
                 };
-                let calendar = w.calendar(team.id).await?;
-                let cadence = Cadence::default();
-                let ctx = Ctx { now: self.clock.now(), calendar: &calendar, cadence: &cadence };
-                let t = store.create_refresh(new, &Actor::System, &ctx, &w.routing).await?;
+                let t = w.create_refresh(new, &Actor::System).await?;
                 anyhow::ensure!(TicketRef::from(t.id) == e.ticket, "created {} instead", t.reference());
             }
             Action::CreateService { priority, vip, kind, summary, contact, team } => {

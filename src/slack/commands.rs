@@ -9,17 +9,16 @@ use serde_json::{Value, json};
 
 use chrono::Duration;
 
-use super::acting;
 use super::catalogue;
 use super::limits;
 use super::modals;
 use super::slots;
 use super::verify::SlackBody;
 use crate::domain::access::Action;
-use crate::domain::refresh::{RefreshEvent, RefreshTicket};
+use crate::domain::refresh::RefreshEvent;
 use crate::domain::{Person, RefreshTicketId, TicketRef};
 use crate::http::{AppState, HttpError};
-use crate::workflow::SLOT_HORIZON_DAYS;
+use crate::workflow::{Request, Requester, SLOT_HORIZON_DAYS};
 
 /// The fields of Slack's slash-command payload that deskbell reads.
 #[derive(Debug, Deserialize)]
@@ -99,10 +98,10 @@ async fn reschedule(state: &AppState, who: &Person, text: &str, trigger_id: &str
         Ok((id, _)) => id,
         Err(usage) => return Ok(usage),
     };
-    let ticket = state.store.load_refresh(id).await?.value;
-    if let Some(no) = acting::refused(state, who, Action::Reschedule, &ticket).await? {
-        return Ok(no);
-    }
+    let ticket = match state.workflow.check(&Requester::Person(who), Action::Reschedule, id).await {
+        Ok(t) => t.value,
+        Err(e) => return super::told(e),
+    };
     let now = state.clock.now();
     let free = state.store.slots(ticket.team, now, now + Duration::days(SLOT_HORIZON_DAYS as i64 + 1)).await?;
     let tz = state.workflow.calendar(ticket.team).await?.tz;
@@ -119,8 +118,8 @@ async fn hold(state: &AppState, who: &Person, text: &str) -> Result<String, Http
         Ok(found) => found,
         Err(usage) => return Ok(usage),
     };
-    let event = RefreshEvent::PutOnHold { reason: reason.to_owned() };
-    Ok(outcome(acting::staff(state, who, Action::Hold, id, event).await?))
+    let hold = RefreshEvent::PutOnHold { reason: reason.to_owned() };
+    staff(state, who, Action::Hold, id, hold).await
 }
 
 /// `/release R-12`.
@@ -129,13 +128,20 @@ async fn release(state: &AppState, who: &Person, text: &str) -> Result<String, H
         Ok((id, _)) => id,
         Err(usage) => return Ok(usage),
     };
-    Ok(outcome(acting::staff(state, who, Action::Release, id, RefreshEvent::Released).await?))
+    staff(state, who, Action::Release, id, RefreshEvent::Released).await
 }
 
-fn outcome(result: Result<RefreshTicket, String>) -> String {
-    match result {
-        Ok(t) => format!("{} is now {}.", t.reference(), t.status.to_string().replace('_', " ")),
-        Err(why) => why,
+/// A staff command's change, and its outcome in words.
+async fn staff(
+    state: &AppState,
+    who: &Person,
+    action: Action,
+    id: RefreshTicketId,
+    event: RefreshEvent,
+) -> Result<String, HttpError> {
+    match state.workflow.act(&Requester::Person(who), action, id, Request::Event(event)).await {
+        Ok(t) => Ok(format!("{} is now {}.", t.reference(), t.status.to_string().replace('_', " "))),
+        Err(e) => super::told(e),
     }
 }
 

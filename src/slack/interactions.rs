@@ -13,16 +13,14 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::acting::{self, decide, refused, words};
 use super::modals;
 use super::reply::Replier;
 use super::verify::SlackBody;
 use crate::domain::access::Action;
 use crate::domain::refresh::{RefreshEvent, RefreshStatus};
-use crate::domain::service::ServiceEvent;
-use crate::domain::{Actor, Person, RefreshTicketId, SlotId, Template, TicketRef};
+use crate::domain::{Person, RefreshTicketId, SlotId, Template, TicketRef};
 use crate::http::{AppState, HttpError};
-use crate::store::StoreError;
+use crate::workflow::{Error, Request, Requester};
 
 #[derive(Deserialize)]
 struct Form {
@@ -86,17 +84,17 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
     match interaction {
         Interaction::BlockActions { user, trigger_id, response_url, actions } => {
             let reply = Replier { state: &state, response_url: response_url.as_deref(), trigger_id: &trigger_id };
-            let who = match acting::person(&state, &user.id).await? {
+            let who = match state.workflow.slack_person(&user.id).await {
                 Ok(p) => p,
                 Err(unknown) => {
-                    reply.text(None, &unknown).await?;
-                    return Ok(StatusCode::OK.into_response());
+                    return reply.text(None, &super::told(unknown)?).await.map(|()| StatusCode::OK.into_response());
                 }
             };
             for action in &actions {
+                // A button's value starts with its ticket: R-12, R-12/5.
+                let ticket = action.value.as_deref().and_then(|v| TicketRef::parse(v.split('/').next()?).ok());
                 match act(&state, &who, action, &trigger_id, &reply).await {
-                    // A stale button of a ticket that is gone: told, not an HTTP error.
-                    Err(HttpError::Missing(what)) => reply.text(None, &format!("{what} does not exist.")).await?,
+                    Err(HttpError::Missing(what)) => reply.text(ticket, &format!("{what} does not exist.")).await?,
                     other => other?,
                 }
             }
@@ -123,25 +121,30 @@ async fn act(
 ) -> Result<(), HttpError> {
     let value = action.value.as_deref();
     let (name, _) = action.action_id.split_once(':').unwrap_or((action.action_id.as_str(), ""));
-    match name {
+    let (requester, t) = (Requester::Person(who), value.map(TicketRef::parse).and_then(Result::ok));
+    let answer = match name {
         "approve" => {
             let id = refresh_id(value)?;
-            if let Some(answer) = decide(state, who, id, RefreshEvent::Approved).await? {
-                reply.text(Some(id.into()), &answer).await?;
+            let approve = Request::Event(RefreshEvent::Approved);
+            match state.workflow.act(&requester, Action::Approve, id, approve).await {
+                Ok(_) => return Ok(()),
+                Err(e) => super::told(e)?,
             }
         }
         "deny" => {
             let id = refresh_id(value)?;
-            let ticket = state.store.load_refresh(id).await?.value;
-            if let Some(no) = refused(state, who, Action::Deny, &ticket).await? {
-                return reply.text(Some(id.into()), &no).await;
-            }
-            if ticket.status != RefreshStatus::RequiresApproval {
-                return reply.text(Some(id.into()), &acting::decided(state, id).await?).await;
-            }
-            if let Err(e) = state.slack.open_view(trigger_id, &modals::deny(id.into())).await {
-                tracing::warn!(error = %e, "could not open the deny modal");
-                reply.text(Some(id.into()), &format!("Slack did not open the form ({e}); try again.")).await?;
+            match state.workflow.check(&requester, Action::Deny, id).await {
+                Err(e) => super::told(e)?,
+                Ok(ticket) if ticket.value.status != RefreshStatus::RequiresApproval => {
+                    super::told(state.workflow.decided(id).await.map_or_else(|e| e, Error::Told))?
+                }
+                Ok(_) => match state.slack.open_view(trigger_id, &modals::deny(id.into())).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not open the deny modal");
+                        format!("Slack did not open the form ({e}); try again.")
+                    }
+                },
             }
         }
         "pick_slot" => {
@@ -149,41 +152,25 @@ async fn act(
                 .and_then(|v| v.split_once('/'))
                 .and_then(|(t, s)| Some((refresh_id(Some(t)).ok()?, SlotId(s.parse().ok()?))))
                 .ok_or_else(|| HttpError::Unprocessable(vec![format!("bad slot button value {value:?}")]))?;
-            pick(state, who, ticket, slot, reply).await?;
+            return pick(state, who, ticket, slot, reply).await;
         }
         "acknowledge" | "assign_to_me" => {
-            let id = match value.map(TicketRef::parse) {
-                Some(Ok(TicketRef::Service(id))) => id,
+            let id = match t {
+                Some(TicketRef::Service(id)) => id,
                 _ => return Err(HttpError::Unprocessable(vec![format!("{value:?} is not a service ticket")])),
             };
             let act = if name == "acknowledge" { Action::Acknowledge } else { Action::AssignToMe };
-            if let Err(no) = who.may_service(act) {
-                let now = state.clock.now();
-                state.store.record_refusal(id.into(), &Actor::Person(who.id), act.into(), &no.0, now).await?;
-                return reply.text(Some(id.into()), &no.0).await;
+            match state.workflow.take(who, act, id).await {
+                Ok(_) => format!("{} is yours, acknowledged.", TicketRef::from(id)),
+                Err(e) => super::told(e)?,
             }
-            let current = state.store.load_service(id).await?.value;
-            if current.assignee == Some(who.id) && current.acknowledged_at.is_some() {
-                // Pressed again: nothing to change, nobody to tell.
-                return reply.text(Some(id.into()), &format!("{} is already yours.", TicketRef::from(id))).await;
-            }
-            let actor = Actor::Person(who.id);
-            let mut result = Ok(());
-            if act == Action::AssignToMe {
-                result = state.workflow.service(id, &actor, ServiceEvent::Assign { engineer: who.id }).await.map(drop);
-            }
-            if result.is_ok() {
-                result = state.workflow.service(id, &actor, ServiceEvent::Acknowledge { by: who.id }).await.map(drop);
-            }
-            let answer = match result {
-                Ok(()) => format!("{} is yours, acknowledged.", TicketRef::from(id)),
-                Err(e) => words(e, id.into())?,
-            };
-            reply.text(Some(id.into()), &answer).await?;
         }
-        other => tracing::debug!(action = other, "ignored a block action"),
-    }
-    Ok(())
+        other => {
+            tracing::debug!(action = other, "ignored a block action");
+            return Ok(());
+        }
+    };
+    reply.text(t, &answer).await
 }
 
 /// A slot's Pick button; a slot that filled meanwhile is answered with
@@ -196,17 +183,13 @@ async fn pick(
     reply: &Replier<'_>,
 ) -> Result<(), HttpError> {
     let t = TicketRef::from(id);
-    let ticket = state.store.load_refresh(id).await?.value;
-    if let Some(no) = refused(state, who, Action::PickSlot, &ticket).await? {
-        return reply.text(Some(t), &no).await;
-    }
-    match state.workflow.pick_slot(id, &Actor::Person(who.id), slot).await {
+    match state.workflow.act(&Requester::Person(who), Action::PickSlot, id, Request::Slot(slot)).await {
         Ok(t2) => {
             let tz = state.workflow.calendar(t2.team).await?.tz;
             let when = t2.appointment_at.map(|at| modals::local(at, tz)).unwrap_or_default();
             reply.text(Some(t), &format!("Booked: {when}. A confirmation is on its way.")).await
         }
-        Err(StoreError::SlotFull(_)) => {
+        Err(Error::SlotTaken(_)) => {
             let mut ctx = json!({
                 "ticket": state.store.ticket_context(t).await?,
                 "recipient": { "name": who.name },
@@ -218,7 +201,7 @@ async fn pick(
             }
             reply.send(Some(t), Template::SlotInvitation, ctx).await
         }
-        Err(e) => reply.text(Some(t), &words(e, t)?).await,
+        Err(e) => reply.text(Some(t), &super::told(e)?).await,
     }
 }
 
@@ -232,9 +215,9 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
         modals::RESCHEDULE => "slot",
         _ => return Ok(StatusCode::OK.into_response()),
     };
-    let who = match acting::person(state, slack_user).await? {
+    let who = match state.workflow.slack_person(slack_user).await {
         Ok(p) => p,
-        Err(unknown) => return Ok(errors(block, &unknown)),
+        Err(unknown) => return Ok(errors(block, &super::told(unknown)?)),
     };
     let id = refresh_id(Some(&view.private_metadata))?;
     let v = &view.state;
@@ -243,40 +226,30 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
         if reason.is_empty() {
             return Ok(errors(block, "Say why, for the customer."));
         }
-        decide(state, &who, id, RefreshEvent::Denied { reason }).await?
+        let deny = Request::Event(RefreshEvent::Denied { reason });
+        state.workflow.act(&Requester::Person(&who), Action::Deny, id, deny).await.map(drop)
     } else {
-        reschedule(state, &who, id, v).await?
+        match reschedule(v) {
+            Ok(request) => {
+                state.workflow.act(&Requester::Person(&who), Action::Reschedule, id, request).await.map(drop)
+            }
+            Err(usage) => Err(Error::Told(usage.into())),
+        }
     };
     Ok(match answer {
-        Some(text) => errors(block, &text),
+        Err(e) => errors(block, &super::told(e)?),
         // An empty 200 closes the modal.
-        None => StatusCode::OK.into_response(),
+        Ok(()) => StatusCode::OK.into_response(),
     })
 }
 
-async fn reschedule(
-    state: &AppState,
-    who: &Person,
-    id: RefreshTicketId,
-    v: &ViewState,
-) -> Result<acting::Answer, HttpError> {
+/// What the reschedule modal asks for: the customer to pick again, or a slot.
+fn reschedule(v: &ViewState) -> Result<Request, &'static str> {
     let ask = v.get("ask_customer")["selected_options"].as_array().is_some_and(|o| !o.is_empty());
     let slot = v.get("slot")["selected_option"]["value"].as_str().and_then(|s| s.parse().ok()).map(SlotId);
-    let result = match (ask, slot) {
-        (true, _) => {
-            acting::staff(state, who, Action::Reschedule, id, RefreshEvent::CustomerRescheduleTriggered).await?
-        }
-        (false, Some(slot)) => {
-            let ticket = state.store.load_refresh(id).await?.value;
-            if let Some(no) = refused(state, who, Action::Reschedule, &ticket).await? {
-                return Ok(Some(no));
-            }
-            match state.workflow.pick_slot(id, &Actor::Person(who.id), slot).await {
-                Ok(t) => Ok(t),
-                Err(e) => Err(words(e, id.into())?),
-            }
-        }
-        (false, None) => return Ok(Some("Pick a slot, or ask the customer to pick again.".into())),
-    };
-    Ok(result.err())
+    match (ask, slot) {
+        (true, _) => Ok(Request::Event(RefreshEvent::CustomerRescheduleTriggered)),
+        (false, Some(slot)) => Ok(Request::Slot(slot)),
+        (false, None) => Err("Pick a slot, or ask the customer to pick again."),
+    }
 }

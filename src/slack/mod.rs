@@ -1,14 +1,13 @@
 //! The Slack bot's HTTP edge: signed requests only, answered fast from the
 //! database; anything slower goes through the outbox.
 
-mod acting;
 pub mod catalogue;
 mod commands;
 mod events;
 mod interactions;
 pub mod limits;
 pub mod linking;
-mod modals;
+pub(crate) mod modals;
 mod reply;
 mod slots;
 mod verify;
@@ -25,4 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route("/slack/commands", post(commands::handle))
         .route("/slack/interactions", post(interactions::handle))
         .route("/slack/events", post(events::handle))
+}
+
+/// A workflow outcome at the Slack edge: the words for the person who
+/// clicked or typed, or our own failure for the HTTP edge to log.
+fn told(e: crate::workflow::Error) -> Result<String, crate::http::HttpError> {
+    e.for_people().ok_or_else(|| e.into())
 }

@@ -1,6 +1,7 @@
-//! Refresh tickets in the database. Every change goes through
-//! [`Store::apply_refresh`]: load with the row version, run the pure
-//! transition, save only if nobody else saved in between.
+//! Refresh tickets in the database: rows read with their version, and
+//! transitions saved only if nobody else saved in between
+//! ([`Store::save_refresh_all`]). The one caller that computes the
+//! transitions is [`crate::workflow::Workflow`].
 
 use chrono::{DateTime, Utc};
 use sqlx::any::{AnyArguments, AnyRow};
@@ -12,7 +13,7 @@ use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Backend, Result, Store, StoreError, parse_col};
 use crate::calendar::BusinessCalendar;
 use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshStatus, RefreshTicket, System};
-use crate::domain::{Actor, ConfigId, DomainError, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
+use crate::domain::{Actor, ConfigId, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
 
 /// One ticket's transition to save: from `current` to `next` with its
 /// effects; `calendar` is the team's, for timers released from hold.
@@ -173,17 +174,6 @@ const FIND_BY_NAME_POSTGRES: &str = "SELECT t.id AS id, c.name AS who FROM peopl
     ORDER BY t.id DESC LIMIT $2";
 
 impl Store {
-    pub async fn create_refresh(
-        &self,
-        new: NewRefreshTicket,
-        actor: &Actor,
-        ctx: &Ctx<'_>,
-        routing: &Routing,
-    ) -> Result<RefreshTicket> {
-        let mut tickets = self.create_refresh_batch(vec![(new, *ctx)], actor, routing).await.map_err(|(_, e)| e)?;
-        Ok(tickets.pop().expect("one ticket in, one out"))
-    }
-
     /// Creates all tickets in one transaction: a batch is applied whole or
     /// not at all. The error names the (0-based) item that failed.
     pub async fn create_refresh_batch(
@@ -304,24 +294,6 @@ impl Store {
         refresh_from_row(&row)
     }
 
-    /// Saves `next` and its effects if the ticket is still at `current`'s
-    /// version; otherwise [`StoreError::Conflict`] and nothing is written.
-    /// `calendar` is the team's, for timers released from hold.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn save_refresh(
-        &self,
-        current: &Versioned<RefreshTicket>,
-        next: &RefreshTicket,
-        effects: &[Effect],
-        actor: &Actor,
-        now: DateTime<Utc>,
-        routing: &Routing,
-        calendar: Option<&BusinessCalendar>,
-    ) -> Result<()> {
-        let change = RefreshChange { current, next, effects, calendar };
-        self.save_refresh_all(&[change], actor, now, routing).await.map_err(|(_, e)| e)
-    }
-
     /// Saves every change in one transaction, all or none (bulk operations);
     /// the error names the (0-based) change that failed.
     pub async fn save_refresh_all(
@@ -340,23 +312,5 @@ impl Store {
         }
         tx.commit().await.map_err(|e| (changes.len(), e.into()))?;
         Ok(())
-    }
-
-    /// Load, transition, save: the path every refresh change takes.
-    pub async fn apply_refresh<F>(
-        &self,
-        id: RefreshTicketId,
-        actor: &Actor,
-        now: DateTime<Utc>,
-        routing: &Routing,
-        transition: F,
-    ) -> Result<RefreshTicket>
-    where
-        F: FnOnce(&RefreshTicket) -> Result<(RefreshTicket, Vec<Effect>), DomainError>,
-    {
-        let current = self.load_refresh(id).await?;
-        let (next, effects) = transition(&current.value)?;
-        self.save_refresh(&current, &next, &effects, actor, now, routing, None).await?;
-        Ok(next)
     }
 }

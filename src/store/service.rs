@@ -11,7 +11,7 @@ use super::refresh::Versioned;
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
 use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceTicket};
-use crate::domain::{Actor, DomainError, Effect, PersonId, ServiceTicketId, TeamId};
+use crate::domain::{Actor, Effect, PersonId, ServiceTicketId, TeamId};
 
 fn service_from_row(row: &AnyRow) -> Result<Versioned<ServiceTicket>> {
     let held_from: Option<String> = row.try_get("held_from")?;
@@ -130,26 +130,6 @@ impl Store {
         save_service_in(&mut tx, m, actor, now, routing).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Load, transition, save; [`StoreError::Conflict`] if another writer won.
-    pub async fn apply_service<F>(
-        &self,
-        id: ServiceTicketId,
-        actor: &Actor,
-        now: DateTime<Utc>,
-        routing: &Routing,
-        transition: F,
-    ) -> Result<ServiceTicket>
-    where
-        F: FnOnce(&ServiceTicket) -> Result<(ServiceTicket, Vec<Effect>), DomainError>,
-    {
-        let current = self.load_service(id).await?;
-        let (next, effects) = transition(&current.value)?;
-        let mut tx = self.pool.begin().await?;
-        save_service_in(&mut tx, &ServiceMove { current, next: next.clone(), effects }, actor, now, routing).await?;
-        tx.commit().await?;
-        Ok(next)
     }
 }
 

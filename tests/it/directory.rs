@@ -123,9 +123,7 @@ async fn leaving_waiting_tickets_without_an_approver_is_refused_and_changes_noth
         existing: System { serial: "SER-9".into(), model: None, platform: Platform::Windows },
         replacement: None,
     };
-    let cal = w.calendar(team.id).await.unwrap();
-    let ctx = deskbell::domain::refresh::Ctx { now: w.clock.now(), calendar: &cal, cadence: &w.cadence };
-    let t = store.create_refresh(new, &Actor::System, &ctx, &w.routing).await.unwrap();
+    let t = w.create_refresh(new, &Actor::System).await.unwrap();
     let event = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
     assert_eq!(w.refresh(t.id, &Actor::System, event).await.unwrap().status, RefreshStatus::RequiresApproval);
 

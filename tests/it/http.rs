@@ -65,13 +65,16 @@ pub async fn spawn_app_with(database_url: Option<String>, slack_api_url: Option<
     TestApp { address, smtp_port, res, _dir: dir }
 }
 
+impl TestApp {
+    /// The application's workflow, on the system clock.
+    pub fn workflow(&self) -> deskbell::workflow::Workflow {
+        self.res.workflow(Arc::new(SystemClock))
+    }
+}
+
 /// A new on-prem refresh ticket of the fixture's customer, created now.
 pub async fn create(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId {
-    let workflow = app.res.workflow(Arc::new(SystemClock));
-    let cal = workflow.calendar(f.team).await.unwrap();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
-    app.res.store.create_refresh(new_refresh(f, serial), &Actor::System, &ctx, &app.res.routing).await.unwrap().id
+    app.workflow().create_refresh(new_refresh(f, serial), &Actor::System).await.unwrap().id
 }
 
 /// A refresh ticket walked to `pending_customer_scheduling` (offered slots).
@@ -182,7 +185,6 @@ async fn a_customer_picks_a_slot_from_the_signed_link() {
 
 #[tokio::test]
 async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
-    use chrono::Utc;
     use deskbell::clock::SystemClock;
     use deskbell::domain::Actor;
     use deskbell::domain::refresh::{RefreshEvent, RefreshStatus};
@@ -191,13 +193,7 @@ async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
     let store = &app.res.store;
     let f = crate::support::fixture(store).await;
     let workflow = app.res.workflow(Arc::new(SystemClock));
-    let cal = workflow.calendar(f.team).await.unwrap();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
-    let t = store
-        .create_refresh(crate::support::new_refresh(&f, "API1"), &Actor::System, &ctx, &app.res.routing)
-        .await
-        .unwrap();
+    let t = workflow.create_refresh(crate::support::new_refresh(&f, "API1"), &Actor::System).await.unwrap();
     let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None };
     workflow.refresh(t.id, &Actor::System, walked).await.unwrap();
 

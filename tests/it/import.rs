@@ -4,7 +4,7 @@
 use deskbell::config::Calendars;
 use deskbell::domain::TicketRef;
 use deskbell::import::{self, ImportError};
-use deskbell::store::{Routing, Store};
+use deskbell::store::Store;
 
 use crate::both_databases;
 use crate::support::{calendar, fixture, local};
@@ -21,16 +21,15 @@ async fn a_broken_batch_applies_nothing_and_a_clean_one_everything(store: &Store
     fixture(store).await;
     let mut calendars = Calendars::default();
     calendars.insert(calendar());
-    let now = local(11, 2, 9, 0);
+    let workflow =
+        crate::support::workflow(store, std::sync::Arc::new(deskbell::clock::SimClock::new(local(11, 2, 9, 0))));
     let broken = format!(
         "{HEADER}A1,windows,on_prem,NIT North,LSA 2026,Al,al@example.edu,,\n\
          A2,windows,on_prem,NIT North,LSA 2026,Bo,not-an-email,,\n\
          A3,windows,sideways,NIT North,LSA 2026,Cy,cy@example.edu,,\n\
          A4,windows,on_prem,NIT North,LSA 2026,,,,maybe\n"
     );
-    let Err(ImportError::Rows(errors)) =
-        import::refresh_batch(store, &calendars, &Routing::default(), now, &broken).await
-    else {
+    let Err(ImportError::Rows(errors)) = import::refresh_batch(&workflow, &broken).await else {
         panic!("a broken batch must be refused");
     };
     assert_eq!(errors.len(), 3, "{errors:?}");
@@ -44,10 +43,10 @@ async fn a_broken_batch_applies_nothing_and_a_clean_one_everything(store: &Store
          A2,mac,remote_customer,NIT North,LSA 2026,Bo,bo@example.edu,bo.assistant@example.edu,\n\
          A3,windows,on_prem,NIT North,LSA 2026,,,,true\n"
     );
-    let created = import::refresh_batch(store, &calendars, &Routing::default(), now, &clean).await.unwrap();
+    let created = import::refresh_batch(&workflow, &clean).await.unwrap();
     assert_eq!(created.len(), 3);
     assert!(created[1].delegate.is_some() && created[2].no_customer);
-    let again = import::refresh_batch(store, &calendars, &Routing::default(), now, &clean).await.unwrap_err();
+    let again = import::refresh_batch(&workflow, &clean).await.unwrap_err();
     assert!(again.to_string().contains("already has an open ticket"), "{again}");
     assert_eq!(store.refresh_count().await.unwrap(), 3);
     // The invite of the first ticket is set for the next business morning.
@@ -67,8 +66,8 @@ async fn replacements_are_assigned_in_bulk_only_from_a_clean_file(store: &Store)
          OLD2,mac,remote_customer,NIT North,LSA 2026,Bo,bo@example.edu,,\n\
          OLD3,windows,on_prem,NIT North,LSA 2026,Cy,cy@example.edu,,\n"
     );
-    let created = import::refresh_batch(store, &calendars, &Routing::default(), now, &batch).await.unwrap();
     let workflow = crate::support::workflow(store, std::sync::Arc::new(deskbell::clock::SimClock::new(now)));
+    let created = import::refresh_batch(&workflow, &batch).await.unwrap();
     for t in &created[..2] {
         let address = (t.style == deskbell::domain::refresh::Style::RemoteCustomer).then(|| "1 Main St".to_owned());
         let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: address };
@@ -119,13 +118,9 @@ async fn appointments_are_moved_in_bulk_only_from_a_clean_file(store: &Store) {
     let thu = local(11, 12, 9, 0);
     store.add_slot(f.team, thu, thu + Duration::hours(1), 1).await.unwrap();
     let slots = store.slots(f.team, tue, thu + Duration::days(1)).await.unwrap();
-    let cal = calendar();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now, calendar: &cal, cadence: &cadence };
     let mut booked = Vec::new();
     for (serial, slot) in [("MOVE1", slots[0].id), ("MOVE2", slots[2].id)] {
-        let new = crate::support::new_refresh(&f, serial);
-        let t = store.create_refresh(new, &Actor::System, &ctx, &Routing::default()).await.unwrap();
+        let t = workflow.create_refresh(crate::support::new_refresh(&f, serial), &Actor::System).await.unwrap();
         crate::support::offer_slots(&workflow, t.id, serial).await;
         booked.push(workflow.pick_slot(t.id, &Actor::System, slot).await.unwrap());
     }

@@ -8,10 +8,10 @@ use deskbell::clock::{Clock, SimClock};
 use deskbell::config::SchedulerSettings;
 use deskbell::domain::SlotPreference;
 use deskbell::scheduler::{Scheduler, TimerTick};
-use deskbell::store::{Routing, Store};
+use deskbell::store::Store;
 
 use crate::both_databases;
-use crate::support::{calendar, fixture, local};
+use crate::support::{fixture, local};
 
 both_databases!(
     each_due_time_runs_once_across_replicas_and_a_restart_catches_up,
@@ -87,11 +87,9 @@ async fn each_due_time_runs_once_across_replicas_and_a_restart_catches_up(store:
 
     // Friday 13th at 08:00: each approver gets the digest of their unit's
     // open tickets, once.
-    let cal = calendar();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now: local(11, 10, 12, 0), calendar: &cal, cadence: &cadence };
     let new = crate::support::new_refresh(&f, "DIGEST1");
-    store.create_refresh(new, &deskbell::domain::Actor::System, &ctx, &Routing::default()).await.unwrap();
+    let at_noon = crate::support::workflow(store, Arc::new(SimClock::new(local(11, 10, 12, 0))));
+    at_noon.create_refresh(new, &deskbell::domain::Actor::System).await.unwrap();
     clock.set(local(11, 13, 8, 0));
     restarted.run_once().await.unwrap();
     assert_eq!(runs("approval_digest").await[0].outcome.as_deref(), Some("ok: 2 digests queued"), "Ann and Abe");
@@ -111,12 +109,9 @@ async fn each_due_time_runs_once_across_replicas_and_a_restart_catches_up(store:
 
 async fn three_replicas_fire_each_due_step_exactly_once(store: &Store) {
     let f = fixture(store).await;
-    let cal = calendar();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let created = local(11, 2, 9, 0);
-    let ctx = deskbell::domain::refresh::Ctx { now: created, calendar: &cal, cadence: &cadence };
-    let batch = (0..200).map(|i| (crate::support::new_refresh(&f, &format!("MANY{i}")), ctx)).collect();
-    store.create_refresh_batch(batch, &deskbell::domain::Actor::System, &Routing::default()).await.unwrap();
+    let batch = (0..200).map(|i| crate::support::new_refresh(&f, &format!("MANY{i}"))).collect();
+    let creating = crate::support::workflow(store, Arc::new(SimClock::new(local(11, 2, 9, 0))));
+    creating.create_refresh_all(batch, &deskbell::domain::Actor::System).await.unwrap();
     // Every invite is due at 10:05 the next morning; three replicas race.
     let clock = Arc::new(SimClock::new(local(11, 3, 10, 5)));
     let ticks: Vec<TimerTick> = (0..3)

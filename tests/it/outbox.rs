@@ -10,10 +10,10 @@ use deskbell::channels::reply_token;
 use deskbell::channels::slack::SlackChannel;
 use deskbell::clock::{Clock, SimClock};
 use deskbell::config::{Calendars, OutboxSettings};
-use deskbell::domain::refresh::{Cadence, Ctx, RefreshEvent};
+use deskbell::domain::refresh::RefreshEvent;
 use deskbell::domain::{Actor, Channel, Email, Template, TicketRef};
 use deskbell::outbox::Dispatcher;
-use deskbell::store::{NewMessage, Routing, Store};
+use deskbell::store::{NewMessage, Store};
 use deskbell::templates::{Templates, sample_context};
 use secrecy::SecretString;
 use tokio::sync::watch;
@@ -107,15 +107,12 @@ impl Rig {
 async fn a_ticket_change_reaches_slack_and_smtp_with_real_mime(store: &Store) {
     let rig = Rig::new(store).await;
     let f = fixture(store).await;
-    let cal = calendar();
-    let cadence = Cadence::default();
-    let ctx = Ctx { now: rig.clock.now(), calendar: &cal, cadence: &cadence };
+    let workflow = crate::support::workflow(store, rig.clock.clone());
     let mut new = new_refresh(&f, "5CG1");
     new.existing.model = Some("Latitude 5400".into());
-    let routing = Routing::default();
-    let t = store.create_refresh(new, &Actor::System, &ctx, &routing).await.unwrap();
+    let t = workflow.create_refresh(new, &Actor::System).await.unwrap();
     let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
-    store.apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| t.apply(walked, &ctx)).await.unwrap();
+    workflow.refresh(t.id, &Actor::System, walked).await.unwrap();
 
     assert_eq!(rig.run().await, 2);
     // Ann has a Slack id: a DM, opened once, with Approve and Deny buttons.

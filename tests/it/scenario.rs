@@ -11,7 +11,7 @@ use deskbell::channels::email::{EmailChannel, Mailer};
 use deskbell::channels::slack::SlackChannel;
 use deskbell::clock::{Clock, SimClock};
 use deskbell::config::{Calendars, OutboxSettings, TdxSettings};
-use deskbell::domain::refresh::{Cadence, Ctx, NewRefreshTicket, Platform, RefreshEvent, RefreshStatus, Style, System};
+use deskbell::domain::refresh::{Cadence, NewRefreshTicket, Platform, RefreshEvent, RefreshStatus, Style, System};
 use deskbell::domain::service::{NewServiceTicket, ServiceEvent};
 use deskbell::domain::{Actor, Email, RefreshTicketId, ServiceTicketId, SlotPreference, TicketRef};
 use deskbell::itsm::{ItsmSender, TdxClient, TdxLogin};
@@ -124,11 +124,7 @@ impl Sim {
     }
 
     pub async fn create(&self, new: NewRefreshTicket) -> RefreshTicketId {
-        let cal = calendar();
-        let cadence = Cadence::default();
-        let ctx = Ctx { now: self.clock.now(), calendar: &cal, cadence: &cadence };
-        let routing = &self.workflow.routing;
-        self.store().create_refresh(new, &Actor::System, &ctx, routing).await.unwrap().id
+        self.workflow.create_refresh(new, &Actor::System).await.unwrap().id
     }
 
     /// (local time queued, template or TDX call, recipient) of every message.

@@ -72,12 +72,8 @@ async fn slash_ticket_shows_a_card_a_pick_list_or_a_refusal() {
     let app = spawn_app().await;
     let store = &app.res.store;
     let f = crate::support::fixture(store).await;
-    let cal = crate::support::calendar();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
     for serial in ["5CG1", "5CG2"] {
-        let new = crate::support::new_refresh(&f, serial);
-        store.create_refresh(new, &Actor::System, &ctx, &app.res.routing).await.unwrap();
+        app.workflow().create_refresh(crate::support::new_refresh(&f, serial), &Actor::System).await.unwrap();
     }
     let ask = |user: &'static str, text: &'static str| {
         let address = app.address.clone();
@@ -110,12 +106,9 @@ async fn a_ticket_card_shows_hostile_names_as_text() {
     let evil = deskbell::domain::Email::parse("evil@example.edu").unwrap();
     let who = store.ensure_person("<!channel> <https://evil.example|Cara>", &evil, deskbell::domain::Role::Customer);
     let who = who.await.unwrap();
-    let cal = crate::support::calendar();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now: Utc::now(), calendar: &cal, cadence: &cadence };
     let mut new = crate::support::new_refresh(&f, "5CG666");
     new.customer = Some(who);
-    store.create_refresh(new, &Actor::System, &ctx, &app.res.routing).await.unwrap();
+    app.workflow().create_refresh(new, &Actor::System).await.unwrap();
     let resp = post(&app.address, "/slack/commands", command("UEVE00001", "R-1"), 0, true).await;
     let card = resp.json::<serde_json::Value>().await.unwrap();
     let text = card["blocks"][0]["text"]["text"].as_str().unwrap();

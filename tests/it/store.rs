@@ -4,11 +4,19 @@
 
 use chrono::Duration;
 use deskbell::domain::refresh::{Cadence, Ctx, RefreshEvent, RefreshStatus};
-use deskbell::domain::service::{NewServiceTicket, Priority, ServiceCtx, ServiceEvent, ServiceKind, ServiceStatus};
+use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus};
 use deskbell::domain::{Actor, Email, ExternalEvent, RefreshTicketId, TicketRef, TimerKind};
-use deskbell::store::{Routing, Store, StoreError};
+use std::sync::Arc;
+
+use deskbell::clock::SimClock;
+use deskbell::store::{RefreshChange, Routing, Store, StoreError};
 
 use crate::both_databases;
+
+/// The workflow on the test calendar, its clock stopped at `now`.
+fn at(store: &Store, now: chrono::DateTime<chrono::Utc>) -> deskbell::workflow::Workflow {
+    crate::support::workflow(store, Arc::new(SimClock::new(now)))
+}
 use crate::support::{calendar, fixture, local, new_refresh};
 
 both_databases!(
@@ -29,11 +37,9 @@ both_databases!(
 
 async fn tickets_are_found_by_serial_email_or_part_of_a_name(store: &Store) {
     let f = fixture(store).await;
-    let cal = crate::support::calendar();
-    let cadence = deskbell::domain::refresh::Cadence::default();
-    let ctx = deskbell::domain::refresh::Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
+    let w = at(store, local(11, 2, 9, 0));
     for serial in ["5CG1", "5CG2"] {
-        store.create_refresh(new_refresh(&f, serial), &Actor::System, &ctx, &Routing::default()).await.unwrap();
+        w.create_refresh(new_refresh(&f, serial), &Actor::System).await.unwrap();
     }
     let ids =
         |found: Vec<(deskbell::domain::RefreshTicketId, String)>| found.iter().map(|(id, _)| id.0).collect::<Vec<_>>();
@@ -67,10 +73,8 @@ async fn directory_upserts_are_keyed_by_natural_keys(store: &Store) {
 
 async fn creating_a_ticket_commits_its_audits_and_timers(store: &Store) {
     let f = fixture(store).await;
-    let cal = calendar();
-    let cadence = Cadence::default();
-    let ctx = Ctx { now: local(9, 4, 17, 59), calendar: &cal, cadence: &cadence };
-    let t = store.create_refresh(new_refresh(&f, "SN1"), &Actor::System, &ctx, &Routing::default()).await.unwrap();
+    let now = local(9, 4, 17, 59);
+    let t = at(store, now).create_refresh(new_refresh(&f, "SN1"), &Actor::System).await.unwrap();
     let loaded = store.load_refresh(t.id).await.unwrap();
     assert_eq!(loaded.value, t, "a ticket reads back exactly as saved");
     assert_eq!(loaded.version, 1);
@@ -79,7 +83,7 @@ async fn creating_a_ticket_commits_its_audits_and_timers(store: &Store) {
     assert_eq!((timers[0].kind, timers[0].due_at), (TimerKind::CustomerBegin, local(9, 8, 10, 5)));
     let audits = store.audits(t.reference()).await.unwrap();
     assert_eq!(audits.iter().map(|a| a.change.what.as_str()).collect::<Vec<_>>(), ["created", "status"]);
-    assert!(audits.iter().all(|a| a.actor == Actor::System && a.at == ctx.now));
+    assert!(audits.iter().all(|a| a.actor == Actor::System && a.at == now));
     assert!(store.outbox_of(t.reference()).await.unwrap().is_empty());
     // The invite is due on Tuesday, not before.
     assert_eq!(store.next_timer_due().await.unwrap(), Some(local(9, 8, 10, 5)));
@@ -87,18 +91,13 @@ async fn creating_a_ticket_commits_its_audits_and_timers(store: &Store) {
 
 async fn a_fired_timer_queues_one_message_per_dedupe_key(store: &Store) {
     let f = fixture(store).await;
-    let cal = calendar();
-    let cadence = Cadence::default();
-    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
+    let w = at(store, local(11, 2, 9, 0));
     let mut new = new_refresh(&f, "SN2");
     new.delegate = Some(f.delegate);
-    let t = store.create_refresh(new, &Actor::System, &ctx, &Routing::default()).await.unwrap();
+    let t = w.create_refresh(new, &Actor::System).await.unwrap();
     let fire = RefreshEvent::TimerFired { kind: TimerKind::CustomerBegin, step: 0 };
     for _ in 0..2 {
-        store
-            .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| t.apply(fire.clone(), &ctx))
-            .await
-            .unwrap();
+        w.refresh(t.id, &Actor::System, fire.clone()).await.unwrap();
     }
     let outbox = store.outbox_of(t.reference()).await.unwrap();
     assert_eq!(outbox.len(), 1, "the same dedupe key is queued once");
@@ -113,17 +112,12 @@ async fn a_fired_timer_queues_one_message_per_dedupe_key(store: &Store) {
 
 async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
     let f = fixture(store).await;
-    let cal = calendar();
-    let cadence = Cadence::default();
-    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
-    let routing = Routing::default();
+    let (cal, cadence) = (calendar(), Cadence::default());
+    let w = at(store, local(11, 2, 9, 0));
     for round in 0..5 {
-        let t = store
-            .create_refresh(new_refresh(&f, &format!("RACE{round}")), &Actor::System, &ctx, &routing)
-            .await
-            .unwrap();
+        let t = w.create_refresh(new_refresh(&f, &format!("RACE{round}")), &Actor::System).await.unwrap();
         let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
-        store.apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| t.apply(walked, &ctx)).await.unwrap();
+        w.refresh(t.id, &Actor::System, walked).await.unwrap();
         let current = store.load_refresh(t.id).await.unwrap();
         assert_eq!(current.value.status, RefreshStatus::RequiresApproval);
 
@@ -137,11 +131,15 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
             tasks.push(tokio::spawn(async move {
                 let ctx = Ctx { now: local(11, 2, 10, 0), calendar: &cal, cadence: &cadence };
                 let (next, effects) = current.value.apply(event, &ctx).unwrap();
-                let actor = Actor::Person(who);
+                let (actor, change) = (
+                    Actor::Person(who),
+                    RefreshChange { current: &current, next: &next, effects: &effects, calendar: None },
+                );
                 store
-                    .save_refresh(&current, &next, &effects, &actor, ctx.now, &Routing::default(), None)
+                    .save_refresh_all(&[change], &actor, ctx.now, &Routing::default())
                     .await
                     .map(|_| who)
+                    .map_err(|(_, e)| e)
             }));
         }
         let mut winners = Vec::new();
@@ -177,14 +175,9 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
 
 async fn an_illegal_transition_writes_nothing(store: &Store) {
     let f = fixture(store).await;
-    let cal = calendar();
-    let cadence = Cadence::default();
-    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
-    let t = store.create_refresh(new_refresh(&f, "SN3"), &Actor::System, &ctx, &Routing::default()).await.unwrap();
-    let err = store
-        .apply_refresh(t.id, &Actor::System, ctx.now, &Routing::default(), |t| t.apply(RefreshEvent::Approved, &ctx))
-        .await
-        .unwrap_err();
+    let w = at(store, local(11, 2, 9, 0));
+    let t = w.create_refresh(new_refresh(&f, "SN3"), &Actor::System).await.unwrap();
+    let err = w.refresh(t.id, &Actor::System, RefreshEvent::Approved).await.unwrap_err();
     assert_eq!(err.to_string(), "approved is not allowed while the ticket is pending_wizard");
     assert_eq!(store.load_refresh(t.id).await.unwrap().version, 1);
     assert_eq!(store.audits(t.reference()).await.unwrap().len(), 2);
@@ -211,39 +204,35 @@ async fn a_batch_with_a_bad_item_is_not_half_applied(store: &Store) {
 
 async fn holding_pauses_timers_and_release_shifts_them(store: &Store) {
     let f = fixture(store).await;
-    let cal = calendar();
-    let cadence = Cadence::default();
     let created = local(11, 2, 9, 0);
-    let ctx = Ctx { now: created, calendar: &cal, cadence: &cadence };
-    let routing = Routing::default();
-    let t = store.create_refresh(new_refresh(&f, "SN4"), &Actor::System, &ctx, &routing).await.unwrap();
+    let clock = Arc::new(SimClock::new(created));
+    let w = crate::support::workflow(store, clock.clone());
+    let t = w.create_refresh(new_refresh(&f, "SN4"), &Actor::System).await.unwrap();
     let before = store.timers_of(t.reference()).await.unwrap();
     let hold = RefreshEvent::PutOnHold { reason: "customer on leave".into() };
-    store.apply_refresh(t.id, &Actor::System, created, &routing, |t| t.apply(hold, &ctx)).await.unwrap();
+    w.refresh(t.id, &Actor::System, hold).await.unwrap();
     assert!(store.timers_of(t.reference()).await.unwrap().iter().all(|x| x.paused));
     assert_eq!(store.next_timer_due().await.unwrap(), None, "paused timers never come due");
-    let later = created + Duration::days(3);
-    let ctx = Ctx { now: later, ..ctx };
-    store
-        .apply_refresh(t.id, &Actor::System, later, &routing, |t| t.apply(RefreshEvent::Released, &ctx))
-        .await
-        .unwrap();
+    clock.set(created + Duration::days(3));
+    w.refresh(t.id, &Actor::System, RefreshEvent::Released).await.unwrap();
     let after = store.timers_of(t.reference()).await.unwrap();
+    // Held three business days (Mon to Thu): each step keeps the business
+    // days it had left and its local time, across the Thanksgiving break.
+    let cal = calendar();
     for (b, a) in before.iter().zip(&after) {
-        assert_eq!(a.due_at - b.due_at, Duration::days(3));
+        let was = cal.local(b.due_at);
+        assert_eq!(a.due_at, cal.at_local(cal.add_business_days(was.date(), 3), was.time()));
         assert!(!a.paused);
     }
+    assert!(after.iter().zip(&before).any(|(a, b)| a.due_at - b.due_at > Duration::days(3)), "one crosses the break");
 }
 
 async fn group_recipients_fan_out_one_row_each(store: &Store) {
     let f = fixture(store).await;
-    let cal = calendar();
-    let cadence = Cadence::default();
-    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
-    let routing = Routing::default();
-    let t = store.create_refresh(new_refresh(&f, "SN5"), &Actor::System, &ctx, &routing).await.unwrap();
+    let w = at(store, local(11, 2, 9, 0));
+    let t = w.create_refresh(new_refresh(&f, "SN5"), &Actor::System).await.unwrap();
     let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
-    store.apply_refresh(t.id, &Actor::System, ctx.now, &routing, |t| t.apply(walked, &ctx)).await.unwrap();
+    w.refresh(t.id, &Actor::System, walked).await.unwrap();
     let rows = store.outbox_of(t.reference()).await.unwrap();
     let got: Vec<_> = rows.iter().map(|r| (r.dedupe_key.clone(), r.channel.clone(), r.recipient.clone())).collect();
     let r = t.reference();
@@ -259,7 +248,6 @@ async fn group_recipients_fan_out_one_row_each(store: &Store) {
 
 async fn service_tickets_round_trip_and_notify_roles(store: &Store) {
     let f = fixture(store).await;
-    let routing = Routing::default();
     let now = local(11, 2, 9, 0);
     let new = NewServiceTicket {
         kind: ServiceKind::Incident,
@@ -271,21 +259,14 @@ async fn service_tickets_round_trip_and_notify_roles(store: &Store) {
         contact: f.customer,
         team: f.team,
     };
-    let policy = crate::support::escalation_policy();
-    let cal = policy.sla_calendar(&calendar());
-    let ctx = |now| ServiceCtx { now, calendar: &cal, policy: &policy };
-    let t = store.create_service(new, &Actor::System, &ctx(now), &routing).await.unwrap();
+    let clock = Arc::new(SimClock::new(now));
+    let w = crate::support::workflow(store, clock.clone());
+    let t = w.create_service(new, &Actor::System).await.unwrap();
     assert_eq!(store.load_service(t.id).await.unwrap().value, t);
     let assign = ServiceEvent::Assign { engineer: f.engineer };
-    let t = store
-        .apply_service(t.id, &Actor::Person(f.engineer), now, &routing, |t| t.apply(assign, &ctx(now)))
-        .await
-        .unwrap();
-    let later = now + Duration::minutes(10);
-    let t = store
-        .apply_service(t.id, &Actor::System, later, &routing, |t| t.apply(ServiceEvent::Escalate, &ctx(later)))
-        .await
-        .unwrap();
+    let t = w.service(t.id, &Actor::Person(f.engineer), assign).await.unwrap();
+    clock.set(now + Duration::minutes(10));
+    let t = w.service(t.id, &Actor::System, ServiceEvent::Escalate).await.unwrap();
     let loaded = store.load_service(t.id).await.unwrap();
     assert_eq!((loaded.value.status, loaded.value.tier, loaded.version), (ServiceStatus::Escalated, 2, 3));
     let keys: Vec<_> =
