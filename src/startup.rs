@@ -199,10 +199,6 @@ impl Application {
             smtp,
             max_message_bytes: settings.inbound.max_message_bytes,
             state: AppState {
-                store: res.store.clone(),
-                clock,
-                calendars: res.calendars.clone(),
-                link_secret: settings.server.link_secret.clone(),
                 links,
                 workflow,
                 templates: res.templates.clone(),
@@ -232,7 +228,7 @@ impl Application {
     /// then finishes in-flight requests, lets the dispatcher finish its
     /// current message and give back the rest, and closes the database pool.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let store = self.state.store.clone();
+        let store = self.state.workflow.store.clone();
         let (stop, stopped) = watch::channel(false);
         let (dispatcher, scheduler, stopped2) = (self.dispatcher.clone(), self.scheduler.clone(), stopped.clone());
         let worker = tokio::spawn(async move { dispatcher.run(stopped).await });

@@ -115,17 +115,6 @@ impl SlackChannel {
         Ok(())
     }
 
-    /// A message only `user` sees in `channel` (refusals, lookups).
-    pub async fn ephemeral(&self, channel: &str, user: &str, msg: &RenderedSlack) -> Result<(), SendError> {
-        let (client, token) = match self {
-            Self::Api { client, token, .. } => (client, token),
-            Self::Log(path) => return log(path, "ephemeral", user, msg).await.map(drop),
-        };
-        let req = SlackApiChatPostEphemeralRequest::new(channel.into(), user.into(), content(msg)?);
-        client.open_session(token).chat_post_ephemeral(&req).await.map_err(classify)?;
-        Ok(())
-    }
-
     /// Answers an interaction through its `response_url`.
     pub async fn respond(
         &self,

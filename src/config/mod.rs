@@ -532,6 +532,21 @@ mod tests {
     }
 
     #[test]
+    fn the_cadence_is_read_from_the_settings_and_checked() {
+        let (a, b) = no_env();
+        let f = file("[refresh]\nreminder_days = [3, 6]\nexpire_days = 9\n[email]\nheld_mail_at = \"09:30:00\"\n");
+        let cadence = Settings::load_from(Some(f.path()), a, b).unwrap().cadence().unwrap();
+        assert_eq!((cadence.reminder_days, cadence.expire_days), (vec![3, 6], 9));
+        assert_eq!(cadence.send_at, chrono::NaiveTime::from_hms_opt(9, 30, 0).unwrap());
+        for bad in ["reminder_days = [6, 3]", "reminder_days = [0, 3]", "reminder_days = [5, 14]\nexpire_days = 14"] {
+            let (a, b) = no_env();
+            let f = file(&format!("[refresh]\n{bad}\n"));
+            let err = Settings::load_from(Some(f.path()), a, b).unwrap().cadence().unwrap_err();
+            assert!(err.contains("refresh.reminder_days"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn defaults_serve_sqlite_on_loopback() {
         let (a, b) = no_env();
         let s = Settings::load_from(None, a, b).unwrap();

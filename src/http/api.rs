@@ -89,8 +89,9 @@ pub async fn directory(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, HttpError> {
     caller.require(Role::AppAdmin)?;
-    let directory = crate::directory::from_json(&body, &state.calendars.names()).map_err(HttpError::Unprocessable)?;
-    let report = match state.store.sync_directory(&directory, state.clock.now(), q.dry_run).await {
+    let directory =
+        crate::directory::from_json(&body, &state.workflow.calendars.names()).map_err(HttpError::Unprocessable)?;
+    let report = match state.workflow.store.sync_directory(&directory, state.workflow.clock.now(), q.dry_run).await {
         Ok(report) => report,
         Err(crate::store::StoreError::Invalid(why)) => return Err(HttpError::Unprocessable(vec![why])),
         Err(e) => return Err(e.into()),

@@ -28,7 +28,7 @@ pub async fn email(
     }
     let raw = to_bytes(body, state.max_message_bytes).await.map_err(|_| HttpError::TooLarge)?;
     let id = state.inbound.receive("webhook", &Default::default(), &raw).await?;
-    let row = state.store.inbound(id).await?;
+    let row = state.workflow.store.inbound(id).await?;
     let answer = json!({
         "id": id, "status": row.status, "reason": row.reason, "ticket": row.ticket.map(|t| t.to_string()),
     });

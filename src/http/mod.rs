@@ -19,22 +19,18 @@ pub use calendar::calendar_token;
 pub use error::HttpError;
 
 use crate::channels::slack::SlackChannel;
-use crate::clock::Clock;
-use crate::config::{ApiToken, Calendars};
+use crate::config::ApiToken;
 use crate::links::Links;
-use crate::store::Store;
 use crate::templates::Templates;
 use crate::workflow::Workflow;
 
 /// What every handler may use, shared through axum state.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub calendars: Arc<Calendars>,
-    pub link_secret: Option<SecretString>,
-    pub links: Option<Links>,
+    /// Every change of a ticket, and the store, clock and calendars.
     pub workflow: Workflow,
+    /// Signed customer links; their key also signs the calendar feeds.
+    pub links: Option<Links>,
     pub templates: Arc<Templates>,
     pub api_tokens: Arc<Vec<ApiToken>>,
     pub slack_signing_secret: Option<SecretString>,

@@ -71,14 +71,14 @@ pub async fn pick(
 }
 
 async fn render(state: &AppState, id: RefreshTicketId, notice: Option<&str>) -> Result<Html<String>, HttpError> {
-    let t: RefreshTicket = state.store.load_refresh(id).await?.value;
+    let t: RefreshTicket = state.workflow.store.load_refresh(id).await?.value;
     let cal = state.workflow.calendar(t.team).await?;
     let label =
         |at: chrono::DateTime<chrono::Utc>| at.with_timezone(&cal.tz).format("%A, %B %-d at %-I:%M %p").to_string();
-    let now = state.clock.now();
+    let now = state.workflow.clock.now();
     let (booked, slots, notice) = match t.status {
         RefreshStatus::PendingCustomerScheduling => {
-            let slots = state.store.slots(t.team, now, now + Duration::days(36)).await?;
+            let slots = state.workflow.store.slots(t.team, now, now + Duration::days(36)).await?;
             let free: Vec<_> = slots
                 .iter()
                 .filter(|s| s.is_free())

@@ -59,14 +59,14 @@ pub async fn create(
         }
     }
     let email = Email::parse(&t.contact_email).map_err(|e| errors.push(format!("contact_email: {e}"))).ok();
-    let team = state.store.team_by_name(&t.team).await?;
+    let team = state.workflow.store.team_by_name(&t.team).await?;
     if team.is_none() {
         errors.push(format!("team: no team is called '{}'", t.team));
     }
     let (Some(email), Some(team), true) = (email, team, errors.is_empty()) else {
         return Err(HttpError::Unprocessable(errors));
     };
-    let contact = state.store.ensure_person(t.contact_name.trim(), &email, Role::Customer).await?;
+    let contact = state.workflow.store.ensure_person(t.contact_name.trim(), &email, Role::Customer).await?;
     let new = NewServiceTicket {
         kind: t.kind,
         priority: t.priority,
@@ -135,7 +135,7 @@ pub async fn event(
 /// engineer's, dispatcher's or manager's role, never a customer.
 async fn staff(state: &AppState, field: &str, email: &str) -> Result<crate::domain::PersonId, HttpError> {
     let email = Email::parse(email).map_err(|e| invalid(format!("{field}: {e}")))?;
-    let person = state.store.person_by_email(&email).await?;
+    let person = state.workflow.store.person_by_email(&email).await?;
     let works_tickets =
         |r: &Role| matches!(r, Role::Engineer | Role::Dispatcher | Role::ServiceManager | Role::ServiceDirector);
     match person {
@@ -153,7 +153,7 @@ pub async fn show(
     Path(reference): Path<String>,
 ) -> Result<Json<Value>, HttpError> {
     allowed(&caller)?;
-    let t = state.store.load_service(service_id(&reference)?).await?.value;
+    let t = state.workflow.store.load_service(service_id(&reference)?).await?.value;
     Ok(Json(view(&state, &t).await?))
 }
 
@@ -170,10 +170,10 @@ fn refused(e: StoreError) -> HttpError {
 
 async fn view(state: &AppState, t: &ServiceTicket) -> Result<Value, HttpError> {
     let assignee = match t.assignee {
-        Some(p) => Some(state.store.person(p).await?.email.to_string()),
+        Some(p) => Some(state.workflow.store.person(p).await?.email.to_string()),
         None => None,
     };
-    let (sla, due) = match t.sla(state.clock.now()) {
+    let (sla, due) = match t.sla(state.workflow.clock.now()) {
         None => ("none", None),
         Some(Sla::Due(at)) => ("due", Some(at)),
         Some(Sla::Met { on_time: true }) => ("met", t.response_due_at),

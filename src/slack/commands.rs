@@ -60,7 +60,7 @@ fn card_text(card: &str, t: TicketRef) -> String {
 pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -> Result<Json<Value>, HttpError> {
     let cmd: Command =
         serde_urlencoded::from_bytes(&body).map_err(|e| HttpError::Unprocessable(vec![e.to_string()]))?;
-    let Some(who) = state.store.person_by_slack(&cmd.user_id).await?.filter(Person::is_staff) else {
+    let Some(who) = state.workflow.store.person_by_slack(&cmd.user_id).await?.filter(Person::is_staff) else {
         return Ok(ephemeral(
             "deskbell does not know you as staff; ask a refresh admin to add your Slack account.".into(),
             vec![],
@@ -102,8 +102,8 @@ async fn reschedule(state: &AppState, who: &Person, text: &str, trigger_id: &str
         Ok(t) => t.value,
         Err(e) => return super::told(e),
     };
-    let now = state.clock.now();
-    let free = state.store.slots(ticket.team, now, now + Duration::days(SLOT_HORIZON_DAYS as i64 + 1)).await?;
+    let now = state.workflow.clock.now();
+    let free = state.workflow.store.slots(ticket.team, now, now + Duration::days(SLOT_HORIZON_DAYS as i64 + 1)).await?;
     let tz = state.workflow.calendar(ticket.team).await?.tz;
     match state.slack.open_view(trigger_id, &modals::reschedule(id.into(), &free, tz)).await {
         Ok(()) => Ok(format!("Rescheduling {}…", TicketRef::from(id))),
@@ -152,12 +152,18 @@ async fn ticket(state: &AppState, query: &str) -> Result<Json<Value>, HttpError>
     }
     let found = match TicketRef::parse(query) {
         Ok(t) => vec![t],
-        Err(_) => state.store.find_refresh(query, 10).await?.into_iter().map(|(id, _)| id.into()).collect(),
+        Err(_) => state.workflow.store.find_refresh(query, 10).await?.into_iter().map(|(id, _)| id.into()).collect(),
     };
     match found.as_slice() {
         [] => Ok(ephemeral(format!("No refresh ticket matches \u{201c}{query}\u{201d}."), vec![])),
         [one] => {
-            let card = crate::ticket_view::show(&state.store, &state.calendars, *one, state.clock.now()).await?;
+            let card = crate::ticket_view::show(
+                &state.workflow.store,
+                &state.workflow.calendars,
+                *one,
+                state.workflow.clock.now(),
+            )
+            .await?;
             // The card quotes customers' names and replies: text, never markup.
             let card = crate::templates::mrkdwn_escape(&card);
             let status = card.lines().next().unwrap_or_default().to_owned();

@@ -35,7 +35,7 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
         })
         .flatten();
     let link = joined.as_ref().map(|(email, user)| (email, user));
-    match state.store.act_on_slack_event(event_id, state.clock.now(), link).await? {
+    match state.workflow.store.act_on_slack_event(event_id, state.workflow.clock.now(), link).await? {
         None => tracing::debug!(event_id, "Slack event seen before (a retry); not acted on again"),
         Some(true) => tracing::info!(event_id, "linked a new workspace member to their deskbell person"),
         Some(false) => {}

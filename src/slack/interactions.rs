@@ -191,9 +191,9 @@ async fn pick(
         }
         Err(Error::SlotTaken(_)) => {
             let mut ctx = json!({
-                "ticket": state.store.ticket_context(t).await?,
+                "ticket": state.workflow.store.ticket_context(t).await?,
                 "recipient": { "name": who.name },
-                "slots": state.store.offered_slots(t, state.clock.now()).await?,
+                "slots": state.workflow.store.offered_slots(t, state.workflow.clock.now()).await?,
                 "reply": { "text": "That time was just taken." },
             });
             if let Some(links) = &state.links {

@@ -43,7 +43,7 @@ impl Replier<'_> {
             payload: &payload,
             hours: None,
         };
-        self.state.store.enqueue(&m, self.state.clock.now()).await?;
+        self.state.workflow.store.enqueue(&m, self.state.workflow.clock.now()).await?;
         self.state.doorbell.notify_one();
         Ok(())
     }

@@ -33,11 +33,11 @@ fn parse<'a>(text: &str, teams: &'a [SupportTeam]) -> Result<(&'a SupportTeam, O
 }
 
 pub async fn list(state: &AppState, text: &str) -> Result<Json<Value>, HttpError> {
-    let teams = state.store.teams().await?;
+    let teams = state.workflow.store.teams().await?;
     let (team, ticket, date) = match TicketRef::parse(text) {
         Ok(TicketRef::Refresh(id)) => {
-            let t = state.store.load_refresh(id).await?.value;
-            (state.store.team(t.team).await?, Some(TicketRef::from(id)), None)
+            let t = state.workflow.store.load_refresh(id).await?.value;
+            (state.workflow.store.team(t.team).await?, Some(TicketRef::from(id)), None)
         }
         _ => match parse(text, &teams) {
             Ok((team, date)) => (team.clone(), None, date),
@@ -45,9 +45,9 @@ pub async fn list(state: &AppState, text: &str) -> Result<Json<Value>, HttpError
         },
     };
     let tz = state.workflow.calendar(team.id).await?;
-    let now = state.clock.now();
+    let now = state.workflow.clock.now();
     let from = date.map(|d| tz.at_local(d, NaiveTime::MIN)).filter(|at| *at > now).unwrap_or(now);
-    let slots = state.store.slots(team.id, from, from + Duration::days(SLOT_HORIZON_DAYS as i64)).await?;
+    let slots = state.workflow.store.slots(team.id, from, from + Duration::days(SLOT_HORIZON_DAYS as i64)).await?;
     let free: Vec<_> = slots.into_iter().filter(|s| s.is_free()).take(SHOWN).collect();
     if free.is_empty() {
         return Ok(ephemeral(format!("{} has no free slot from {}.", team.name, local(from, tz.tz)), vec![]));

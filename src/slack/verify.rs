@@ -61,7 +61,7 @@ impl FromRequest<AppState> for SlackBody {
             (header("x-slack-request-timestamp"), header("x-slack-signature"))
         };
         let body = to_bytes(req.into_body(), MAX_BODY).await.map_err(|_| HttpError::TooLarge)?;
-        verify(secret, ts.as_deref(), sig.as_deref(), &body, state.clock.now()).map_err(|why| {
+        verify(secret, ts.as_deref(), sig.as_deref(), &body, state.workflow.clock.now()).map_err(|why| {
             tracing::warn!(reason = %why, "refused a request claiming to be from Slack");
             HttpError::NotSignedBySlack
         })?;

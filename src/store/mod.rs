@@ -47,6 +47,31 @@ pub enum Backend {
     Postgres,
 }
 
+/// A claim statement in both dialects, written once: on PostgreSQL the
+/// replicas skip the rows another one holds (`FOR UPDATE SKIP LOCKED` ends
+/// the inner select, `$select`); SQLite has a single writer and no such
+/// clause.
+macro_rules! claim_sql {
+    ($select:literal, $rest:literal) => {
+        super::Claim { sqlite: concat!($select, $rest), postgres: concat!($select, " FOR UPDATE SKIP LOCKED", $rest) }
+    };
+}
+pub(crate) use claim_sql;
+
+pub(crate) struct Claim {
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+impl Claim {
+    fn sql(&self, backend: Backend) -> &'static str {
+        match backend {
+            Backend::Sqlite => self.sqlite,
+            Backend::Postgres => self.postgres,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -141,10 +166,6 @@ impl Store {
         };
         migrator.run(&self.pool).await?;
         Ok(())
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// True when the database answers: what `/readyz` reports.

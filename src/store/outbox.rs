@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::rows::{from_ms, ms};
-use super::{Backend, Result, Store, parse_col};
+use super::{Backend, Claim, Result, Store, claim_sql, parse_col};
 use crate::domain::{Channel, Template, TicketRef};
 
 /// A message claimed for delivery.
@@ -65,16 +65,13 @@ pub struct Delivery {
 
 // Rows due now, or claimed by a dispatcher whose lease ran out (it crashed);
 // TDX calls only when TDX is configured ($4).
-const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
+const CLAIM: Claim = claim_sql!(
+    "UPDATE outbox SET status = 'sending', locked_until = $2
     WHERE id IN (SELECT id FROM outbox WHERE (channel <> $5 OR $4)
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
-        ORDER BY not_before, id LIMIT $3)
-    RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before, hours";
-const CLAIM_POSTGRES: &str = "UPDATE outbox SET status = 'sending', locked_until = $2
-    WHERE id IN (SELECT id FROM outbox WHERE (channel <> $5 OR $4)
-        AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
-        ORDER BY not_before, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-    RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before, hours";
+        ORDER BY not_before, id LIMIT $3",
+    ") RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before, hours"
+);
 
 fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
     let ticket: Option<String> = row.try_get("ticket")?;
@@ -103,11 +100,7 @@ impl Store {
         limit: i64,
         with_tdx: bool,
     ) -> Result<Vec<Claimed>> {
-        let sql = match self.backend {
-            Backend::Sqlite => CLAIM_SQLITE,
-            Backend::Postgres => CLAIM_POSTGRES,
-        };
-        let rows = sqlx::query(sql)
+        let rows = sqlx::query(CLAIM.sql(self.backend))
             .bind(ms(now))
             .bind(ms(lease_until))
             .bind(limit)

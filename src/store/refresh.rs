@@ -10,7 +10,7 @@ use sqlx::{Any, AnyConnection, Row};
 
 use super::commit::{Change, Routing, commit_change};
 use super::rows::{flag, from_ms, ms, opt_from_ms};
-use super::{Backend, Result, Store, StoreError, parse_col};
+use super::{Result, Store, StoreError, parse_col};
 use crate::calendar::BusinessCalendar;
 use crate::domain::refresh::{Ctx, NewRefreshTicket, RefreshStatus, RefreshTicket, System};
 use crate::domain::{Actor, ConfigId, Effect, PersonId, RefreshTicketId, SlotId, TeamId};
@@ -162,17 +162,6 @@ async fn create_in(
     Ok(ticket)
 }
 
-// The people whose name contains the pattern (a scan of names only), then
-// their tickets by the customer index.
-const FIND_BY_NAME_SQLITE: &str = "SELECT t.id AS id, c.name AS who FROM people c
-    JOIN refresh_tickets t ON t.customer_id = c.id
-    WHERE c.id IN (SELECT id FROM people WHERE name LIKE $1 ESCAPE '\\' ORDER BY id DESC LIMIT $2)
-    ORDER BY t.id DESC LIMIT $2";
-const FIND_BY_NAME_POSTGRES: &str = "SELECT t.id AS id, c.name AS who FROM people c
-    JOIN refresh_tickets t ON t.customer_id = c.id
-    WHERE c.id IN (SELECT id FROM people WHERE name ILIKE $1 ESCAPE '\\' ORDER BY id DESC LIMIT $2)
-    ORDER BY t.id DESC LIMIT $2";
-
 impl Store {
     /// Creates all tickets in one transaction: a batch is applied whole or
     /// not at all. The error names the (0-based) item that failed.
@@ -269,13 +258,20 @@ impl Store {
         .bind(limit);
         let mut rows = by_key.fetch_all(&self.pool).await?;
         if rows.is_empty() && !query.contains('@') {
-            // Case-insensitive: SQLite's LIKE is for ASCII, PostgreSQL needs ILIKE.
-            let sql = match self.backend {
-                Backend::Sqlite => FIND_BY_NAME_SQLITE,
-                Backend::Postgres => FIND_BY_NAME_POSTGRES,
-            };
+            // The people whose name contains the pattern in any case (a scan
+            // of names only), then their tickets by the customer index.
             let pattern = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            rows = sqlx::query(sql).bind(pattern).bind(limit).fetch_all(&self.pool).await?;
+            rows = sqlx::query(
+                "SELECT t.id AS id, c.name AS who FROM people c
+                 JOIN refresh_tickets t ON t.customer_id = c.id
+                 WHERE c.id IN (SELECT id FROM people WHERE LOWER(name) LIKE LOWER($1) ESCAPE '\\'
+                                ORDER BY id DESC LIMIT $2)
+                 ORDER BY t.id DESC LIMIT $2",
+            )
+            .bind(pattern)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         }
         rows.iter().map(|r| Ok((RefreshTicketId(r.try_get("id")?), r.try_get("who")?))).collect()
     }

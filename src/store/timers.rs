@@ -4,17 +4,15 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::rows::{from_ms, ms};
-use super::{Backend, Result, Store, StoreError, parse_col};
+use super::{Claim, Result, Store, StoreError, claim_sql, parse_col};
 
 // Due, unpaused, and not leased by a live claim.
-const CLAIM_SQLITE: &str = "UPDATE timers SET locked_until = $2
+const CLAIM: Claim = claim_sql!(
+    "UPDATE timers SET locked_until = $2
     WHERE id IN (SELECT id FROM timers WHERE due_at <= $1 AND paused_at IS NULL
-        AND (locked_until IS NULL OR locked_until <= $1) ORDER BY due_at, id LIMIT $3)
-    RETURNING id, ticket, kind, step, due_at, paused_at";
-const CLAIM_POSTGRES: &str = "UPDATE timers SET locked_until = $2
-    WHERE id IN (SELECT id FROM timers WHERE due_at <= $1 AND paused_at IS NULL
-        AND (locked_until IS NULL OR locked_until <= $1) ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-    RETURNING id, ticket, kind, step, due_at, paused_at";
+        AND (locked_until IS NULL OR locked_until <= $1) ORDER BY due_at, id LIMIT $3",
+    ") RETURNING id, ticket, kind, step, due_at, paused_at"
+);
 use crate::domain::{TicketRef, TimerKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,11 +36,12 @@ impl Store {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<DueTimer>> {
-        let sql = match self.backend {
-            Backend::Sqlite => CLAIM_SQLITE,
-            Backend::Postgres => CLAIM_POSTGRES,
-        };
-        let rows = sqlx::query(sql).bind(ms(now)).bind(ms(lease_until)).bind(limit).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(CLAIM.sql(self.backend))
+            .bind(ms(now))
+            .bind(ms(lease_until))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         let mut timers = rows.iter().map(timer_from_row).collect::<Result<Vec<_>>>()?;
         timers.sort_by_key(|t| (t.due_at, t.id));
         Ok(timers)

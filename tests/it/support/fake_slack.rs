@@ -41,7 +41,6 @@ struct Inner {
     broken_channels: HashMap<String, &'static str>,
     hold_after: Option<usize>,
     updated: Vec<(String, String, String)>,
-    ephemeral: Vec<(String, String, String)>,
     responses: Vec<Value>,
     views: Vec<(String, Value)>,
 }
@@ -108,11 +107,6 @@ impl FakeSlack {
         self.fake.inner.lock().unwrap().updated.clone()
     }
 
-    /// (channel, user, text) of every chat.postEphemeral.
-    pub fn ephemeral(&self) -> Vec<(String, String, String)> {
-        self.fake.inner.lock().unwrap().ephemeral.clone()
-    }
-
     /// A response URL, as Slack puts in interaction payloads.
     pub fn response_url(&self, id: &str) -> String {
         format!("{}/response/{id}", self.url.trim_end_matches("/api"))
@@ -173,11 +167,6 @@ async fn handle(
             fake.inner.lock().unwrap().updated.push((s("channel"), s("ts"), s("text")));
             let message = json!({ "text": req["text"], "type": "message", "bot_id": "B0DESKBELL", "ts": req["ts"] });
             ok(json!({ "channel": req["channel"], "ts": req["ts"], "text": req["text"], "message": message }))
-        }
-        "chat.postEphemeral" => {
-            let s = |k: &str| req[k].as_str().unwrap_or_default().to_owned();
-            fake.inner.lock().unwrap().ephemeral.push((s("channel"), s("user"), s("text")));
-            ok(json!({ "message_ts": "1700000000.000001" }))
         }
         "views.open" => {
             let trigger = req["trigger_id"].as_str().unwrap_or_default().to_owned();
