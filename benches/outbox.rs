@@ -44,7 +44,7 @@ async fn fill(store: &Store, n: usize, channel: Channel, template: Template, to:
             ticket: None,
             channel,
             recipient: &to,
-            template: template.into(),
+            content: template.into(),
             payload: &payload,
             hours: None,
         };

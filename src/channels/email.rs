@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::SendError;
 use super::reply_token::reply_address;
-use crate::domain::{Email, TicketRef};
+use crate::domain::{Email, Template, TicketRef};
 use crate::templates::RenderedEmail;
 
 pub enum Mailer {
@@ -34,7 +34,7 @@ pub struct Outgoing<'a> {
     pub outbox_id: i64,
     pub dedupe_key: &'a str,
     pub ticket: Option<TicketRef>,
-    pub template: &'a str,
+    pub template: Template,
     pub to: &'a str,
 }
 

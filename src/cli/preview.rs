@@ -22,11 +22,11 @@ pub async fn preview(settings: &Settings, template: &str, ticket: Option<TicketR
     }
     let (email, slack) = template.forms();
     if email {
-        let mail = templates.email(template.into(), &ctx)?;
+        let mail = templates.email(template, &ctx)?;
         println!("Subject: {}\n\n{}\n--- HTML ---\n{}", mail.subject, mail.text, mail.html);
     }
     if slack {
-        let msg = templates.slack(template.into(), &ctx)?;
+        let msg = templates.slack(template, &ctx)?;
         println!("--- Slack ---\n{}\n{}", msg.text, serde_json::to_string_pretty(&msg.blocks)?);
     }
     Ok(())

@@ -227,14 +227,69 @@ pub enum ItsmRequest {
     ClosePrestageTask,
 }
 
+/// The kinds of [`ItsmRequest`], as the outbox row and its key name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Display, EnumString, EnumIter, IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum ItsmAction {
+    LookupSystem,
+    CreateRequest,
+    UpdateAppointment,
+    ClosePrestageTask,
+}
+
 impl ItsmRequest {
-    pub fn name(&self) -> &'static str {
+    pub fn action(&self) -> ItsmAction {
         match self {
-            Self::LookupSystem { .. } => "lookup_system",
-            Self::CreateRequest { .. } => "create_request",
-            Self::UpdateAppointment { .. } => "update_appointment",
-            Self::ClosePrestageTask => "close_prestage_task",
+            Self::LookupSystem { .. } => ItsmAction::LookupSystem,
+            Self::CreateRequest { .. } => ItsmAction::CreateRequest,
+            Self::UpdateAppointment { .. } => ItsmAction::UpdateAppointment,
+            Self::ClosePrestageTask => ItsmAction::ClosePrestageTask,
         }
+    }
+}
+
+/// What an outbox row carries, stored by name in its `template` column: a
+/// message rendered from a template, or (on the `tdx` channel) an ITSM call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    Message(Template),
+    Itsm(ItsmAction),
+}
+
+impl Content {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Message(t) => t.into(),
+            Self::Itsm(a) => a.into(),
+        }
+    }
+
+    /// Reads back the name stored for a row of `channel`.
+    pub fn parse(channel: Channel, name: &str) -> Option<Self> {
+        match channel {
+            Channel::Tdx => name.parse().ok().map(Self::Itsm),
+            _ => name.parse().ok().map(Self::Message),
+        }
+    }
+
+    /// The template of a message; `None` for an ITSM call.
+    pub fn template(self) -> Option<Template> {
+        match self {
+            Self::Message(t) => Some(t),
+            Self::Itsm(_) => None,
+        }
+    }
+}
+
+impl From<Template> for Content {
+    fn from(t: Template) -> Self {
+        Self::Message(t)
+    }
+}
+
+impl std::fmt::Display for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Display;
 
-use super::{Change, Effect, Notification, PingStep, Recipient, Template, TicketRef};
+use super::{AuditField, Change, Effect, Notification, PingStep, Recipient, Template, TicketRef};
 
 pub(crate) struct Effects {
     ticket: TicketRef,
@@ -19,18 +19,18 @@ impl Effects {
         self.list.push(effect);
     }
 
-    pub fn audit(&mut self, what: &str, from: Option<String>, to: Option<String>) {
+    pub fn audit(&mut self, what: AuditField, from: Option<String>, to: Option<String>) {
         self.list.push(Effect::Audit(Change::new(what, from, to)));
     }
 
     pub fn status<S: Display>(&mut self, from: Option<S>, to: S) {
-        self.audit("status", from.map(|s| s.to_string()), Some(to.to_string()));
+        self.audit(AuditField::Status, from.map(|s| s.to_string()), Some(to.to_string()));
     }
 
     /// Holding a ticket (third party, customer unavailable) stops its clocks;
     /// the reason is kept. Both kinds of ticket hold the same way.
     pub fn hold(&mut self, reason: &str) {
-        self.audit("hold_reason", None, Some(reason.to_owned()));
+        self.audit(AuditField::HoldReason, None, Some(reason.to_owned()));
         self.list.push(Effect::PauseTimers);
     }
 

@@ -17,13 +17,14 @@ mod slot;
 #[cfg(test)]
 mod testing;
 
-pub use audit::{Actor, Audit, Change, ExternalEvent};
+pub use audit::{Actor, Audit, AuditField, Change, ExternalEvent};
 pub use effect::{
-    Channel, Effect, ItsmRequest, Notification, PingStep, Recipient, Subject, Template, Timer, TimerKind,
+    Channel, Content, Effect, ItsmAction, ItsmRequest, Notification, PingStep, Recipient, Subject, Template, Timer,
+    TimerKind,
 };
 pub use email::{BadEmail, Email};
 pub use error::DomainError;
 pub use ids::{BadTicketRef, ConfigId, PersonId, RefreshTicketId, ServiceTicketId, SlotId, TeamId, TicketRef};
 pub use people::{Address, ApprovedModel, ConfigOptions, Person, RefreshConfig, Role, SupportTeam};
-pub use slack::{BadSlackId, SlackChannelId, SlackMessageRef, SlackUserId};
+pub use slack::{BadSlackId, SlackAction, SlackChannelId, SlackMessageRef, SlackUserId};
 pub use slot::{NewSlot, ScheduleSlot, SlotPreference, slots_for};

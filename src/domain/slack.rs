@@ -7,6 +7,29 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+/// The buttons deskbell puts in messages, by `action_id`. The templates'
+/// renderer hands these names to the templates (`actions.approve`) and the
+/// interaction handler reads them back, so the two cannot drift apart. A
+/// button may add `:<something>` to keep ids unique within a message.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::EnumIter, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum SlackAction {
+    Approve,
+    Deny,
+    PickSlot,
+    Acknowledge,
+    AssignToMe,
+}
+
+impl SlackAction {
+    /// The action of an `action_id` such as `pick_slot:5`.
+    pub fn of(action_id: &str) -> Option<Self> {
+        action_id.split_once(':').map_or(action_id, |(name, _)| name).parse().ok()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("'{value}' is not a Slack {what} id")]
 pub struct BadSlackId {

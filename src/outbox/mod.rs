@@ -23,7 +23,7 @@ use crate::channels::email::{EmailChannel, Outgoing};
 use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::OutboxSettings;
-use crate::domain::{Channel, SlackMessageRef, Template, TicketRef};
+use crate::domain::{Channel, Content, SlackMessageRef, Template, TicketRef};
 use crate::itsm::ItsmSender;
 use crate::links::Links;
 use crate::store::{Claimed, NewMessage, Outcome, Routing, Store, StoreError};
@@ -147,7 +147,7 @@ impl Dispatcher {
             ticket: row.ticket,
             channel: a.channel,
             recipient: &a.recipient,
-            template: Template::DeliveryDead.into(),
+            content: Template::DeliveryDead.into(),
             payload: &a.payload,
             hours: None,
         });
@@ -184,8 +184,8 @@ impl Dispatcher {
                 None => dead("TDX is not configured".into()),
             };
         }
-        let Ok(template) = row.template.parse::<Template>() else {
-            return dead(format!("unknown template '{}'", row.template));
+        let Some(template) = row.content.template() else {
+            return dead(format!("{} is not a message", row.content));
         };
         let mut ctx: Value = match serde_json::from_str(&row.payload) {
             Ok(v) => v,
@@ -194,22 +194,21 @@ impl Dispatcher {
         if let (Some(links), Some(t @ TicketRef::Refresh(_))) = (&self.links, row.ticket) {
             ctx["links"] = json!({ "pick_slot": links.pick_slot(t) });
         }
-        let name: &str = template.into();
         let result = match row.channel {
-            Channel::Email => match self.templates.email(name, &ctx) {
+            Channel::Email => match self.templates.email(template, &ctx) {
                 Ok(mail) => {
                     let m = Outgoing {
                         outbox_id: row.id,
                         dedupe_key: &row.dedupe_key,
                         ticket: row.ticket,
-                        template: name,
+                        template,
                         to: &row.recipient,
                     };
                     within(self.email.send(&m, &mail)).await
                 }
                 Err(e) => return dead(format!("template: {e}")),
             },
-            Channel::SlackUpdate | Channel::SlackResponse => match self.templates.slack(name, &ctx) {
+            Channel::SlackUpdate | Channel::SlackResponse => match self.templates.slack(template, &ctx) {
                 // Edits and interaction answers go to one message or person: no channel pacing.
                 Ok(msg) if row.channel == Channel::SlackUpdate => match row.recipient.parse::<SlackMessageRef>() {
                     Ok(m) => within(self.slack.update(&m.channel, &m.ts, &msg)).await.map(|()| m.to_string()),
@@ -224,7 +223,7 @@ impl Dispatcher {
                 if let Some(at) = self.pacing.lock().await.wait_until(&row.recipient, now) {
                     return Outcome::Deferred { at, reason: "slack pacing".into() };
                 }
-                let msg = match self.templates.slack(name, &ctx) {
+                let msg = match self.templates.slack(template, &ctx) {
                     Ok(msg) => msg,
                     Err(e) => return dead(format!("template: {e}")),
                 };
@@ -268,7 +267,7 @@ impl Dispatcher {
     /// One alert per dead message, to the admins' Slack channel or mailbox;
     /// never for a dead alert itself, which would loop.
     fn alert(&self, row: &Claimed, error: &str) -> Option<Alert> {
-        if row.template == <&str>::from(Template::DeliveryDead) {
+        if row.content == Content::Message(Template::DeliveryDead) {
             return None;
         }
         let (channel, recipient) = match (&self.settings.admin_slack_channel, &self.settings.admin_email) {
@@ -288,7 +287,7 @@ impl Dispatcher {
         let payload = json!({
             "ticket": {
                 "ref": ticket, "dedupe_key": row.dedupe_key, "channel": row.channel, "recipient": row.recipient,
-                "template": row.template, "error": error, "attempts": row.attempts + 1, "hint": hint,
+                "template": row.content.name(), "error": error, "attempts": row.attempts + 1, "hint": hint,
             },
             "recipient": { "name": "deskbell admins" },
         });

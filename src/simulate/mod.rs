@@ -79,7 +79,7 @@ pub fn render(lines: &[Line], tz: Tz, format: Format) -> String {
                             channel: *channel,
                             to: [to],
                             ticket: ticket.map(|t| t.to_string()),
-                            template,
+                            template: template.name(),
                             subject,
                             dedupe_key,
                         })

@@ -16,7 +16,9 @@ use crate::clock::{Clock, SimClock};
 use crate::config::Settings;
 use crate::domain::refresh::{NewRefreshTicket, RefreshEvent, System};
 use crate::domain::service::{NewServiceTicket, ServiceEvent};
-use crate::domain::{Actor, Channel, Email, ItsmRequest, PersonId, Role, SlackChannelId, SlackUserId, TicketRef};
+use crate::domain::{
+    Actor, Channel, Content, Email, ItsmRequest, PersonId, Role, SlackChannelId, SlackUserId, TicketRef,
+};
 use crate::scheduler::{Scheduler, TimerTick};
 use crate::startup::Resources;
 use crate::store::{NewPerson, Outcome, Store};
@@ -31,7 +33,7 @@ pub enum Line {
         channel: Channel,
         to: String,
         ticket: Option<TicketRef>,
-        template: String,
+        template: Content,
         subject: String,
         dedupe_key: String,
     },
@@ -355,7 +357,7 @@ impl Sim {
                     channel: row.channel,
                     to: row.recipient.clone(),
                     ticket: row.ticket,
-                    template: row.template.clone(),
+                    template: row.content,
                     subject,
                     dedupe_key: row.dedupe_key.clone(),
                 });
@@ -368,13 +370,13 @@ impl Sim {
     /// message's text, a TDX call's name. Rendering is the real one, so a
     /// broken template fails the simulation.
     fn subject(&self, row: &crate::store::Claimed) -> anyhow::Result<String> {
-        if row.channel == Channel::Tdx {
-            return Ok(row.template.clone());
-        }
+        let Some(template) = row.content.template() else {
+            return Ok(row.content.to_string());
+        };
         let ctx: serde_json::Value = serde_json::from_str(&row.payload)?;
         let rendered = match row.channel {
-            Channel::Email => self.templates.email_subject(&row.template, &ctx),
-            _ => self.templates.slack(&row.template, &ctx).map(|m| m.text),
+            Channel::Email => self.templates.email_subject(template, &ctx),
+            _ => self.templates.slack(template, &ctx).map(|m| m.text),
         };
         rendered.map_err(|e| anyhow!("{}: {e}", row.dedupe_key))
     }

@@ -18,7 +18,7 @@ use super::reply::Replier;
 use super::verify::SlackBody;
 use crate::domain::access::Action;
 use crate::domain::refresh::{RefreshEvent, RefreshStatus};
-use crate::domain::{Person, RefreshTicketId, SlotId, Template, TicketRef};
+use crate::domain::{Person, RefreshTicketId, SlackAction, SlotId, Template, TicketRef};
 use crate::http::{AppState, HttpError};
 use crate::workflow::{Error, Request, Requester};
 
@@ -120,10 +120,13 @@ async fn act(
     reply: &Replier<'_>,
 ) -> Result<(), HttpError> {
     let value = action.value.as_deref();
-    let (name, _) = action.action_id.split_once(':').unwrap_or((action.action_id.as_str(), ""));
     let (requester, t) = (Requester::Person(who), value.map(TicketRef::parse).and_then(Result::ok));
+    let Some(name) = SlackAction::of(&action.action_id) else {
+        tracing::debug!(action = action.action_id, "ignored a block action");
+        return Ok(());
+    };
     let answer = match name {
-        "approve" => {
+        SlackAction::Approve => {
             let id = refresh_id(value)?;
             let approve = Request::Event(RefreshEvent::Approved);
             match state.workflow.act(&requester, Action::Approve, id, approve).await {
@@ -131,7 +134,7 @@ async fn act(
                 Err(e) => super::told(e)?,
             }
         }
-        "deny" => {
+        SlackAction::Deny => {
             let id = refresh_id(value)?;
             match state.workflow.check(&requester, Action::Deny, id).await {
                 Err(e) => super::told(e)?,
@@ -147,27 +150,23 @@ async fn act(
                 },
             }
         }
-        "pick_slot" => {
+        SlackAction::PickSlot => {
             let (ticket, slot) = value
                 .and_then(|v| v.split_once('/'))
                 .and_then(|(t, s)| Some((refresh_id(Some(t)).ok()?, SlotId(s.parse().ok()?))))
                 .ok_or_else(|| HttpError::Unprocessable(vec![format!("bad slot button value {value:?}")]))?;
             return pick(state, who, ticket, slot, reply).await;
         }
-        "acknowledge" | "assign_to_me" => {
+        SlackAction::Acknowledge | SlackAction::AssignToMe => {
             let id = match t {
                 Some(TicketRef::Service(id)) => id,
                 _ => return Err(HttpError::Unprocessable(vec![format!("{value:?} is not a service ticket")])),
             };
-            let act = if name == "acknowledge" { Action::Acknowledge } else { Action::AssignToMe };
+            let act = if name == SlackAction::Acknowledge { Action::Acknowledge } else { Action::AssignToMe };
             match state.workflow.take(who, act, id).await {
                 Ok(_) => format!("{} is yours, acknowledged.", TicketRef::from(id)),
                 Err(e) => super::told(e)?,
             }
-        }
-        other => {
-            tracing::debug!(action = other, "ignored a block action");
-            return Ok(());
         }
     };
     reply.text(t, &answer).await
@@ -211,8 +210,8 @@ fn errors(block: &str, text: &str) -> Response {
 
 async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Response, HttpError> {
     let block = match view.callback_id.as_str() {
-        modals::DENY => "reason",
-        modals::RESCHEDULE => "slot",
+        modals::DENY => modals::REASON,
+        modals::RESCHEDULE => modals::SLOT,
         _ => return Ok(StatusCode::OK.into_response()),
     };
     let who = match state.workflow.slack_person(slack_user).await {
@@ -222,7 +221,7 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
     let id = refresh_id(Some(&view.private_metadata))?;
     let v = &view.state;
     let answer = if view.callback_id == modals::DENY {
-        let reason = v.get("reason")["value"].as_str().unwrap_or_default().trim().to_owned();
+        let reason = v.get(modals::REASON)["value"].as_str().unwrap_or_default().trim().to_owned();
         if reason.is_empty() {
             return Ok(errors(block, "Say why, for the customer."));
         }
@@ -245,8 +244,8 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
 
 /// What the reschedule modal asks for: the customer to pick again, or a slot.
 fn reschedule(v: &ViewState) -> Result<Request, &'static str> {
-    let ask = v.get("ask_customer")["selected_options"].as_array().is_some_and(|o| !o.is_empty());
-    let slot = v.get("slot")["selected_option"]["value"].as_str().and_then(|s| s.parse().ok()).map(SlotId);
+    let ask = v.get(modals::ASK_CUSTOMER)["selected_options"].as_array().is_some_and(|o| !o.is_empty());
+    let slot = v.get(modals::SLOT)["selected_option"]["value"].as_str().and_then(|s| s.parse().ok()).map(SlotId);
     match (ask, slot) {
         (true, _) => Ok(Request::Event(RefreshEvent::CustomerRescheduleTriggered)),
         (false, Some(slot)) => Ok(Request::Slot(slot)),

@@ -10,6 +10,12 @@ use crate::domain::{ScheduleSlot, TicketRef};
 pub const DENY: &str = "deny";
 pub const RESCHEDULE: &str = "reschedule";
 
+/// The inputs of the modals; each is its block's and its element's id, as
+/// the submission handler reads them back.
+pub const REASON: &str = "reason";
+pub const SLOT: &str = "slot";
+pub const ASK_CUSTOMER: &str = "ask_customer";
+
 /// Slack allows at most 100 options in one select.
 const MAX_OPTIONS: usize = 100;
 
@@ -28,9 +34,9 @@ pub fn deny(ticket: TicketRef) -> Value {
         "close": plain("Cancel"),
         "blocks": [{
             "type": "input",
-            "block_id": "reason",
+            "block_id": REASON,
             "label": plain("Why is this request denied? The customer is told."),
-            "element": { "type": "plain_text_input", "action_id": "reason", "multiline": true, "max_length": 500 },
+            "element": { "type": "plain_text_input", "action_id": REASON, "multiline": true, "max_length": 500 },
         }],
     })
 }
@@ -59,13 +65,13 @@ pub fn reschedule(ticket: TicketRef, free: &[ScheduleSlot], tz: Tz) -> Value {
         let option_groups: Vec<Value> =
             groups.into_iter().map(|(day, options)| json!({ "label": plain(&day), "options": options })).collect();
         blocks.push(json!({
-            "type": "input", "block_id": "slot", "optional": true, "label": plain("New appointment"),
-            "element": { "type": "static_select", "action_id": "slot", "placeholder": plain("Pick a slot"), "option_groups": option_groups },
+            "type": "input", "block_id": SLOT, "optional": true, "label": plain("New appointment"),
+            "element": { "type": "static_select", "action_id": SLOT, "placeholder": plain("Pick a slot"), "option_groups": option_groups },
         }));
     }
     blocks.push(json!({
-        "type": "input", "block_id": "ask_customer", "optional": true, "label": plain("Or"),
-        "element": { "type": "checkboxes", "action_id": "ask_customer", "options": [
+        "type": "input", "block_id": ASK_CUSTOMER, "optional": true, "label": plain("Or"),
+        "element": { "type": "checkboxes", "action_id": ASK_CUSTOMER, "options": [
             { "text": plain("Ask the customer to pick again"), "value": "yes" },
         ]},
     }));

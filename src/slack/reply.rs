@@ -39,7 +39,7 @@ impl Replier<'_> {
             ticket,
             channel: crate::domain::Channel::SlackResponse,
             recipient: url,
-            template: template.into(),
+            content: template.into(),
             payload: &payload,
             hours: None,
         };

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::commands::ephemeral;
 use super::modals::local;
-use crate::domain::{SupportTeam, TicketRef};
+use crate::domain::{SlackAction, SupportTeam, TicketRef};
 use crate::http::{AppState, HttpError};
 use crate::workflow::SLOT_HORIZON_DAYS;
 
@@ -62,7 +62,7 @@ pub async fn list(state: &AppState, text: &str) -> Result<Json<Value>, HttpError
         let mut block = json!({ "type": "section", "text": { "type": "mrkdwn", "text": text } });
         if let Some(t) = ticket {
             block["accessory"] = json!({
-                "type": "button", "action_id": format!("pick_slot:{}", s.id), "value": format!("{t}/{}", s.id),
+                "type": "button", "action_id": format!("{}:{}", SlackAction::PickSlot, s.id), "value": format!("{t}/{}", s.id),
                 "text": { "type": "plain_text", "text": "Pick" },
             });
         }

@@ -15,7 +15,7 @@ use super::recipients::resolve;
 use super::rows::{from_ms, ms};
 use super::{Result, StoreError};
 use crate::calendar::BusinessCalendar;
-use crate::domain::{Actor, Channel, Effect, Email, Recipient, Template, TicketRef};
+use crate::domain::{Actor, Channel, Content, Effect, Email, Recipient, Template, TicketRef};
 use crate::mail_hours::MailHours;
 
 /// What configuration adds to the directory in addressing a message: the
@@ -60,7 +60,7 @@ pub(super) async fn insert_audit(
     sqlx::query("INSERT INTO audits (ticket, actor, what, from_value, to_value, at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(ticket.to_string())
         .bind(actor.to_string())
-        .bind(&change.what)
+        .bind(<&str>::from(change.what))
         .bind(change.from.clone())
         .bind(change.to.clone())
         .bind(ms(at))
@@ -109,7 +109,7 @@ pub(super) async fn commit_change(
                         ticket: Some(ticket),
                         channel: t.channel,
                         recipient: &t.to,
-                        template: n.template.into(),
+                        content: n.template.into(),
                         payload: &payload,
                         hours: calendar.filter(|_| t.channel == Channel::Email),
                     };
@@ -118,14 +118,14 @@ pub(super) async fn commit_change(
             }
             Effect::Itsm(request) => {
                 // One ITSM call of a kind per transition: the ticket version keys it.
-                let key = format!("{ticket_s}/tdx/{}/{seq}", request.name());
+                let key = format!("{ticket_s}/tdx/{}/{seq}", request.action());
                 let payload = serde_json::to_string(request).expect("ITSM requests serialize");
                 let m = NewMessage {
                     dedupe_key: &key,
                     ticket: Some(ticket),
                     channel: Channel::Tdx,
                     recipient: Channel::Tdx.into(),
-                    template: request.name(),
+                    content: Content::Itsm(request.action()),
                     payload: &payload,
                     hours: None,
                 };

@@ -112,7 +112,7 @@ pub(super) async fn change_context(
     let audits: serde_json::Map<String, Value> = effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Audit(c) => Some((c.what.clone(), c.to.clone().into())),
+            Effect::Audit(c) => Some((c.what.to_string(), c.to.clone().into())),
             _ => None,
         })
         .collect();

@@ -4,8 +4,8 @@
 use sqlx::Row;
 
 use super::rows::{from_ms, ms};
-use super::{Result, Store, StoreError};
-use crate::domain::{Actor, Audit, Change, ExternalEvent, TicketRef};
+use super::{Result, Store, StoreError, parse_col};
+use crate::domain::{Actor, Audit, AuditField, Change, ExternalEvent, TicketRef};
 
 /// One queued or sent message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl Store {
                     actor: Actor::parse(&actor)
                         .ok_or_else(|| StoreError::Invalid(format!("stored actor '{actor}'")))?,
                     change: Change {
-                        what: r.try_get("what")?,
+                        what: parse_col("what", &r.try_get::<String, _>("what")?)?,
                         from: r.try_get("from_value")?,
                         to: r.try_get("to_value")?,
                     },
@@ -118,7 +118,7 @@ impl Store {
         why: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        let refused = Change::new("refused", Some(action.to_owned()), Some(why.to_owned()));
+        let refused = Change::new(AuditField::Refused, Some(action.to_owned()), Some(why.to_owned()));
         super::commit::insert_audit(&mut *self.pool.acquire().await?, ticket, actor, &refused, now).await
     }
 }
@@ -158,7 +158,8 @@ impl Store {
     pub async fn status_changes(
         &self,
     ) -> Result<Vec<(TicketRef, Option<String>, String, chrono::DateTime<chrono::Utc>)>> {
-        let rows = sqlx::query("SELECT ticket, from_value, to_value, at FROM audits WHERE what = 'status' ORDER BY id")
+        let rows = sqlx::query("SELECT ticket, from_value, to_value, at FROM audits WHERE what = $1 ORDER BY id")
+            .bind(<&str>::from(AuditField::Status))
             .fetch_all(&self.pool)
             .await?;
         rows.iter()

@@ -138,7 +138,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         if let Some(n) = &work.note {
-            let note = crate::domain::Change::new("customer_note", None, Some(n.text.clone()));
+            let note = crate::domain::Change::new(crate::domain::AuditField::CustomerNote, None, Some(n.text.clone()));
             super::commit::insert_audit(&mut tx, n.ticket, &n.actor, &note, now).await?;
         }
         if let Some(m) = &work.moved {

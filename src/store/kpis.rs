@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use super::rows::ms;
 use super::{Result, Store};
+use crate::domain::AuditField;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Kpis {
@@ -28,6 +29,14 @@ pub struct Kpis {
 impl Store {
     /// The KPIs of the day `from..to`.
     pub async fn kpis(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Kpis> {
+        let audited = |what: AuditField, sql: &'static str| {
+            let pool = self.pool.clone();
+            async move {
+                let query = sqlx::query(sql).bind(ms(from)).bind(ms(to)).bind(<&str>::from(what));
+                let row = query.fetch_one(&pool).await?;
+                Ok::<i64, super::StoreError>(row.try_get("n")?)
+            }
+        };
         let count = |sql: &'static str, binds: Vec<i64>| {
             let pool = self.pool.clone();
             async move {
@@ -68,16 +77,16 @@ impl Store {
                 day(),
             )
             .await?,
-            onsite_completed: count(
-                "SELECT COUNT(*) AS n FROM audits WHERE ticket LIKE 'R-%' AND what = 'status'
+            onsite_completed: audited(
+                AuditField::Status,
+                "SELECT COUNT(*) AS n FROM audits WHERE ticket LIKE 'R-%' AND what = $3
                  AND to_value = 'complete' AND at >= $1 AND at < $2",
-                day(),
             )
             .await?,
-            onsite_rescheduled: count(
-                "SELECT COUNT(*) AS n FROM audits WHERE ticket LIKE 'R-%' AND what = 'slot'
+            onsite_rescheduled: audited(
+                AuditField::Slot,
+                "SELECT COUNT(*) AS n FROM audits WHERE ticket LIKE 'R-%' AND what = $3
                  AND from_value IS NOT NULL AND to_value IS NOT NULL AND at >= $1 AND at < $2",
-                day(),
             )
             .await?,
         })

@@ -7,8 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::rows::{from_ms, ms};
-use super::{Backend, Claim, Result, Store, claim_sql, parse_col};
-use crate::domain::{Channel, Template, TicketRef};
+use super::{Backend, Claim, Result, Store, StoreError, claim_sql, parse_col};
+use crate::domain::{Channel, Content, Template, TicketRef};
 
 /// A message claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +18,7 @@ pub struct Claimed {
     pub ticket: Option<TicketRef>,
     pub channel: Channel,
     pub recipient: String,
-    pub template: String,
+    pub content: Content,
     pub payload: String,
     /// Attempts made before this one.
     pub attempts: i64,
@@ -75,13 +75,17 @@ const CLAIM: Claim = claim_sql!(
 
 fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
     let ticket: Option<String> = row.try_get("ticket")?;
+    let channel = parse_col("channel", &row.try_get::<String, _>("channel")?)?;
+    let name: String = row.try_get("template")?;
+    let content = Content::parse(channel, &name)
+        .ok_or_else(|| StoreError::Invalid(format!("unknown template '{name}' in the database")))?;
     Ok(Claimed {
         id: row.try_get("id")?,
         dedupe_key: row.try_get("dedupe_key")?,
         ticket: ticket.and_then(|t| TicketRef::parse(&t).ok()),
-        channel: parse_col("channel", &row.try_get::<String, _>("channel")?)?,
+        channel,
         recipient: row.try_get("recipient")?,
-        template: row.try_get("template")?,
+        content,
         payload: row.try_get("payload")?,
         attempts: row.try_get("attempts")?,
         not_before: from_ms(row.try_get("not_before")?)?,
@@ -132,7 +136,7 @@ impl Store {
         let attempts = row.attempts + i64::from(counts);
         let posted_request = matches!(outcome, Outcome::Sent { .. })
             && row.channel == Channel::Slack
-            && row.template == <&str>::from(Template::ApprovalRequest);
+            && row.content == Content::Message(Template::ApprovalRequest);
         let mut tx = if posted_request { self.begin_write().await? } else { self.pool.begin().await? };
         if posted_request {
             lock_ticket(&mut tx, self.backend, row).await?;
@@ -290,7 +294,7 @@ async fn follow_decision(
         ticket: Some(ticket),
         channel: Channel::SlackUpdate,
         recipient: posted_as,
-        template: Template::ApprovalDecided.into(),
+        content: Template::ApprovalDecided.into(),
         payload: &payload,
         hours: None,
     };
@@ -304,7 +308,7 @@ pub struct NewMessage<'a> {
     pub ticket: Option<TicketRef>,
     pub channel: Channel,
     pub recipient: &'a str,
-    pub template: &'a str,
+    pub content: Content,
     pub payload: &'a str,
     /// The calendar whose business hours this mail waits for, if any.
     pub hours: Option<&'a str>,
@@ -329,7 +333,7 @@ impl OwnedMessage {
             ticket: self.ticket,
             channel: self.channel,
             recipient: &self.recipient,
-            template: self.template.into(),
+            content: self.template.into(),
             payload: &self.payload,
             hours: None,
         }
@@ -351,7 +355,7 @@ pub(super) async fn insert_message(
     .bind(m.ticket.map(|t| t.to_string()))
     .bind(<&str>::from(m.channel))
     .bind(m.recipient)
-    .bind(m.template)
+    .bind(m.content.name())
     .bind(m.payload)
     .bind(m.hours)
     .bind(ms(not_before))

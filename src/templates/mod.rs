@@ -17,7 +17,7 @@ use strum::IntoEnumIterator;
 pub use sample::sample_context;
 
 use crate::config::{Calendars, one_line};
-use crate::domain::Template;
+use crate::domain::{SlackAction, Template};
 use crate::slack::limits;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Templates {
         sample_context(t, self.calendars.names().first().copied().unwrap_or_default())
     }
 
-    pub fn email(&self, name: &str, ctx: &Value) -> Result<RenderedEmail, TemplateError> {
+    pub fn email(&self, name: Template, ctx: &Value) -> Result<RenderedEmail, TemplateError> {
         let (subject, html) = self.email_parts(name, ctx)?;
         let text =
             html2text::from_read(html.as_bytes(), 78).map_err(|e| TemplateError(format!("email/{name}.html: {e}")))?;
@@ -104,11 +104,11 @@ impl Templates {
 
     /// An email's subject; the body is rendered too (so a broken one is an
     /// error) but not turned into plain text. For `deskbell simulate`.
-    pub fn email_subject(&self, name: &str, ctx: &Value) -> Result<String, TemplateError> {
+    pub fn email_subject(&self, name: Template, ctx: &Value) -> Result<String, TemplateError> {
         Ok(self.email_parts(name, ctx)?.0)
     }
 
-    fn email_parts(&self, name: &str, ctx: &Value) -> Result<(String, String), TemplateError> {
+    fn email_parts(&self, name: Template, ctx: &Value) -> Result<(String, String), TemplateError> {
         let ctx = Jv::from(minijinja::value::Serde(ctx));
         let subject =
             self.env.get_template(&format!("email/{name}.subject.txt")).map_err(err)?.render(&ctx).map_err(err)?;
@@ -119,9 +119,10 @@ impl Templates {
     /// A Slack message. Every value of the context is text from outside
     /// (names, summaries, replies, reasons): it is escaped for mrkdwn
     /// first, so no value can mention `<!channel>` or hide a link.
-    pub fn slack(&self, name: &str, ctx: &Value) -> Result<RenderedSlack, TemplateError> {
+    pub fn slack(&self, name: Template, ctx: &Value) -> Result<RenderedSlack, TemplateError> {
         let file = format!("slack/{name}.json");
-        let ctx = mrkdwn_escaped(ctx);
+        let mut ctx = mrkdwn_escaped(ctx);
+        ctx["actions"] = SlackAction::iter().map(|a| (a.to_string(), Value::from(a.to_string()))).collect();
         let json =
             self.env.get_template(&file).map_err(err)?.render(Jv::from(minijinja::value::Serde(&ctx))).map_err(err)?;
         let msg: Value = serde_json::from_str(&json)
@@ -155,10 +156,10 @@ impl Templates {
         for t in Template::iter() {
             let (email, slack) = t.forms();
             let ctx = self.sample(t);
-            if email && let Err(e) = self.email(t.into(), &ctx) {
+            if email && let Err(e) = self.email(t, &ctx) {
                 problems.push(e.0);
             }
-            if slack && let Err(e) = self.slack(t.into(), &ctx) {
+            if slack && let Err(e) = self.slack(t, &ctx) {
                 problems.push(e.0);
             }
         }
@@ -190,14 +191,14 @@ mod tests {
         let t = Templates::load(dir, Arc::new(cals));
         t.check().unwrap();
         assert_eq!(t.sample(Template::SlotReminder)["ticket"]["team"]["calendar"], "acme-hq");
-        let mail = t.email("slot_reminder", &t.sample(Template::SlotReminder)).unwrap();
+        let mail = t.email(Template::SlotReminder, &t.sample(Template::SlotReminder)).unwrap();
         assert!(mail.text.contains("CET"), "rendered in the desk's zone: {}", mail.text);
         Templates::load(dir, Arc::new(Calendars::default())).check().unwrap();
     }
 
     #[test]
     fn customer_mail_has_subject_html_and_text() {
-        let mail = shipped().email("customer_begin", &sample_context(Template::CustomerBegin, "umich")).unwrap();
+        let mail = shipped().email(Template::CustomerBegin, &sample_context(Template::CustomerBegin, "umich")).unwrap();
         assert!(mail.subject.contains("R-12"), "{}", mail.subject);
         assert!(mail.html.contains("<html") && mail.html.contains("Cara"));
         assert!(mail.text.contains("Cara") && !mail.text.contains("<p>"));
@@ -208,10 +209,10 @@ mod tests {
         let t = shipped();
         let mut ctx = sample_context(Template::DispatcherCloseNotice, "umich");
         ctx["step"] = json!({ "minutes": 96 * 60, "chain": "waiting_on_client", "number": 3 });
-        let msg = t.slack("dispatcher_close_notice", &ctx).unwrap();
+        let msg = t.slack(Template::DispatcherCloseNotice, &ctx).unwrap();
         assert_eq!(msg.text, "S-45: the client has not answered for 96 hours");
         assert!(!serde_json::to_string(&msg.blocks).unwrap().contains("three attempts"));
-        assert!(one_line(&t.email("dispatcher_close_notice", &ctx).unwrap().text).contains("96 hours"));
+        assert!(one_line(&t.email(Template::DispatcherCloseNotice, &ctx).unwrap().text).contains("96 hours"));
     }
 
     #[test]
@@ -220,7 +221,7 @@ mod tests {
         let mut ctx = sample_context(Template::RefreshDenied, "umich");
         ctx["change"]["audits"] =
             json!({ "status": "cancelled", "denied": "The current laptop is under two years old." });
-        let text = one_line(&t.email("refresh_denied", &ctx).unwrap().text);
+        let text = one_line(&t.email(Template::RefreshDenied, &ctx).unwrap().text);
         assert!(text.contains("The reason given: The current laptop is under two years old."), "{text}");
     }
 
@@ -228,16 +229,16 @@ mod tests {
     fn a_delegate_is_told_whose_computer_it_is() {
         let t = shipped();
         let mut ctx = sample_context(Template::CustomerBegin, "umich");
-        let own = t.email("customer_begin", &ctx).unwrap();
+        let own = t.email(Template::CustomerBegin, &ctx).unwrap();
         assert!(own.subject.starts_with("Your new computer") && own.text.contains("Your computer"), "{}", own.text);
         ctx["ticket"]["delegate"] = json!({ "name": "Dan Delegate", "email": "dan@example.edu" });
         ctx["recipient"]["name"] = "Dan Delegate".into();
-        let mail = t.email("customer_begin", &ctx).unwrap();
+        let mail = t.email(Template::CustomerBegin, &ctx).unwrap();
         assert!(mail.subject.starts_with("Cara Customer's new computer"), "{}", mail.subject);
         let text = one_line(&mail.text);
         assert!(text.contains("Cara Customer's computer") && !text.contains("Your computer"), "{text}");
         assert!(text.contains("as Cara Customer's delegate"), "{text}");
-        let reminder = one_line(&t.email("wizard_reminder", &ctx).unwrap().text);
+        let reminder = one_line(&t.email(Template::WizardReminder, &ctx).unwrap().text);
         assert!(reminder.contains("replacing Cara Customer's computer"), "{reminder}");
     }
 
@@ -245,10 +246,10 @@ mod tests {
     fn slot_reminders_stress_a_unit_specified_location() {
         let t = shipped();
         let mut ctx = sample_context(Template::SlotReminder, "umich");
-        let on_prem = one_line(&t.email("slot_reminder", &ctx).unwrap().text);
+        let on_prem = one_line(&t.email(Template::SlotReminder, &ctx).unwrap().text);
         ctx["ticket"]["style"] = "unit_specified_location".into();
         ctx["ticket"]["location"] = "Angell Hall 1010".into();
-        let unit = one_line(&t.email("slot_reminder", &ctx).unwrap().text);
+        let unit = one_line(&t.email(Template::SlotReminder, &ctx).unwrap().text);
         assert!(unit.contains("Angell Hall 1010") && unit.contains("must be there"), "{unit}");
         assert!(!on_prem.contains("must be there"));
         assert!(on_prem.contains("Tuesday, November 24 at 9:00 AM EST"), "{on_prem}");
@@ -259,9 +260,9 @@ mod tests {
         let t = shipped();
         let mut ctx = sample_context(Template::ApprovalRequest, "umich");
         ctx["ticket"]["customer"]["name"] = "<script>\"Bobby\" & co</script>".into();
-        let html = t.email("approval_request", &ctx).unwrap().html;
+        let html = t.email(Template::ApprovalRequest, &ctx).unwrap().html;
         assert!(!html.contains("<script>"));
-        let slack = t.slack("approval_request", &ctx).unwrap();
+        let slack = t.slack(Template::ApprovalRequest, &ctx).unwrap();
         assert!(
             slack.text.contains("&lt;script&gt;\"Bobby\" &amp; co"),
             "JSON-escaped and mrkdwn-escaped, not mangled: {}",
@@ -291,7 +292,7 @@ mod tests {
         for template in Template::iter().filter(|t| t.forms().1) {
             let mut ctx = sample_context(template, "umich");
             replace_strings(&mut ctx, "<!channel> <!here> <https://evil.example|your ticket> <@U0BOSS001> Tom & Jerry");
-            let msg = t.slack(template.into(), &ctx).unwrap();
+            let msg = t.slack(template, &ctx).unwrap();
             let all = format!("{} {}", msg.text, serde_json::to_string(&msg.blocks).unwrap());
             for live in ["<!channel>", "<!here>", "<https://evil", "<@U0BOSS001>"] {
                 assert!(!all.contains(live), "{template}: {live} is live in {all}");
@@ -307,7 +308,7 @@ mod tests {
             let mut ctx = sample_context(template, "umich");
             replace_strings(&mut ctx, &"W".repeat(5000));
             ctx["slots"] = (0..60).map(|i| json!({ "id": i, "starts_at": "2026-11-30T14:00:00+00:00" })).collect();
-            let msg = t.slack(template.into(), &ctx).unwrap();
+            let msg = t.slack(template, &ctx).unwrap();
             assert!(msg.text.chars().count() <= limits::FALLBACK_TEXT, "{template}: text");
             assert_eq!(limits::broken(&msg.blocks, limits::MESSAGE_BLOCKS), Vec::<String>::new(), "{template}");
         }
@@ -317,11 +318,11 @@ mod tests {
     fn a_missing_variable_is_reported_with_file_and_line() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("slack")).unwrap();
-        std::fs::write(dir.path().join("slack/x.json"), "{\n\"text\": {{ ticket.nope }}\n}").unwrap();
+        std::fs::write(dir.path().join("slack/kpi_digest.json"), "{\n\"text\": {{ ticket.nope }}\n}").unwrap();
         let t = Templates::load(dir.path(), Arc::new(Calendars::default()));
-        let e = t.slack("x", &serde_json::json!({"ticket": {}})).unwrap_err().0;
-        assert!(e.contains("slack/x.json") && e.contains('2'), "{e}");
-        let e = t.email("missing", &serde_json::json!({})).unwrap_err().0;
-        assert!(e.contains("email/missing.subject.txt"), "{e}");
+        let e = t.slack(Template::KpiDigest, &serde_json::json!({"ticket": {}})).unwrap_err().0;
+        assert!(e.contains("slack/kpi_digest.json") && e.contains('2'), "{e}");
+        let e = t.email(Template::CustomerBegin, &serde_json::json!({})).unwrap_err().0;
+        assert!(e.contains("email/customer_begin.subject.txt"), "{e}");
     }
 }

@@ -44,7 +44,7 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
         }),
         Subject::Delivery => json!({
             "ref": "R-12", "dedupe_key": "R-12/customer_begin", "channel": "email",
-            "recipient": "cara@example.edu", "template": "customer_begin", "error": "550 mailbox unavailable", "attempts": 1,
+            "recipient": "cara@example.edu", "template": Template::CustomerBegin, "error": "550 mailbox unavailable", "attempts": 1,
             "hint": null,
         }),
     };

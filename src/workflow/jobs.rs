@@ -70,13 +70,12 @@ impl Workflow {
             let key = format!("digest/{}/{}", d.approver, now.format("%Y-%m-%d"));
             let payload = serde_json::json!({ "ticket": { "ref": "digest", "tickets": d.tickets }, "recipient": { "name": d.name } });
             let payload = payload.to_string();
-            let template = crate::domain::Template::ApprovalDigest.into();
             let m = NewMessage {
                 dedupe_key: &key,
                 ticket: None,
                 channel: crate::domain::Channel::Email,
                 recipient: &d.email,
-                template,
+                content: crate::domain::Template::ApprovalDigest.into(),
                 payload: &payload,
                 hours: Some(&d.calendar),
             };
@@ -109,7 +108,7 @@ impl Workflow {
             ticket: None,
             channel: crate::domain::Channel::Slack,
             recipient: channel.as_str(),
-            template: crate::domain::Template::KpiDigest.into(),
+            content: crate::domain::Template::KpiDigest.into(),
             payload: &payload.to_string(),
             hours: None,
         };

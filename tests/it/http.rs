@@ -243,7 +243,8 @@ async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
     let body: serde_json::Value = done.json().await.unwrap();
     assert_eq!(body["tickets"][0], json!({ "ticket": t.reference().to_string(), "status": "pending_itsm_existence" }));
     let audits = store.audits(t.reference()).await.unwrap();
-    assert!(audits.iter().any(|a| a.actor == Actor::External("api:depot".into()) && a.change.what == "replacement"));
+    assert!(audits.iter().any(|a| a.actor == Actor::External("api:depot".into())
+        && a.change.what == deskbell::domain::AuditField::Replacement));
 }
 
 #[tokio::test]

@@ -79,7 +79,7 @@ async fn sent_mail(store: &Store, r: RefreshTicketId, key: &str) -> String {
         ticket: Some(r.into()),
         channel: deskbell::domain::Channel::Email,
         recipient: "cara@example.edu",
-        template: "customer_begin",
+        content: deskbell::domain::Template::CustomerBegin.into(),
         payload: &payload.to_string(),
         hours: None,
     };
@@ -96,7 +96,11 @@ async fn sent_mail(store: &Store, r: RefreshTicketId, key: &str) -> String {
 
 async fn notes(store: &Store, t: TicketRef) -> Vec<String> {
     let audits = store.audits(t).await.unwrap();
-    audits.into_iter().filter(|a| a.change.what == "customer_note").filter_map(|a| a.change.to).collect()
+    audits
+        .into_iter()
+        .filter(|a| a.change.what == deskbell::domain::AuditField::CustomerNote)
+        .filter_map(|a| a.change.to)
+        .collect()
 }
 
 async fn last_inbound(store: &Store) -> deskbell::store::InboundRow {

@@ -70,9 +70,13 @@ async fn the_digest_job_at_two_in_the_morning_mails_approvers_at_10_05(store: &S
     assert!(sim.workflow.send_digests().await.unwrap() > 0);
     let due = |at| async move { store.claim_outbox(at, at, 100, false).await.unwrap() };
     let claimed = due(local(12, 4, 10, 4)).await;
-    assert!(claimed.iter().all(|r| r.template != "approval_digest"), "not before 10:05: {claimed:?}");
+    assert!(
+        claimed.iter().all(|r| r.content != deskbell::domain::Template::ApprovalDigest.into()),
+        "not before 10:05: {claimed:?}"
+    );
     let claimed = due(local(12, 4, 10, 5)).await;
-    let digests: Vec<_> = claimed.iter().filter(|r| r.template == "approval_digest").collect();
+    let digests: Vec<_> =
+        claimed.iter().filter(|r| r.content == deskbell::domain::Template::ApprovalDigest.into()).collect();
     assert_eq!(digests.len(), 2, "both approvers, at 10:05 local");
     assert!(digests.iter().all(|r| r.hours.as_deref() == Some("umich")));
 }

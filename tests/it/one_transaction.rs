@@ -88,7 +88,9 @@ async fn a_reply_whose_notification_fails_changes_nothing_and_a_retry_completes_
     let id = inbound.receive("webhook", &Envelope::default(), raw.as_bytes()).await.unwrap();
     let row = store.inbound(id).await.unwrap();
     assert_eq!(row.status, "stored", "kept for a retry");
-    let notes = |a: &Vec<deskbell::domain::Audit>| a.iter().filter(|a| a.change.what == "customer_note").count();
+    let notes = |a: &Vec<deskbell::domain::Audit>| {
+        a.iter().filter(|a| a.change.what == deskbell::domain::AuditField::CustomerNote).count()
+    };
     assert_eq!(notes(&store.audits(s.into()).await.unwrap()), 0, "no note without its notification");
     assert_eq!(store.load_service(s).await.unwrap().value.status, ServiceStatus::WaitingOnClient, "not moved");
 

@@ -91,7 +91,7 @@ impl Rig {
             ticket: TicketRef::parse(r).ok(),
             channel,
             recipient: to,
-            template: template.into(),
+            content: template.into(),
             payload: &payload,
             hours: None,
         };

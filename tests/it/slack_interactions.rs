@@ -118,7 +118,13 @@ async fn status(store: &Store, t: RefreshTicketId) -> RefreshStatus {
 /// How many times the ticket left `requires_approval`.
 async fn decisions(store: &Store, t: RefreshTicketId) -> usize {
     let audits = store.audits(t.into()).await.unwrap();
-    audits.iter().filter(|a| a.change.what == "status" && a.change.from.as_deref() == Some("requires_approval")).count()
+    audits
+        .iter()
+        .filter(|a| {
+            a.change.what == deskbell::domain::AuditField::Status
+                && a.change.from.as_deref() == Some("requires_approval")
+        })
+        .count()
 }
 
 fn response_texts(fake: &FakeSlack) -> Vec<String> {
@@ -139,7 +145,13 @@ async fn approvers_approve_once_and_everyone_else_is_refused() {
     assert_eq!(code, 200);
     eventually("the refusal", || response_texts(&fake).iter().any(|t| t.contains("Only approvers of LSA 2026"))).await;
     assert_eq!(status(store, t).await, RefreshStatus::RequiresApproval);
-    let refused = store.audits(t.into()).await.unwrap().into_iter().filter(|a| a.change.what == "refused").count();
+    let refused = store
+        .audits(t.into())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.change.what == deskbell::domain::AuditField::Refused)
+        .count();
     assert_eq!(refused, 1);
 
     // Ann approves; her double click and Abe's stale Deny are told so.

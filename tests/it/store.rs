@@ -82,7 +82,7 @@ async fn creating_a_ticket_commits_its_audits_and_timers(store: &Store) {
     assert_eq!(timers.len(), 4);
     assert_eq!((timers[0].kind, timers[0].due_at), (TimerKind::CustomerBegin, local(9, 8, 10, 5)));
     let audits = store.audits(t.reference()).await.unwrap();
-    assert_eq!(audits.iter().map(|a| a.change.what.as_str()).collect::<Vec<_>>(), ["created", "status"]);
+    assert_eq!(audits.iter().map(|a| <&str>::from(a.change.what)).collect::<Vec<_>>(), ["created", "status"]);
     assert!(audits.iter().all(|a| a.actor == Actor::System && a.at == now));
     assert!(store.outbox_of(t.reference()).await.unwrap().is_empty());
     // The invite is due on Tuesday, not before.

@@ -1,8 +1,12 @@
 //! The words that cross modules are types, not string contracts: no source
-//! file names an outbox channel (`Channel` does) or a scheduled job (`Job`
-//! does) by its stored text.
+//! file names an outbox channel (`Channel` does), a scheduled job (`Job`), a
+//! message template (`Template`), an audit field (`AuditField`) or a Slack
+//! button (`SlackAction`) by its stored text, and the Slack templates take
+//! their buttons' ids from the renderer.
 
 use std::path::Path;
+
+use strum::IntoEnumIterator;
 
 fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
@@ -36,6 +40,16 @@ fn no_source_names_an_outbox_channel_or_a_job_as_a_string() {
             ["slot_generation", "slot_discovery", "tdx_check", "approval_digest", "kpi_digest", "slack_link"]
                 .map(|job| format!("\"{job}\"")),
         )
+        // Nor a template (`tracking_number` is also a ticket's field), an
+        // audit field, or a Slack button by its id.
+        .chain(
+            deskbell::domain::Template::iter()
+                .filter(|t| *t != deskbell::domain::Template::TrackingNumber)
+                .map(|t| format!("\"{t}\"")),
+        )
+        .chain(["what == \"", "what = '", "audit(\"", "Change::new(\""].map(str::to_owned))
+        .chain(["\"action_id\": \"".to_owned()])
+        .chain(deskbell::domain::SlackAction::iter().flat_map(|a| [format!("\"{a}\" =>"), format!("\"{a}:")]))
         .collect();
     let mut found = Vec::new();
     for file in files {
@@ -46,5 +60,14 @@ fn no_source_names_an_outbox_channel_or_a_job_as_a_string() {
             }
         }
     }
-    assert!(found.is_empty(), "channels or jobs named as strings:\n{}", found.join("\n"));
+    assert!(found.is_empty(), "vocabulary named as strings:\n{}", found.join("\n"));
+}
+
+#[test]
+fn slack_templates_take_button_ids_from_the_renderer() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/templates/slack"));
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        assert!(!text.contains("\"action_id\": \""), "{}: a button id written out", entry.path().display());
+    }
 }

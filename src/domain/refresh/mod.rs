@@ -10,7 +10,7 @@ use strum::{Display, EnumIter, EnumString, IntoStaticStr, VariantNames};
 
 pub use transition::{Ctx, RefreshEvent};
 
-use super::{ConfigId, DomainError, PersonId, RefreshTicketId, SlotId, TeamId, TicketRef};
+use super::{AuditField, ConfigId, DomainError, PersonId, RefreshTicketId, SlotId, TeamId, TicketRef};
 
 /// How an approval ended. Worked out once, here: the approvers' edited
 /// messages and the answers to late clicks both say it.
@@ -40,9 +40,11 @@ impl ApprovalDecision {
     pub fn in_change<'a>(changes: impl IntoIterator<Item = &'a super::Change>) -> Option<Self> {
         let (mut status, mut denied) = (None, false);
         for c in changes {
-            match c.what.as_str() {
-                "status" => status = Some((c.from.as_deref()?.parse().ok()?, c.to.as_deref()?.parse().ok()?)),
-                "denied" => denied = true,
+            match c.what {
+                AuditField::Status => {
+                    status = Some((c.from.as_deref()?.parse().ok()?, c.to.as_deref()?.parse().ok()?));
+                }
+                AuditField::Denied => denied = true,
                 _ => {}
             }
         }

@@ -354,8 +354,12 @@ fn an_approval_decision_is_worked_out_once_from_the_status_change() {
     assert_eq!(D::of(S::RequiresApproval, S::OnHold, false), None, "a hold is no decision");
     assert_eq!(D::of(S::PendingOrdering, S::Cancelled, false), None);
     let denial = [
-        crate::domain::Change::new("status", Some("requires_approval".into()), Some("cancelled".into())),
-        crate::domain::Change::new("denied", None, Some("no budget".into())),
+        crate::domain::Change::new(
+            crate::domain::AuditField::Status,
+            Some("requires_approval".into()),
+            Some("cancelled".into()),
+        ),
+        crate::domain::Change::new(crate::domain::AuditField::Denied, None, Some("no budget".into())),
     ];
     assert_eq!(D::in_change(&denial), Some(D::Denied));
     assert_eq!(D::Denied.to_string(), "denied");

@@ -8,7 +8,9 @@ use strum::{IntoEnumIterator, IntoStaticStr};
 use super::{Cadence, NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System};
 use crate::calendar::BusinessCalendar;
 use crate::domain::effects::Effects;
-use crate::domain::{DomainError, Effect, ItsmRequest, Recipient, RefreshTicketId, SlotId, Template, Timer, TimerKind};
+use crate::domain::{
+    AuditField, DomainError, Effect, ItsmRequest, Recipient, RefreshTicketId, SlotId, Template, Timer, TimerKind,
+};
 
 /// What a transition may consult besides the ticket: the current instant and
 /// the team's business calendar and cadence policy.
@@ -134,7 +136,7 @@ impl RefreshTicket {
             created_at: ctx.now,
         };
         let mut s = Step::new(ticket);
-        s.fx.audit("created", None, None);
+        s.fx.audit(AuditField::Created, None, None);
         if s.t.no_customer {
             s.enter_ordering();
         } else {
@@ -196,12 +198,12 @@ impl RefreshTicket {
             (E::Denied { reason }, S::RequiresApproval) => {
                 s.fx.notify(Template::ApprovalDecided, Recipient::ApprovalMessages, None);
                 s.status(S::Cancelled);
-                s.fx.audit("denied", None, Some(reason.clone()));
+                s.fx.audit(AuditField::Denied, None, Some(reason.clone()));
                 s.notify_customer(Template::RefreshDenied, None);
             }
             (E::ReplacementAssigned { system, tracking_number, bulk: false }, status) if !status.is_terminal() => {
                 s.fx.audit(
-                    "replacement",
+                    AuditField::Replacement,
                     s.t.replacement.as_ref().map(|r| r.serial.clone()),
                     Some(system.serial.clone()),
                 );
@@ -215,7 +217,7 @@ impl RefreshTicket {
                     return Err(DomainError::Invalid("a remote customer replacement needs a tracking number".into()));
                 }
                 s.fx.audit(
-                    "replacement",
+                    AuditField::Replacement,
                     s.t.replacement.as_ref().map(|r| r.serial.clone()),
                     Some(system.serial.clone()),
                 );
@@ -228,7 +230,7 @@ impl RefreshTicket {
             (E::ItsmRequestCreated { request }, S::DeliveryScheduled | S::PendingDelivery)
                 if s.t.itsm_request.is_none() =>
             {
-                s.fx.audit("itsm_request", None, Some(request.clone()));
+                s.fx.audit(AuditField::ItsmRequest, None, Some(request.clone()));
                 s.t.itsm_request = Some(request.clone());
                 match (s.t.style, s.t.replacement.as_ref().map(|r| r.platform)) {
                     // Windows at-home systems are prestaged by the vendor (`000_*`).
@@ -262,7 +264,7 @@ impl RefreshTicket {
                 if let Some(old) = s.t.slot {
                     s.fx.push(Effect::Unbook(old));
                 }
-                s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), None);
+                s.fx.audit(AuditField::Slot, s.t.slot.map(|x| x.to_string()), None);
                 s.t.slot = None;
                 s.t.appointment_at = None;
                 s.t.reschedules += 1;
@@ -289,7 +291,7 @@ impl RefreshTicket {
                 }
                 s.t.held_from = None;
                 s.status(S::Cancelled);
-                s.fx.audit("cancel_reason", None, Some(reason.clone()));
+                s.fx.audit(AuditField::CancelReason, None, Some(reason.clone()));
                 s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
             }
             _ => return Err(illegal(&event)),
@@ -342,7 +344,7 @@ fn system_found(s: &mut Step, ctx: &Ctx) {
 /// Books a slot and schedules its reminder at the cadence's send time on the
 /// business day before the appointment (at once if that time has passed).
 fn book(s: &mut Step, slot: SlotId, starts_at: DateTime<Utc>, ctx: &Ctx) {
-    s.fx.audit("slot", s.t.slot.map(|x| x.to_string()), Some(slot.to_string()));
+    s.fx.audit(AuditField::Slot, s.t.slot.map(|x| x.to_string()), Some(slot.to_string()));
     if let Some(old) = s.t.slot {
         s.fx.push(Effect::Unbook(old));
     }

@@ -10,7 +10,9 @@ use super::policy::{ChainKind, EscalationPolicy};
 use super::{LAST_TIER, NewServiceTicket, ServiceKind, ServiceStatus, ServiceTicket};
 use crate::calendar::BusinessCalendar;
 use crate::domain::effects::Effects;
-use crate::domain::{DomainError, Effect, PersonId, Recipient, Role, ServiceTicketId, Template, Timer, TimerKind};
+use crate::domain::{
+    AuditField, DomainError, Effect, PersonId, Recipient, Role, ServiceTicketId, Template, Timer, TimerKind,
+};
 
 /// What a transition may consult besides the ticket: the instant, the
 /// team's calendar with the SLA's business hours, and the policy.
@@ -116,7 +118,7 @@ impl ServiceTicket {
             responded_at: None,
         };
         let mut s = Step { fx: Effects::new(t.reference()), t, ctx };
-        s.fx.audit("created", None, None);
+        s.fx.audit(AuditField::Created, None, None);
         s.fx.status(None, ServiceStatus::New);
         s.fx.notify(Template::TicketReceived, Recipient::Customer(s.t.contact), None);
         s.start_chain(ChainKind::Unassigned);
@@ -140,7 +142,7 @@ impl ServiceTicket {
                 return Err(DomainError::Invalid(format!("{} is already assigned to them", s.t.reference())));
             }
             (E::Assign { engineer }, S::New | S::Assigned | S::InProgress | S::Escalated) => {
-                s.fx.audit("assignee", s.t.assignee.map(|p| p.to_string()), Some(engineer.to_string()));
+                s.fx.audit(AuditField::Assignee, s.t.assignee.map(|p| p.to_string()), Some(engineer.to_string()));
                 s.t.assignee = Some(*engineer);
                 s.t.acknowledged_at = None;
                 s.t.epoch += 1;
@@ -159,7 +161,7 @@ impl ServiceTicket {
                 }
                 s.t.acknowledged_at = Some(now);
                 s.t.responded_at.get_or_insert(now);
-                s.fx.audit("acknowledged", None, Some(by.to_string()));
+                s.fx.audit(AuditField::Acknowledged, None, Some(by.to_string()));
                 s.status(S::InProgress);
                 s.fx.push(Effect::CancelTimers(vec![K::Unacknowledged]));
             }
@@ -220,7 +222,7 @@ impl ServiceTicket {
                     // `004_*` escalates by threshold whatever the assignment.
                     _ if s.t.tier < LAST_TIER && !matches!(status, S::WaitingOnClient) => s.escalate()?,
                     // Waiting on the client or at the last tier: noted, nothing more to do.
-                    _ => s.fx.audit("threshold_passed", None, Some(s.t.tier.to_string())),
+                    _ => s.fx.audit(AuditField::ThresholdPassed, None, Some(s.t.tier.to_string())),
                 }
             }
             _ => return Err(illegal(&event)),
@@ -236,12 +238,12 @@ impl Step<'_> {
         if self.t.tier >= LAST_TIER {
             return Err(DomainError::Invalid(format!("{} is already at the last tier", self.t.reference())));
         }
-        self.fx.audit("tier", Some(self.t.tier.to_string()), Some((self.t.tier + 1).to_string()));
+        self.fx.audit(AuditField::Tier, Some(self.t.tier.to_string()), Some((self.t.tier + 1).to_string()));
         self.t.tier += 1;
         // A new tier is a new chain: its pings are keyed apart from the last one's.
         self.t.epoch += 1;
         let released = self.t.assignee.take();
-        self.fx.audit("assignee", released.map(|p| p.to_string()), None);
+        self.fx.audit(AuditField::Assignee, released.map(|p| p.to_string()), None);
         self.status(ServiceStatus::Escalated);
         let tier = Some(self.t.tier.to_string());
         self.fx.notify(Template::EscalatedToTier, Recipient::Customer(self.t.contact), tier.clone());
