@@ -37,31 +37,28 @@ impl std::fmt::Display for Actor {
     }
 }
 
-/// What an audit line is about; stored as its snake_case name, and the key
-/// a message's template reads the change under (`audits.denied`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, strum::Display, strum::EnumString, strum::IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum AuditField {
-    Created,
-    Status,
-    HoldReason,
-    CancelReason,
-    /// An approver's reason to deny.
-    Denied,
-    Replacement,
-    ItsmRequest,
-    Slot,
-    Assignee,
-    Acknowledged,
-    ThresholdPassed,
-    Tier,
-    /// Somebody tried what they may not: the action, and why not.
-    Refused,
-    /// A customer's emailed reply, as read.
-    CustomerNote,
+vocabulary! {
+    /// What an audit line is about; stored as its snake_case name, and the key
+    /// a message's template reads the change under (`audits.denied`).
+    pub enum AuditField {
+        Created,
+        Status,
+        HoldReason,
+        CancelReason,
+        /// An approver's reason to deny.
+        Denied,
+        Replacement,
+        ItsmRequest,
+        Slot,
+        Assignee,
+        Acknowledged,
+        ThresholdPassed,
+        Tier,
+        /// Somebody tried what they may not: the action, and why not.
+        Refused,
+        /// A customer's emailed reply, as read.
+        CustomerNote,
+    }
 }
 
 /// One audited change: `what` changed from `from` to `to`.

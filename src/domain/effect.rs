@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
 use super::{Change, ConfigId, PersonId, Role, SlotId, TeamId};
 
@@ -31,61 +30,57 @@ pub enum Effect {
     ResumeTimers,
 }
 
-/// Every message template deskbell sends. Each has an email form, a Slack
-/// form or both (`templates/email/NAME.*`, `templates/slack/NAME.json`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Template {
-    CustomerBegin,
-    WizardReminder,
-    LocationInfoNeeded,
-    ApprovalRequest,
-    ApprovalDigest,
-    RefreshDenied,
-    SlotInvitation,
-    SlotReminder,
-    RescheduleConfirmation,
-    TrackingNumber,
-    MacMdmRequest,
-    TeamTdxAlert,
-    TicketReceived,
-    TechnicianAssigned,
-    EngineerAssigned,
-    EscalatedToTier,
-    WaitingOnClientReminder,
-    ClosingNotice,
-    DispatcherCloseNotice,
-    StatusUpdateReminder,
-    EscalationPing,
-    DeliveryDead,
-    /// Replaces every approver's approval request once someone decided.
-    ApprovalDecided,
-    /// An answer to one person's click or command, through its `response_url`.
-    InteractionReply,
-    /// Yesterday's service desk KPIs, to the configured channel.
-    KpiDigest,
-    /// A customer's emailed reply, to the people working the ticket (or,
-    /// matching no ticket, to the help desk).
-    CustomerReply,
+vocabulary! {
+    /// Every message template deskbell sends. Each has an email form, a Slack
+    /// form or both (`templates/email/NAME.*`, `templates/slack/NAME.json`).
+    pub enum Template {
+        CustomerBegin,
+        WizardReminder,
+        LocationInfoNeeded,
+        ApprovalRequest,
+        ApprovalDigest,
+        RefreshDenied,
+        SlotInvitation,
+        SlotReminder,
+        RescheduleConfirmation,
+        TrackingNumber,
+        MacMdmRequest,
+        TeamTdxAlert,
+        TicketReceived,
+        TechnicianAssigned,
+        EngineerAssigned,
+        EscalatedToTier,
+        WaitingOnClientReminder,
+        ClosingNotice,
+        DispatcherCloseNotice,
+        StatusUpdateReminder,
+        EscalationPing,
+        DeliveryDead,
+        /// Replaces every approver's approval request once someone decided.
+        ApprovalDecided,
+        /// An answer to one person's click or command, through its `response_url`.
+        InteractionReply,
+        /// Yesterday's service desk KPIs, to the configured channel.
+        KpiDigest,
+        /// A customer's emailed reply, to the people working the ticket (or,
+        /// matching no ticket, to the help desk).
+        CustomerReply,
+    }
 }
 
-/// How an outbox row leaves deskbell; stored as its snake_case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, IntoStaticStr)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Channel {
-    Email,
-    /// A new Slack message to a channel or a person (DM).
-    Slack,
-    /// An edit of a Slack message deskbell posted (`channel:ts`).
-    SlackUpdate,
-    /// An answer through an interaction's `response_url`.
-    SlackResponse,
-    /// A call to the ITSM system.
-    Tdx,
+vocabulary! {
+    /// How an outbox row leaves deskbell; stored as its snake_case name.
+    pub enum Channel {
+        Email,
+        /// A new Slack message to a channel or a person (DM).
+        Slack,
+        /// An edit of a Slack message deskbell posted (`channel:ts`).
+        SlackUpdate,
+        /// An answer through an interaction's `response_url`.
+        SlackResponse,
+        /// A call to the ITSM system.
+        Tdx,
+    }
 }
 
 impl Channel {
@@ -227,14 +222,14 @@ pub enum ItsmRequest {
     ClosePrestageTask,
 }
 
-/// The kinds of [`ItsmRequest`], as the outbox row and its key name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Display, EnumString, EnumIter, IntoStaticStr)]
-#[strum(serialize_all = "snake_case")]
-pub enum ItsmAction {
-    LookupSystem,
-    CreateRequest,
-    UpdateAppointment,
-    ClosePrestageTask,
+vocabulary! {
+    /// The kinds of [`ItsmRequest`], as the outbox row and its key name them.
+    pub enum ItsmAction {
+        LookupSystem,
+        CreateRequest,
+        UpdateAppointment,
+        ClosePrestageTask,
+    }
 }
 
 impl ItsmRequest {
@@ -293,24 +288,21 @@ impl std::fmt::Display for Content {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum TimerKind {
-    CustomerBegin,
-    WizardReminder,
-    WizardExpired,
-    SlotReminder,
-    /// Escalation chains of service tickets (`004_*`): the step is the
-    /// index of the policy step; the threshold's step is the tier.
-    Unassigned,
-    Unacknowledged,
-    WaitingOnClient,
-    Threshold,
-    /// The n-th status-update reminder of an open P1/P2 incident.
-    StatusUpdate,
+vocabulary! {
+    pub enum TimerKind {
+        CustomerBegin,
+        WizardReminder,
+        WizardExpired,
+        SlotReminder,
+        /// Escalation chains of service tickets (`004_*`): the step is the
+        /// index of the policy step; the threshold's step is the tier.
+        Unassigned,
+        Unacknowledged,
+        WaitingOnClient,
+        Threshold,
+        /// The n-th status-update reminder of an open P1/P2 incident.
+        StatusUpdate,
+    }
 }
 
 /// A pending step: unique per ticket, kind and step, due at an instant.

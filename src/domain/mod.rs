@@ -2,6 +2,40 @@
 //! database, the network or the clock; `now` and the business calendar are
 //! passed in, and every outcome is data (a new state plus [`Effect`]s).
 
+/// A closed word of the domain: stored, serialized and shown as its
+/// snake_case name (`as_written`: as its variants are spelled), parsed back
+/// from it, and listed by `iter()`.
+macro_rules! vocabulary {
+    (as_written $(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            serde::Serialize,
+            serde::Deserialize,
+            strum::Display,
+            strum::EnumString,
+            strum::EnumIter,
+            strum::IntoStaticStr,
+            strum::VariantNames,
+        )]
+        $(#[$meta])*
+        $vis enum $name { $($body)* }
+    };
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
+        vocabulary! {
+            as_written
+            #[serde(rename_all = "snake_case")]
+            #[strum(serialize_all = "snake_case")]
+            $(#[$meta])*
+            $vis enum $name { $($body)* }
+        }
+    };
+}
+
 pub mod access;
 mod audit;
 mod effect;
@@ -16,6 +50,23 @@ mod slack;
 mod slot;
 #[cfg(test)]
 mod testing;
+
+/// What a transition may consult besides the ticket: the instant, the
+/// team's business calendar, and the desk's policy for its kind of ticket.
+#[derive(Debug)]
+pub struct Ctx<'a, P> {
+    pub now: chrono::DateTime<chrono::Utc>,
+    pub calendar: &'a crate::calendar::BusinessCalendar,
+    pub policy: &'a P,
+}
+
+// Only references and an instant: copied whatever the policy is.
+impl<P> Clone for Ctx<'_, P> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P> Copy for Ctx<'_, P> {}
 
 pub use audit::{Actor, Audit, AuditField, Change, ExternalEvent};
 pub use effect::{

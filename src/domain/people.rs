@@ -2,43 +2,26 @@
 //! consult to decide who is told what.
 
 use serde::{Deserialize, Serialize};
-use strum::{Display, EnumIter, EnumString, IntoStaticStr, VariantNames};
 
 use super::{ConfigId, Email, PersonId, SlackChannelId, SlackUserId, TeamId};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    EnumIter,
-    IntoStaticStr,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Role {
-    Customer,
-    Delegate,
-    Approver,
-    Engineer,
-    Dispatcher,
-    ServiceManager,
-    ServiceDirector,
-    RefreshManager,
-    RefreshAdmin,
-    SlotAdmin,
-    HelpDesk,
-    /// Runs deskbell itself: may replace the directory through the API.
-    AppAdmin,
+vocabulary! {
+    #[derive(PartialOrd, Ord)]
+    pub enum Role {
+        Customer,
+        Delegate,
+        Approver,
+        Engineer,
+        Dispatcher,
+        ServiceManager,
+        ServiceDirector,
+        RefreshManager,
+        RefreshAdmin,
+        SlotAdmin,
+        HelpDesk,
+        /// Runs deskbell itself: may replace the directory through the API.
+        AppAdmin,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,20 +7,18 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The buttons deskbell puts in messages, by `action_id`. The templates'
-/// renderer hands these names to the templates (`actions.approve`) and the
-/// interaction handler reads them back, so the two cannot drift apart. A
-/// button may add `:<something>` to keep ids unique within a message.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::EnumIter, strum::IntoStaticStr,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum SlackAction {
-    Approve,
-    Deny,
-    PickSlot,
-    Acknowledge,
-    AssignToMe,
+vocabulary! {
+    /// The buttons deskbell puts in messages, by `action_id`. The templates'
+    /// renderer hands these names to the templates (`actions.approve`) and the
+    /// interaction handler reads them back, so the two cannot drift apart. A
+    /// button may add `:<something>` to keep ids unique within a message.
+    pub enum SlackAction {
+        Approve,
+        Deny,
+        PickSlot,
+        Acknowledge,
+        AssignToMe,
+    }
 }
 
 impl SlackAction {

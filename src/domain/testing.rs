@@ -63,29 +63,19 @@ pub fn config(approvers: &[super::PersonId]) -> super::RefreshConfig {
 
 /// An on-prem ticket for `customer`.
 pub fn refresh_ticket(customer: super::PersonId) -> super::refresh::RefreshTicket {
-    use super::refresh::{Platform, RefreshStatus, RefreshTicket, Style, System};
-    RefreshTicket {
-        id: super::RefreshTicketId(1),
-        status: RefreshStatus::RequiresApproval,
-        held_from: None,
+    use super::refresh::{NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System};
+    let new = NewRefreshTicket {
         style: Style::OnPrem,
         customer: Some(customer),
         delegate: None,
         no_customer: false,
-        bump_down: false,
         team: super::TeamId(1),
         config: super::ConfigId(1),
         existing: System { serial: "OLD1".into(), model: None, platform: Platform::Windows },
         replacement: None,
-        tracking_number: None,
-        location: None,
-        shipping_address: None,
-        slot: None,
-        appointment_at: None,
-        itsm_request: None,
-        reschedules: 0,
-        created_at: chrono::DateTime::UNIX_EPOCH,
-    }
+    };
+    let fresh = RefreshTicket::fresh(super::RefreshTicketId(1), new, chrono::DateTime::UNIX_EPOCH);
+    RefreshTicket { status: RefreshStatus::RequiresApproval, ..fresh }
 }
 
 /// The shipped escalation policy (config/escalation.toml).

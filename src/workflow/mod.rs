@@ -59,7 +59,7 @@ impl Workflow {
         let items = new
             .into_iter()
             .zip(&calendars)
-            .map(|(n, calendar)| (n, Ctx { now, calendar, cadence: &self.cadence }))
+            .map(|(n, calendar)| (n, Ctx { now, calendar, policy: &self.cadence }))
             .collect();
         self.store.create_refresh_batch(items, actor, &self.routing).await
     }
@@ -94,7 +94,7 @@ impl Workflow {
         let mut moves = Vec::with_capacity(events.len());
         for (i, (current, event)) in events.into_iter().enumerate() {
             let calendar = self.calendar(current.value.team).await.map_err(|e| (i, e))?;
-            let ctx = Ctx { now, calendar: &calendar, cadence: &self.cadence };
+            let ctx = Ctx { now, calendar: &calendar, policy: &self.cadence };
             let (next, effects) = current.value.apply(event, &ctx).map_err(|e| (i, e.into()))?;
             moves.push((current, next, effects, calendar));
         }

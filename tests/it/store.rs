@@ -129,7 +129,7 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
         ] {
             let (store, current, cal, cadence) = (store.clone(), current.clone(), cal.clone(), cadence.clone());
             tasks.push(tokio::spawn(async move {
-                let ctx = Ctx { now: local(11, 2, 10, 0), calendar: &cal, cadence: &cadence };
+                let ctx = Ctx { now: local(11, 2, 10, 0), calendar: &cal, policy: &cadence };
                 let (next, effects) = current.value.apply(event, &ctx).unwrap();
                 let (actor, change) = (
                     Actor::Person(who),
@@ -187,7 +187,7 @@ async fn a_batch_with_a_bad_item_is_not_half_applied(store: &Store) {
     let f = fixture(store).await;
     let cal = calendar();
     let cadence = Cadence::default();
-    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, cadence: &cadence };
+    let ctx = Ctx { now: local(11, 2, 9, 0), calendar: &cal, policy: &cadence };
     let batch = vec![(new_refresh(&f, "B1"), ctx), (new_refresh(&f, "B2"), ctx), (new_refresh(&f, "B1"), ctx)];
     let (index, err) = store.create_refresh_batch(batch, &Actor::System, &Routing::default()).await.unwrap_err();
     assert_eq!(index, 2);

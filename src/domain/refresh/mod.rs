@@ -6,21 +6,19 @@ mod transition;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
-use strum::{Display, EnumIter, EnumString, IntoStaticStr, VariantNames};
 
 pub use transition::{Ctx, RefreshEvent};
 
 use super::{AuditField, ConfigId, DomainError, PersonId, RefreshTicketId, SlotId, TeamId, TicketRef};
 
-/// How an approval ended. Worked out once, here: the approvers' edited
-/// messages and the answers to late clicks both say it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Display, IntoStaticStr)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ApprovalDecision {
-    Approved,
-    Denied,
-    Cancelled,
+vocabulary! {
+    /// How an approval ended. Worked out once, here: the approvers' edited
+    /// messages and the answers to late clicks both say it.
+    pub enum ApprovalDecision {
+        Approved,
+        Denied,
+        Cancelled,
+    }
 }
 
 impl ApprovalDecision {
@@ -53,25 +51,22 @@ impl ApprovalDecision {
     }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum RefreshStatus {
-    /// Created; the customer is invited to walk the wizard.
-    PendingWizard,
-    RequiresApproval,
-    PendingOrdering,
-    PendingItsmExistence,
-    PendingScheduleSlotDiscovery,
-    PendingCustomerScheduling,
-    PendingDelivery,
-    DeliveryScheduled,
-    PendingLocationInformation,
-    OnHold,
-    Complete,
-    Cancelled,
+vocabulary! {
+    pub enum RefreshStatus {
+        /// Created; the customer is invited to walk the wizard.
+        PendingWizard,
+        RequiresApproval,
+        PendingOrdering,
+        PendingItsmExistence,
+        PendingScheduleSlotDiscovery,
+        PendingCustomerScheduling,
+        PendingDelivery,
+        DeliveryScheduled,
+        PendingLocationInformation,
+        OnHold,
+        Complete,
+        Cancelled,
+    }
 }
 
 impl RefreshStatus {
@@ -80,53 +75,23 @@ impl RefreshStatus {
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    EnumIter,
-    IntoStaticStr,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Style {
-    /// Delivered on campus in a slot the customer picks.
-    OnPrem,
-    /// Shipped to the customer's home by the vendor, with a tracking number.
-    RemoteCustomer,
-    /// The customer comes to a location the unit chose, in a picked slot.
-    UnitSpecifiedLocation,
+vocabulary! {
+    pub enum Style {
+        /// Delivered on campus in a slot the customer picks.
+        OnPrem,
+        /// Shipped to the customer's home by the vendor, with a tracking number.
+        RemoteCustomer,
+        /// The customer comes to a location the unit chose, in a picked slot.
+        UnitSpecifiedLocation,
+    }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    EnumIter,
-    IntoStaticStr,
-    VariantNames,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Platform {
-    Windows,
-    Mac,
-    Other,
+vocabulary! {
+    pub enum Platform {
+        Windows,
+        Mac,
+        Other,
+    }
 }
 
 /// A computer: the customer's existing one or its replacement.

@@ -37,7 +37,7 @@ fn new_ticket(style: Style) -> NewRefreshTicket {
 fn ticket_in(status: RefreshStatus) -> RefreshTicket {
     let c = cal();
     let cadence = Cadence::default();
-    let ctx = Ctx { now: at(&c, 11, 2, 9, 0), calendar: &c, cadence: &cadence };
+    let ctx = Ctx { now: at(&c, 11, 2, 9, 0), calendar: &c, policy: &cadence };
     let (mut t, _) = RefreshTicket::create(RefreshTicketId(1), new_ticket(Style::OnPrem), &ctx).unwrap();
     t.status = status;
     if status == RefreshStatus::OnHold {
@@ -130,7 +130,7 @@ fn legal(status: RefreshStatus, event: &str) -> Option<RefreshStatus> {
 fn every_status_and_event_pair_is_legal_or_a_typed_error() {
     let c = cal();
     let cadence = Cadence::default();
-    let ctx = Ctx { now: at(&c, 11, 3, 9, 0), calendar: &c, cadence: &cadence };
+    let ctx = Ctx { now: at(&c, 11, 3, 9, 0), calendar: &c, policy: &cadence };
     let mut checked = 0;
     for status in RefreshStatus::iter() {
         for (name, event) in events() {
@@ -143,7 +143,7 @@ fn every_status_and_event_pair_is_legal_or_a_typed_error() {
 }
 
 fn ctx_at<'a>(c: &'a BusinessCalendar, cadence: &'a Cadence, now: DateTime<Utc>) -> Ctx<'a> {
-    Ctx { now, calendar: c, cadence }
+    Ctx { now, calendar: c, policy: cadence }
 }
 
 fn timers(effects: &[Effect]) -> Vec<(TimerKind, u16, DateTime<Utc>)> {

@@ -6,20 +6,13 @@ use chrono::{DateTime, Utc};
 use strum::{IntoEnumIterator, IntoStaticStr};
 
 use super::{Cadence, NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System};
-use crate::calendar::BusinessCalendar;
 use crate::domain::effects::Effects;
 use crate::domain::{
     AuditField, DomainError, Effect, ItsmRequest, Recipient, RefreshTicketId, SlotId, Template, Timer, TimerKind,
 };
 
-/// What a transition may consult besides the ticket: the current instant and
-/// the team's business calendar and cadence policy.
-#[derive(Debug, Clone, Copy)]
-pub struct Ctx<'a> {
-    pub now: DateTime<Utc>,
-    pub calendar: &'a BusinessCalendar,
-    pub cadence: &'a Cadence,
-}
+/// A refresh transition's context: its policy is the cadence.
+pub type Ctx<'a> = crate::domain::Ctx<'a, Cadence>;
 
 #[derive(Debug, Clone, PartialEq, Eq, IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
@@ -113,7 +106,20 @@ impl RefreshTicket {
     /// mail; the rest get the invite and wizard timers of the cadence.
     pub fn create(id: RefreshTicketId, new: NewRefreshTicket, ctx: &Ctx) -> Result<(Self, Vec<Effect>), DomainError> {
         new.check()?;
-        let ticket = RefreshTicket {
+        let mut s = Step::new(Self::fresh(id, new, ctx.now));
+        s.fx.audit(AuditField::Created, None, None);
+        if s.t.no_customer {
+            s.enter_ordering();
+        } else {
+            s.fx.status(None, RefreshStatus::PendingWizard);
+            s.fx.list.extend(wizard_timers(ctx));
+        }
+        Ok((s.t, s.fx.list))
+    }
+
+    /// The ticket as it is created at `at`, before its first transition.
+    pub(crate) fn fresh(id: RefreshTicketId, new: NewRefreshTicket, at: DateTime<Utc>) -> Self {
+        RefreshTicket {
             id,
             status: RefreshStatus::PendingWizard,
             held_from: None,
@@ -133,17 +139,8 @@ impl RefreshTicket {
             appointment_at: None,
             itsm_request: None,
             reschedules: 0,
-            created_at: ctx.now,
-        };
-        let mut s = Step::new(ticket);
-        s.fx.audit(AuditField::Created, None, None);
-        if s.t.no_customer {
-            s.enter_ordering();
-        } else {
-            s.fx.status(None, RefreshStatus::PendingWizard);
-            s.fx.list.extend(wizard_timers(ctx));
+            created_at: at,
         }
-        Ok((s.t, s.fx.list))
     }
 
     pub fn apply(&self, event: RefreshEvent, ctx: &Ctx) -> Result<(Self, Vec<Effect>), DomainError> {
@@ -304,15 +301,15 @@ impl RefreshTicket {
 /// business days after the invite day, and the give-up step (`000_*`).
 fn wizard_timers(ctx: &Ctx) -> Vec<Effect> {
     let cal = ctx.calendar;
-    let invite_at = cal.next_business_morning_at(ctx.now, ctx.cadence.send_at);
+    let invite_at = cal.next_business_morning_at(ctx.now, ctx.policy.send_at);
     let invite_day = cal.local(invite_at).date();
-    let on = |days| cal.at_local(cal.add_business_days(invite_day, days), ctx.cadence.send_at);
+    let on = |days| cal.at_local(cal.add_business_days(invite_day, days), ctx.policy.send_at);
     let mut timers = vec![Timer { kind: TimerKind::CustomerBegin, step: 0, due_at: invite_at }];
-    for (i, days) in ctx.cadence.reminder_days.iter().enumerate() {
+    for (i, days) in ctx.policy.reminder_days.iter().enumerate() {
         let step = u16::try_from(i + 1).expect("a handful of reminders");
         timers.push(Timer { kind: TimerKind::WizardReminder, step, due_at: on(*days) });
     }
-    timers.push(Timer { kind: TimerKind::WizardExpired, step: 0, due_at: on(ctx.cadence.expire_days) });
+    timers.push(Timer { kind: TimerKind::WizardExpired, step: 0, due_at: on(ctx.policy.expire_days) });
     timers.into_iter().map(Effect::SetTimer).collect()
 }
 
@@ -355,7 +352,7 @@ fn book(s: &mut Step, slot: SlotId, starts_at: DateTime<Utc>, ctx: &Ctx) {
         let cal = ctx.calendar;
         let day = cal.local(starts_at).date();
         let before = (1..=31).map(|n| day - chrono::Days::new(n)).find(|d| cal.is_business_day(*d)).unwrap_or(day);
-        let due_at = cal.at_local(before, ctx.cadence.send_at).max(ctx.now).min(starts_at);
+        let due_at = cal.at_local(before, ctx.policy.send_at).max(ctx.now).min(starts_at);
         s.fx.push(Effect::SetTimer(Timer { kind: TimerKind::SlotReminder, step: 0, due_at }));
     }
 }

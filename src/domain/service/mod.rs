@@ -7,63 +7,44 @@ pub mod policy;
 mod transition;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use strum::{Display, EnumIter, EnumString, IntoStaticStr};
 
 pub use chains::Sla;
 pub use transition::{ServiceCtx, ServiceEvent};
 
 use super::{DomainError, PersonId, ServiceTicketId, TeamId, TicketRef};
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ServiceStatus {
-    New,
-    Assigned,
-    InProgress,
-    WaitingOnClient,
-    Escalated,
-    OnHold,
-    Resolved,
-    Closed,
+vocabulary! {
+    pub enum ServiceStatus {
+        New,
+        Assigned,
+        InProgress,
+        WaitingOnClient,
+        Escalated,
+        OnHold,
+        Resolved,
+        Closed,
+    }
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Display, EnumString, EnumIter, IntoStaticStr,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ServiceKind {
-    Incident,
-    Request,
+vocabulary! {
+    pub enum ServiceKind {
+        Incident,
+        Request,
+    }
 }
 
-/// P1 (nobody can work) to P5 (a service request), from `001_*`/`003_*`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    Display,
-    EnumString,
-    EnumIter,
-    IntoStaticStr,
-)]
-pub enum Priority {
-    P1,
-    P2,
-    P3,
-    P4,
-    P5,
+vocabulary! {
+    as_written
+    /// P1 (nobody can work) to P5 (a service request), from `001_*`/`003_*`;
+    /// stored and shown as written.
+    #[derive(PartialOrd, Ord)]
+    pub enum Priority {
+        P1,
+        P2,
+        P3,
+        P4,
+        P5,
+    }
 }
 
 impl Priority {

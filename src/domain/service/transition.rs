@@ -8,20 +8,14 @@ use chrono::{DateTime, Utc};
 
 use super::policy::{ChainKind, EscalationPolicy};
 use super::{LAST_TIER, NewServiceTicket, ServiceKind, ServiceStatus, ServiceTicket};
-use crate::calendar::BusinessCalendar;
 use crate::domain::effects::Effects;
 use crate::domain::{
     AuditField, DomainError, Effect, PersonId, Recipient, Role, ServiceTicketId, Template, Timer, TimerKind,
 };
 
-/// What a transition may consult besides the ticket: the instant, the
-/// team's calendar with the SLA's business hours, and the policy.
-#[derive(Debug, Clone, Copy)]
-pub struct ServiceCtx<'a> {
-    pub now: DateTime<Utc>,
-    pub calendar: &'a BusinessCalendar,
-    pub policy: &'a EscalationPolicy,
-}
+/// A service transition's context: the team's calendar with the SLA's
+/// business hours, and the escalation policy.
+pub type ServiceCtx<'a> = crate::domain::Ctx<'a, EscalationPolicy>;
 
 #[derive(Debug, Clone, PartialEq, Eq, IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
