@@ -224,15 +224,34 @@ impl Application {
         self.smtp.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
+    /// The outbox dispatcher, for a caller that delivers itself.
+    pub fn dispatcher(&self) -> Arc<Dispatcher> {
+        self.dispatcher.clone()
+    }
+
     /// Serves, dispatches and runs the scheduler until `shutdown` completes,
     /// then finishes in-flight requests, lets the dispatcher finish its
     /// current message and give back the rest, and closes the database pool.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        self.serve(shutdown, true).await
+    }
+
+    /// Serves HTTP and SMTP only: the caller drives the dispatcher
+    /// ([`Self::dispatcher`]) and the clocks, as the tests do to deliver at
+    /// the moment they choose.
+    pub async fn serve_requests_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.serve(shutdown, false).await
+    }
+
+    async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static, background: bool) -> anyhow::Result<()> {
         let store = self.state.workflow.store.clone();
         let (stop, stopped) = watch::channel(false);
         let (dispatcher, scheduler, stopped2) = (self.dispatcher.clone(), self.scheduler.clone(), stopped.clone());
-        let worker = tokio::spawn(async move { dispatcher.run(stopped).await });
-        let jobs = tokio::spawn(async move { scheduler.run(stopped2).await });
+        let worker = background.then(|| tokio::spawn(async move { dispatcher.run(stopped).await }));
+        let jobs = background.then(|| tokio::spawn(async move { scheduler.run(stopped2).await }));
         let smtp = self.smtp.map(|listener| {
             let (inbound, limit, stopped3) = (self.state.inbound.clone(), self.max_message_bytes, stop.subscribe());
             tokio::spawn(crate::inbound::smtp::serve(listener, inbound, limit, stopped3))
@@ -240,8 +259,9 @@ impl Application {
         tracing::info!(addr = %self.listener.local_addr()?, "deskbell listening");
         axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);
-        worker.await?;
-        jobs.await?;
+        for task in worker.into_iter().chain(jobs) {
+            task.await?;
+        }
         if let Some(smtp) = smtp {
             smtp.await?;
         }

@@ -156,6 +156,9 @@ pub struct OutboxSettings {
     pub email_concurrency: u32,
     /// Pause between polls when nothing is due.
     pub poll_interval_ms: u64,
+    /// The least time between two posts to one Slack channel (Slack allows
+    /// about one message a second per channel).
+    pub slack_gap_ms: u64,
     /// Where dead-letter alerts go: a Slack channel id, else an email.
     pub admin_slack_channel: Option<crate::domain::SlackChannelId>,
     pub admin_email: Option<Email>,
@@ -171,6 +174,7 @@ impl Default for OutboxSettings {
             batch_size: 100,
             email_concurrency: 8,
             poll_interval_ms: 1000,
+            slack_gap_ms: 1000,
             admin_slack_channel: None,
             admin_email: None,
         }

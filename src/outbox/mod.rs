@@ -61,7 +61,7 @@ impl Dispatcher {
         slack: SlackChannel,
         settings: OutboxSettings,
     ) -> Self {
-        let pacing = Mutex::new(Pacing::new(Duration::seconds(1)));
+        let pacing = Mutex::new(Pacing::new(Duration::milliseconds(settings.slack_gap_ms as i64)));
         let wake = Arc::new(Notify::new());
         let routing = Routing::default();
         Self { store, clock, templates, email, slack, settings, pacing, itsm: None, links: None, routing, wake }

@@ -1,92 +1,13 @@
-//! The application built in-process on port 0, as every HTTP test will use it.
-
-use std::sync::Arc;
+//! The HTTP surface of the running application: health, calendar feeds,
+//! the slot page, the bulk and directory APIs, service tickets.
 
 use chrono::Utc;
-use deskbell::clock::SystemClock;
-use deskbell::config::Settings;
-use deskbell::domain::{Actor, RefreshTicketId};
-use deskbell::startup::{Application, Resources};
 
-use crate::support::{Fixture, new_refresh};
-
-pub struct TestApp {
-    pub address: String,
-    /// The inbound SMTP listener's port.
-    pub smtp_port: u16,
-    pub res: Resources,
-    _dir: tempfile::TempDir,
-}
-
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(None, None).await
-}
-
-/// The application on `database_url` (a fresh SQLite file without one),
-/// talking to a (fake) Slack Web API at `slack_api_url` if given.
-pub async fn spawn_app_with(database_url: Option<String>, slack_api_url: Option<&str>) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::default();
-    settings.server.bind = "127.0.0.1:0".parse().unwrap();
-    settings.database.url = database_url.unwrap_or_else(|| format!("sqlite://{}/deskbell.db", dir.path().display()));
-    if let Some(url) = slack_api_url {
-        settings.slack.api_url = url.into();
-        settings.slack.bot_token = Some(crate::support::fake_slack::TOKEN.into());
-        settings.outbox.poll_interval_ms = 50;
-    }
-    settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
-    settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
-    settings.service.escalation_policy = concat!(env!("CARGO_MANIFEST_DIR"), "/config/escalation.toml").into();
-    settings.inbound.smtp_bind = Some("127.0.0.1:0".parse().unwrap());
-    settings.inbound.webhook_secret = Some("inbound-secret".into());
-    settings.email.reply_to = Some(deskbell::domain::Email::parse("support@example.edu").unwrap());
-    settings.email.reply_secret = Some("reply-key".into());
-    settings.server.link_secret = Some("link-key".into());
-    settings.slack.signing_secret = Some(crate::slack_http::SIGNING_SECRET.into());
-    let token = |name: &str, role| deskbell::config::ApiToken {
-        name: name.into(),
-        token: format!("{name}-token").into(),
-        roles: vec![role],
-    };
-    settings.api.tokens = vec![
-        token("depot", deskbell::domain::Role::RefreshAdmin),
-        token("helpdesk", deskbell::domain::Role::HelpDesk),
-        token("idm", deskbell::domain::Role::AppAdmin),
-    ];
-    let res = Resources::open(&settings).await.unwrap();
-    settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
-    settings.email.drop_dir = dir.path().join("mail");
-    settings.server.public_url = "http://deskbell.test".into();
-    settings.slack.log_file = dir.path().join("slack.jsonl");
-    let app = Application::build(&settings, &res, Arc::new(SystemClock)).await.unwrap();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let smtp_port = app.smtp_port().expect("the test app listens for inbound email");
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { address, smtp_port, res, _dir: dir }
-}
-
-impl TestApp {
-    /// The application's workflow, on the system clock.
-    pub fn workflow(&self) -> deskbell::workflow::Workflow {
-        self.res.workflow(Arc::new(SystemClock))
-    }
-}
-
-/// A new on-prem refresh ticket of the fixture's customer, created now.
-pub async fn create(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId {
-    app.workflow().create_refresh(new_refresh(f, serial), &Actor::System).await.unwrap().id
-}
-
-/// A refresh ticket walked to `pending_customer_scheduling` (offered slots).
-pub async fn scheduling(app: &TestApp, f: &Fixture, serial: &str) -> RefreshTicketId {
-    let t = create(app, f, serial).await;
-    crate::support::offer_slots(&app.res.workflow(Arc::new(SystemClock)), t, serial).await;
-    t
-}
+use crate::support::app::TestApp;
 
 #[tokio::test]
 async fn health_and_readiness_follow_the_database() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let get = |path: &str| client.get(format!("{}{path}", app.address)).send();
     assert_eq!(get("/healthz").await.unwrap().status(), 200);
@@ -101,7 +22,7 @@ async fn health_and_readiness_follow_the_database() {
 async fn a_team_calendar_is_served_only_with_its_token() {
     use chrono::{Duration, Utc};
     use deskbell::domain::SlackChannelId;
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let team = store.upsert_team("NIT North", &SlackChannelId::parse("C0NORTH01").unwrap(), "umich").await.unwrap();
     let other = store.upsert_team("NIT South", &SlackChannelId::parse("C0SOUTH01").unwrap(), "umich").await.unwrap();
@@ -136,7 +57,7 @@ async fn a_customer_picks_a_slot_from_the_signed_link() {
     use chrono::Duration;
     use deskbell::domain::TicketRef;
     use deskbell::links::Links;
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let f = crate::support::fixture(store).await;
     store
@@ -145,7 +66,7 @@ async fn a_customer_picks_a_slot_from_the_signed_link() {
         .unwrap();
     let mut ids = Vec::new();
     for serial in ["P1", "P2"] {
-        ids.push(TicketRef::Refresh(scheduling(&app, &f, serial).await));
+        ids.push(TicketRef::Refresh(app.scheduling(&f, serial).await));
     }
     let soon = Utc::now() + Duration::days(2);
     store.add_slot(f.team, soon, soon + Duration::hours(1), 1).await.unwrap();
@@ -185,14 +106,13 @@ async fn a_customer_picks_a_slot_from_the_signed_link() {
 
 #[tokio::test]
 async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
-    use deskbell::clock::SystemClock;
     use deskbell::domain::Actor;
     use deskbell::domain::refresh::{RefreshEvent, RefreshStatus};
     use serde_json::json;
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let f = crate::support::fixture(store).await;
-    let workflow = app.res.workflow(Arc::new(SystemClock));
+    let workflow = app.workflow();
     let t = workflow.create_refresh(crate::support::new_refresh(&f, "API1"), &Actor::System).await.unwrap();
     let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None };
     workflow.refresh(t.id, &Actor::System, walked).await.unwrap();
@@ -250,7 +170,7 @@ async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
 #[tokio::test]
 async fn service_tickets_are_opened_and_moved_through_the_api() {
     use serde_json::{Value, json};
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     crate::support::fixture(&app.res.store).await;
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let call = |path: &str, token: &str, body: Option<Value>| {
@@ -317,7 +237,7 @@ async fn service_tickets_are_opened_and_moved_through_the_api() {
 
 #[tokio::test]
 async fn an_identity_system_replaces_the_directory_through_the_api() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let url = format!("{}/api/v1/directory", app.address);
     let doc = serde_json::json!({

@@ -4,10 +4,7 @@
 //! bounces, HTML-only and ISO-8859-1 mail, an oversized attachment and a
 //! broken message. Every case ends with the raw message stored.
 
-use std::sync::Arc;
-
 use deskbell::channels::reply_token::reply_address;
-use deskbell::clock::SystemClock;
 use deskbell::domain::service::{Priority, ServiceEvent, ServiceStatus};
 use deskbell::domain::{Actor, Email, RefreshTicketId, ServiceTicketId, TicketRef};
 use deskbell::store::Store;
@@ -15,15 +12,15 @@ use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::Value;
 
-use crate::http::{TestApp, spawn_app};
+use crate::support::app::TestApp;
 use crate::support::{Fixture, fixture};
 
 /// A refresh ticket R-1 of Cara's, and S-1, Cara's incident assigned to
 /// Eve and waiting on Cara.
 async fn tickets(app: &TestApp) -> (Fixture, RefreshTicketId, ServiceTicketId) {
     let f = fixture(&app.res.store).await;
-    let r = crate::http::create(app, &f, "5CG1").await;
-    let workflow = app.res.workflow(Arc::new(SystemClock));
+    let r = app.create(&f, "5CG1").await;
+    let workflow = app.workflow();
     let s = workflow.create_service(crate::support::incident(&f, Priority::P2), &Actor::System).await.unwrap().id;
     for event in [
         ServiceEvent::Assign { engineer: f.engineer },
@@ -69,9 +66,9 @@ async fn by_webhook(app: &TestApp, raw: impl Into<reqwest::Body>) -> Value {
     resp.json().await.unwrap()
 }
 
-/// Queues a mail to Cara about `r` and waits until the running
-/// dispatcher has sent it; returns its Message-ID.
-async fn sent_mail(store: &Store, r: RefreshTicketId, key: &str) -> String {
+/// Queues a mail to Cara about `r` and delivers it; returns its Message-ID.
+async fn sent_mail(app: &TestApp, r: RefreshTicketId, key: &str) -> String {
+    let store = &app.res.store;
     let payload =
         serde_json::json!({ "ticket": store.ticket_context(r.into()).await.unwrap(), "recipient": { "name": "Cara" } });
     let sent = deskbell::store::NewMessage {
@@ -84,14 +81,13 @@ async fn sent_mail(store: &Store, r: RefreshTicketId, key: &str) -> String {
         hours: None,
     };
     store.enqueue(&sent, chrono::Utc::now()).await.unwrap();
-    for _ in 0..1_500 {
-        let deliveries = store.deliveries(r.into()).await.unwrap();
-        if let Some(id) = deliveries.iter().find(|d| d.dedupe_key == key).and_then(|d| d.external_id.clone()) {
-            return id;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("{key} was not sent within 30 s");
+    app.deliver_outbox().await;
+    let deliveries = store.deliveries(r.into()).await.unwrap();
+    deliveries
+        .iter()
+        .find(|d| d.dedupe_key == key)
+        .and_then(|d| d.external_id.clone())
+        .expect("sent, with its Message-ID")
 }
 
 async fn notes(store: &Store, t: TicketRef) -> Vec<String> {
@@ -110,7 +106,7 @@ async fn last_inbound(store: &Store) -> deskbell::store::InboundRow {
 
 #[tokio::test]
 async fn replies_are_threaded_by_address_message_id_and_subject() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let (_, r, s) = tickets(&app).await;
 
@@ -132,7 +128,7 @@ async fn replies_are_threaded_by_address_message_id_and_subject() {
     assert_eq!(told.recipient, "UEVE00001");
 
     // By In-Reply-To: the Message-ID of a mail deskbell sent about R-1.
-    let message_id = sent_mail(store, r, "R-1/test_mail").await;
+    let message_id = sent_mail(&app, r, "R-1/test_mail").await;
     let raw = mail(
         "support@example.edu",
         &format!("Subject: Re: your computer\r\nIn-Reply-To: {message_id}\r\n"),
@@ -154,7 +150,7 @@ async fn replies_are_threaded_by_address_message_id_and_subject() {
 
 #[tokio::test]
 async fn forgeries_strangers_and_auto_replies_change_nothing() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let (_, r, s) = tickets(&app).await;
 
@@ -168,7 +164,7 @@ async fn forgeries_strangers_and_auto_replies_change_nothing() {
     // Once Cara is known by another address, the unmatched mail can be
     // run again; a threaded one cannot, so nothing is noted twice.
     let inbound = deskbell::inbound::Inbound {
-        workflow: app.res.workflow(Arc::new(SystemClock)),
+        workflow: app.workflow(),
         reply_secret: Some("reply-key".into()),
         max_attachment_bytes: 1024,
         helpdesk_channel: None,
@@ -218,10 +214,10 @@ fn dsn(from: &str, headers: &str, message_id: &str) -> String {
 
 #[tokio::test]
 async fn a_bounce_marks_the_message_and_the_address() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let (_, r, _) = tickets(&app).await;
-    let message_id = sent_mail(store, r, "R-1/bouncing").await;
+    let message_id = sent_mail(&app, r, "R-1/bouncing").await;
     let dsn =
         dsn("Mail Delivery System <MAILER-DAEMON@mx.example.edu>", "Auto-Submitted: auto-replied\r\n", &message_id);
     let answer = by_webhook(&app, dsn).await;
@@ -234,7 +230,7 @@ async fn a_bounce_marks_the_message_and_the_address() {
 
 #[tokio::test]
 async fn html_latin1_huge_and_broken_mail_is_read_or_kept_with_a_reason() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let (_, r, _) = tickets(&app).await;
     let subject = "Subject: Re: [R-1] Your new computer\r\n";
@@ -284,7 +280,7 @@ async fn html_latin1_huge_and_broken_mail_is_read_or_kept_with_a_reason() {
 
 #[tokio::test]
 async fn the_webhook_wants_its_secret() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let url = format!("{}/inbound/email", app.address);
     assert_eq!(client.post(&url).body("x").send().await.unwrap().status(), 401);
@@ -320,10 +316,10 @@ async fn smtp_session(app: &TestApp) -> tokio::io::BufReader<tokio::net::TcpStre
 
 #[tokio::test]
 async fn bounces_and_vacation_replies_arrive_over_smtp_with_the_null_sender() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let (_, r, _) = tickets(&app).await;
-    let message_id = sent_mail(store, r, "R-1/bouncing").await;
+    let message_id = sent_mail(&app, r, "R-1/bouncing").await;
     // A delivery status notification, as an MTA sends it: MAIL FROM:<> (RFC 5321 §4.5.5).
     let dsn = dsn("Mail Delivery System <postmaster@mx.example.edu>", "", &message_id);
     let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(app.smtp_port).build();
@@ -351,7 +347,7 @@ async fn bounces_and_vacation_replies_arrive_over_smtp_with_the_null_sender() {
 
 #[tokio::test]
 async fn after_a_552_the_same_connection_resets_and_sends_the_next_message() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let (_, r, _) = tickets(&app).await;
     let to = token_address(r.into());
@@ -375,7 +371,7 @@ async fn after_a_552_the_same_connection_resets_and_sends_the_next_message() {
 
 #[tokio::test]
 async fn a_new_mail_quoting_the_reference_threads_from_its_own_contact_only() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let (_, _, s) = tickets(&app).await;
     // As "We received your request: S-1" asks: a new mail, no reply address, the bare reference.

@@ -4,54 +4,29 @@
 
 use chrono::Utc;
 use deskbell::domain::Actor;
-use secrecy::SecretString;
 
-use crate::http::spawn_app;
-
-pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
-
-pub async fn post(app: &str, path: &str, body: String, age_secs: i64, sign: bool) -> reqwest::Response {
-    let ts = (Utc::now().timestamp() - age_secs).to_string();
-    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
-    let content_type = if path.ends_with("events") { "application/json" } else { "application/x-www-form-urlencoded" };
-    let mut req = client.post(format!("{app}{path}")).header("content-type", content_type);
-    if sign {
-        let sig = deskbell::slack::signature(&SecretString::from(SIGNING_SECRET), &ts, body.as_bytes());
-        req = req.header("X-Slack-Request-Timestamp", &ts).header("X-Slack-Signature", sig);
-    }
-    req.body(body).send().await.unwrap()
-}
-
-fn command(user: &str, text: &str) -> String {
-    serde_urlencoded::to_string([
-        ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
-        ("team_id", "T0001"),
-        ("team_domain", "umich"),
-        ("channel_id", "C2147483705"),
-        ("channel_name", "nit-north"),
-        ("user_id", user),
-        ("user_name", "someone"),
-        ("command", "/ticket"),
-        ("text", text),
-        ("api_app_id", "A123456"),
-        ("response_url", "https://hooks.slack.com/commands/1234/5678"),
-        ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
-    ])
-    .unwrap()
-}
+use crate::support::app::{TestApp, slash_command};
 
 #[tokio::test]
 async fn only_signed_fresh_small_requests_are_served() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let a = &app.address;
-    assert_eq!(post(a, "/slack/commands", command("UEVE00001", "R-1"), 0, false).await.status(), 401, "unsigned");
-    assert_eq!(post(a, "/slack/commands", command("UEVE00001", "R-1"), 301, true).await.status(), 401, "stale");
+    assert_eq!(
+        app.slack_post("/slack/commands", slash_command("UEVE00001", "/ticket", "R-1"), 0, false).await.status(),
+        401,
+        "unsigned"
+    );
+    assert_eq!(
+        app.slack_post("/slack/commands", slash_command("UEVE00001", "/ticket", "R-1"), 301, true).await.status(),
+        401,
+        "stale"
+    );
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let forged = client
         .post(format!("{a}/slack/commands"))
         .header("X-Slack-Request-Timestamp", Utc::now().timestamp().to_string())
         .header("X-Slack-Signature", "v0=0000000000000000000000000000000000000000000000000000000000000000")
-        .body(command("UEVE00001", "R-1"))
+        .body(slash_command("UEVE00001", "/ticket", "R-1"))
         .send()
         .await
         .unwrap();
@@ -59,9 +34,9 @@ async fn only_signed_fresh_small_requests_are_served() {
     let body = forged.text().await.unwrap();
     assert!(body.contains("not signed by Slack") && !body.contains("bearer"), "{body}");
     let huge = "x".repeat(deskbell::slack::MAX_BODY + 1);
-    assert_eq!(post(a, "/slack/commands", huge, 0, true).await.status(), 413, "over 64 KiB");
+    assert_eq!(app.slack_post("/slack/commands", huge, 0, true).await.status(), 413, "over 64 KiB");
     let challenge = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
-    let resp = post(a, "/slack/events", challenge.into(), 0, true).await;
+    let resp = app.slack_post("/slack/events", challenge.into(), 0, true).await;
     assert_eq!(resp.status(), 200);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["challenge"], "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
@@ -69,20 +44,13 @@ async fn only_signed_fresh_small_requests_are_served() {
 
 #[tokio::test]
 async fn slash_ticket_shows_a_card_a_pick_list_or_a_refusal() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let f = crate::support::fixture(store).await;
     for serial in ["5CG1", "5CG2"] {
         app.workflow().create_refresh(crate::support::new_refresh(&f, serial), &Actor::System).await.unwrap();
     }
-    let ask = |user: &'static str, text: &'static str| {
-        let address = app.address.clone();
-        async move {
-            let resp = post(&address, "/slack/commands", command(user, text), 0, true).await;
-            assert_eq!(resp.status(), 200);
-            resp.json::<serde_json::Value>().await.unwrap()
-        }
-    };
+    let ask = |user: &'static str, text: &'static str| app.slack_command(user, "/ticket", text);
     // Eve is staff with a Slack id; by reference and by serial, a card.
     let card = ask("UEVE00001", "R-1").await;
     assert_eq!(card["response_type"], "ephemeral");
@@ -100,7 +68,7 @@ async fn slash_ticket_shows_a_card_a_pick_list_or_a_refusal() {
 
 #[tokio::test]
 async fn a_ticket_card_shows_hostile_names_as_text() {
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let f = crate::support::fixture(store).await;
     let evil = deskbell::domain::Email::parse("evil@example.edu").unwrap();
@@ -109,7 +77,7 @@ async fn a_ticket_card_shows_hostile_names_as_text() {
     let mut new = crate::support::new_refresh(&f, "5CG666");
     new.customer = Some(who);
     app.workflow().create_refresh(new, &Actor::System).await.unwrap();
-    let resp = post(&app.address, "/slack/commands", command("UEVE00001", "R-1"), 0, true).await;
+    let resp = app.slack_post("/slack/commands", slash_command("UEVE00001", "/ticket", "R-1"), 0, true).await;
     let card = resp.json::<serde_json::Value>().await.unwrap();
     let text = card["blocks"][0]["text"]["text"].as_str().unwrap();
     assert!(text.contains("&lt;!channel&gt; &lt;https://evil.example|Cara&gt;"), "{text}");
@@ -119,7 +87,7 @@ async fn a_ticket_card_shows_hostile_names_as_text() {
 #[tokio::test]
 async fn a_long_ticket_history_fits_in_one_section_with_a_pointer_to_the_rest() {
     use deskbell::domain::service::{Priority, ServiceEvent};
-    let app = spawn_app().await;
+    let app = TestApp::start().await;
     let store = &app.res.store;
     let f = crate::support::fixture(store).await;
     let workflow = app.res.workflow(std::sync::Arc::new(deskbell::clock::SystemClock));
@@ -129,7 +97,7 @@ async fn a_long_ticket_history_fits_in_one_section_with_a_pointer_to_the_rest() 
         workflow.service(s, &Actor::System, hold).await.unwrap();
         workflow.service(s, &Actor::System, ServiceEvent::Released).await.unwrap();
     }
-    let resp = post(&app.address, "/slack/commands", command("UEVE00001", "S-1"), 0, true).await;
+    let resp = app.slack_post("/slack/commands", slash_command("UEVE00001", "/ticket", "S-1"), 0, true).await;
     assert_eq!(resp.status(), 200);
     let card = resp.json::<serde_json::Value>().await.unwrap();
     let text = card["blocks"][0]["text"]["text"].as_str().unwrap();

@@ -1,5 +1,6 @@
 //! Shared test helpers: fresh databases of both kinds and fixtures.
 
+pub mod app;
 pub mod fake_slack;
 pub mod fake_tdx;
 pub mod postgres;

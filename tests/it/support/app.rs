@@ -1,0 +1,237 @@
+//! The application as the integration tests use it: built in-process on
+//! port 0 with a fresh database, answering HTTP and SMTP, with methods for
+//! what a test does to it — create tickets, send signed Slack commands,
+//! clicks and modal submissions, and deliver the outbox. The dispatcher
+//! does not run on its own: `deliver_outbox` runs it until nothing is due,
+//! so a test asserts on what was sent at a moment it chooses.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use deskbell::clock::SystemClock;
+use deskbell::config::Settings;
+use deskbell::domain::{Actor, RefreshTicketId};
+use deskbell::outbox::Dispatcher;
+use deskbell::startup::{Application, Resources};
+use deskbell::workflow::Workflow;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use super::fake_slack::FakeSlack;
+use super::{Fixture, new_refresh};
+
+/// The Slack app's signing secret the test app checks requests against.
+pub const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+pub struct TestApp {
+    pub address: String,
+    /// The inbound SMTP listener's port.
+    pub smtp_port: u16,
+    pub res: Resources,
+    dispatcher: Arc<Dispatcher>,
+    _dir: tempfile::TempDir,
+}
+
+/// What the test app runs on: a fresh SQLite file unless told otherwise,
+/// Slack's log file unless given a (fake) Slack Web API.
+#[derive(Default)]
+pub struct Builder {
+    database_url: Option<String>,
+    slack_api_url: Option<String>,
+}
+
+impl Builder {
+    pub fn database(mut self, url: Option<String>) -> Self {
+        self.database_url = url;
+        self
+    }
+
+    pub fn slack(mut self, fake: &FakeSlack) -> Self {
+        self.slack_api_url = Some(fake.url.clone());
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::default();
+        settings.server.bind = "127.0.0.1:0".parse().unwrap();
+        settings.database.url =
+            self.database_url.unwrap_or_else(|| format!("sqlite://{}/deskbell.db", dir.path().display()));
+        if let Some(url) = self.slack_api_url {
+            settings.slack.api_url = url;
+            settings.slack.bot_token = Some(super::fake_slack::TOKEN.into());
+        }
+        // Each delivery round sends all that is due; Slack's per-channel
+        // pace is the outbox tests' to check, on the simulated clock.
+        settings.outbox.slack_gap_ms = 0;
+        let repo = |path: &str| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        settings.refresh.calendars_dir = repo("config/calendars");
+        settings.templates.dir = repo("templates");
+        settings.service.escalation_policy = repo("config/escalation.toml");
+        settings.inbound.smtp_bind = Some("127.0.0.1:0".parse().unwrap());
+        settings.inbound.webhook_secret = Some("inbound-secret".into());
+        settings.email.reply_to = Some(deskbell::domain::Email::parse("support@example.edu").unwrap());
+        settings.email.reply_secret = Some("reply-key".into());
+        settings.email.drop_dir = dir.path().join("mail");
+        settings.server.link_secret = Some("link-key".into());
+        settings.server.public_url = "http://deskbell.test".into();
+        settings.slack.signing_secret = Some(SIGNING_SECRET.into());
+        settings.slack.log_file = dir.path().join("slack.jsonl");
+        let token = |name: &str, role| deskbell::config::ApiToken {
+            name: name.into(),
+            token: format!("{name}-token").into(),
+            roles: vec![role],
+        };
+        settings.api.tokens = vec![
+            token("depot", deskbell::domain::Role::RefreshAdmin),
+            token("helpdesk", deskbell::domain::Role::HelpDesk),
+            token("idm", deskbell::domain::Role::AppAdmin),
+        ];
+        let res = Resources::open(&settings).await.unwrap();
+        let app = Application::build(&settings, &res, Arc::new(SystemClock)).await.unwrap();
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let smtp_port = app.smtp_port().expect("the test app listens for inbound email");
+        let dispatcher = app.dispatcher();
+        tokio::spawn(app.serve_requests_until_stopped(std::future::pending()));
+        TestApp { address, smtp_port, res, dispatcher, _dir: dir }
+    }
+}
+
+impl TestApp {
+    /// On a fresh SQLite database, Slack written to its log file.
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The application's workflow, on the system clock.
+    pub fn workflow(&self) -> Workflow {
+        self.res.workflow(Arc::new(SystemClock))
+    }
+
+    /// A new on-prem refresh ticket of the fixture's customer, created now.
+    pub async fn create(&self, f: &Fixture, serial: &str) -> RefreshTicketId {
+        self.workflow().create_refresh(new_refresh(f, serial), &Actor::System).await.unwrap().id
+    }
+
+    /// A refresh ticket walked to `pending_customer_scheduling` (offered slots).
+    pub async fn scheduling(&self, f: &Fixture, serial: &str) -> RefreshTicketId {
+        let t = self.create(f, serial).await;
+        super::offer_slots(&self.workflow(), t, serial).await;
+        t
+    }
+
+    /// Runs the dispatcher until nothing is due; how many it handled.
+    pub async fn deliver_outbox(&self) -> usize {
+        let (_stop, stopped) = tokio::sync::watch::channel(false);
+        let mut handled = 0;
+        for _ in 0..20 {
+            match self.dispatcher.run_once(&stopped).await.unwrap() {
+                0 => return handled,
+                n => handled += n,
+            }
+        }
+        panic!("the outbox was still busy after 20 rounds");
+    }
+
+    /// POSTs `body` to a Slack endpoint signed `age_secs` ago with the
+    /// app's signing secret, or unsigned.
+    pub async fn slack_post(&self, path: &str, body: String, age_secs: i64, sign: bool) -> reqwest::Response {
+        let ts = (Utc::now().timestamp() - age_secs).to_string();
+        let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+        let content_type =
+            if path.ends_with("events") { "application/json" } else { "application/x-www-form-urlencoded" };
+        let mut req = client.post(format!("{}{path}", self.address)).header("content-type", content_type);
+        if sign {
+            let sig = deskbell::slack::signature(&SecretString::from(SIGNING_SECRET), &ts, body.as_bytes());
+            req = req.header("X-Slack-Request-Timestamp", &ts).header("X-Slack-Signature", sig);
+        }
+        req.body(body).send().await.unwrap()
+    }
+
+    /// A slash command as Slack sends it; the ephemeral answer.
+    pub async fn slack_command(&self, user: &str, command: &str, text: &str) -> Value {
+        let resp = self.slack_post("/slack/commands", slash_command(user, command, text), 0, true).await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    /// A button click (`block_actions`) whose answers go to the fake
+    /// Slack's `response_url` of `trigger`.
+    pub async fn click(&self, fake: &FakeSlack, user: &str, trigger: &str, action_id: &str, value: &str) -> u16 {
+        self.interact(block_actions(fake, user, trigger, action_id, value)).await.0
+    }
+
+    /// A modal submitted (`view_submission`): the status and the body, in
+    /// which Slack reads `response_action`.
+    pub async fn submit_view(&self, user: &str, callback: &str, ticket: &str, values: Value) -> (u16, Value) {
+        self.interact(view_submission(user, callback, ticket, values)).await
+    }
+
+    async fn interact(&self, body: String) -> (u16, Value) {
+        let resp = self.slack_post("/slack/interactions", body, 0, true).await;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// The form fields of a slash command, as Slack posts them.
+pub fn slash_command(user: &str, command: &str, text: &str) -> String {
+    serde_urlencoded::to_string([
+        ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
+        ("team_id", "T0001"),
+        ("team_domain", "umich"),
+        ("channel_id", "C2147483705"),
+        ("channel_name", "nit-north"),
+        ("user_id", user),
+        ("user_name", "someone"),
+        ("command", command),
+        ("text", text),
+        ("api_app_id", "A123456"),
+        ("response_url", "https://hooks.slack.com/commands/1234/5678"),
+        ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+    ])
+    .unwrap()
+}
+
+fn block_actions(fake: &FakeSlack, user: &str, trigger: &str, action_id: &str, value: &str) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "user": { "id": user, "username": "someone", "name": "someone", "team_id": "T0001" },
+        "api_app_id": "A123456",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "container": { "type": "message", "message_ts": "1700000000.000001", "channel_id": "DANN00001", "is_ephemeral": false },
+        "trigger_id": trigger,
+        "team": { "id": "T0001", "domain": "umich" },
+        "channel": { "id": "DANN00001", "name": "directmessage" },
+        "response_url": fake.response_url(trigger),
+        "actions": [{
+            "action_id": action_id, "block_id": "approval", "value": value, "type": "button",
+            "text": { "type": "plain_text", "text": "Approve" }, "action_ts": "1700000001.000100",
+        }],
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+}
+
+fn view_submission(user: &str, callback: &str, ticket: &str, values: Value) -> String {
+    let payload = json!({
+        "type": "view_submission",
+        "team": { "id": "T0001", "domain": "umich" },
+        "user": { "id": user, "username": "someone", "name": "someone", "team_id": "T0001" },
+        "api_app_id": "A123456",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "trigger_id": "12466734323.1395872398.ac4d3a9c8f7e3f1d5e5d8b3c1f7b8a1e",
+        "view": {
+            "id": "V0DESKBELL1", "team_id": "T0001", "type": "modal", "callback_id": callback,
+            "private_metadata": ticket, "hash": "156772938.1827394",
+            "title": { "type": "plain_text", "text": "deskbell" },
+            "state": { "values": values },
+        },
+        "response_urls": [],
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+}
