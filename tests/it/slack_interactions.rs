@@ -224,7 +224,7 @@ async fn concurrent_approve_and_deny_on_sqlite() {
 
 /// The app with a refresh manager, Rita, and two free one-seat slots.
 async fn with_manager(fake: &FakeSlack) -> (TestApp, Fixture, Vec<i64>) {
-    let app = TestApp::builder().slack(&fake).start().await;
+    let app = TestApp::builder().slack(fake).start().await;
     let f = fixture(&app.res.store).await;
     let rita = person("Rita Manager", "rita@example.edu", "URITA0001", vec![Role::RefreshManager]);
     app.res.store.upsert_person(&rita).await.unwrap();
