@@ -16,11 +16,19 @@ fn person(name: Option<String>, email: Option<String>) -> Value {
     }
 }
 
+/// The ticket's row, or `NotFound` naming it.
+async fn one_row(
+    conn: &mut AnyConnection,
+    query: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ticket: TicketRef,
+) -> Result<sqlx::any::AnyRow> {
+    query.fetch_optional(&mut *conn).await?.ok_or_else(|| StoreError::NotFound(ticket.to_string()))
+}
+
 pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) -> Result<Value> {
-    let missing = || StoreError::NotFound(ticket.to_string());
     match ticket {
         TicketRef::Refresh(id) => {
-            let r = sqlx::query(
+            let query = sqlx::query(
                 "SELECT t.*, c.name AS customer_name, c.email AS customer_email, d.name AS delegate_name,
                     d.email AS delegate_email, tm.name AS team_name, tm.calendar AS team_calendar,
                     rc.name AS config_name
@@ -30,11 +38,8 @@ pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) 
                  LEFT JOIN people c ON c.id = t.customer_id
                  LEFT JOIN people d ON d.id = t.delegate_id
                  WHERE t.id = $1",
-            )
-            .bind(id.0)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(missing)?;
+            );
+            let r = one_row(conn, query.bind(id.0), ticket).await?;
             let replacement: Option<String> = r.try_get("replacement_serial")?;
             let appointment: Option<i64> = r.try_get("appointment_at")?;
             Ok(json!({
@@ -64,7 +69,7 @@ pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) 
             }))
         }
         TicketRef::Service(id) => {
-            let r = sqlx::query(
+            let query = sqlx::query(
                 "SELECT t.*, c.name AS contact_name, c.email AS contact_email, a.name AS assignee_name,
                     a.email AS assignee_email, tm.name AS team_name, tm.calendar AS team_calendar
                  FROM service_tickets t
@@ -72,11 +77,8 @@ pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) 
                  JOIN people c ON c.id = t.contact_id
                  LEFT JOIN people a ON a.id = t.assignee_id
                  WHERE t.id = $1",
-            )
-            .bind(id.0)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(missing)?;
+            );
+            let r = one_row(conn, query.bind(id.0), ticket).await?;
             Ok(json!({
                 "ref": ticket.to_string(),
                 "kind": r.try_get::<String, _>("kind")?,
