@@ -52,7 +52,12 @@ pub async fn stage(res: &Resources, links: Option<&Links>, now: DateTime<Utc>) -
     walk(
         offered,
         vec![
-            RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
+            RefreshEvent::WizardCompleted {
+                needs_approval: false,
+                location: None,
+                shipping_address: None,
+                answers: None,
+            },
             RefreshEvent::ReplacementAssigned { system: replacement, tracking_number: None, bulk: true },
             RefreshEvent::ItsmSystemFound,
             RefreshEvent::SlotsAvailable,
@@ -63,7 +68,12 @@ pub async fn stage(res: &Resources, links: Option<&Links>, now: DateTime<Utc>) -
     let approval = &created[3];
     walk(
         approval,
-        vec![RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None }],
+        vec![RefreshEvent::WizardCompleted {
+            needs_approval: true,
+            location: None,
+            shipping_address: None,
+            answers: None,
+        }],
     )
     .await?;
     // A P1 opened 14 minutes ago that nobody has taken.

@@ -1,4 +1,5 @@
-//! Signed links deskbell puts in messages: the customer's slot-picking page.
+//! Signed links deskbell puts in messages: the customer's refresh page and
+//! slot-picking page, signed alike.
 //! Only deskbell can make a link's token, so a guessed ticket number does
 //! not open someone else's booking.
 
@@ -21,6 +22,11 @@ impl Links {
     /// Where the customer of `ticket` picks a delivery slot.
     pub fn pick_slot(&self, ticket: TicketRef) -> String {
         format!("{}/pick/{ticket}?token={}", self.public_url.trim_end_matches('/'), self.token(ticket))
+    }
+
+    /// Where the customer of `ticket` answers the refresh wizard.
+    pub fn refresh_page(&self, ticket: TicketRef) -> String {
+        format!("{}/refresh/{ticket}?token={}", self.public_url.trim_end_matches('/'), self.token(ticket))
     }
 
     pub fn verify_pick(&self, ticket: TicketRef, token: &str) -> bool {

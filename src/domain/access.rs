@@ -15,6 +15,9 @@ pub enum Action {
     Hold,
     Release,
     Cancel,
+    /// Answer the refresh wizard: the customer, or staff providing the
+    /// location of a ticket nobody answered for.
+    WalkWizard,
     PickSlot,
     Acknowledge,
     AssignToMe,
@@ -43,7 +46,7 @@ impl Person {
         let allowed = match action {
             Action::Approve | Action::Deny => config.approvers.contains(&self.id),
             Action::Reschedule | Action::Hold | Action::Release | Action::Cancel => self.manages_refresh(),
-            Action::PickSlot => self.manages_refresh() || ticket.contact() == Some(self.id),
+            Action::PickSlot | Action::WalkWizard => self.manages_refresh() || ticket.contact() == Some(self.id),
             Action::Acknowledge | Action::AssignToMe => false,
         };
         if allowed {
@@ -51,7 +54,9 @@ impl Person {
         }
         let who = match action {
             Action::Approve | Action::Deny => format!("approvers of {}", config.name),
-            Action::PickSlot => format!("the customer of {} or refresh managers", ticket.reference()),
+            Action::PickSlot | Action::WalkWizard => {
+                format!("the customer of {} or refresh managers", ticket.reference())
+            }
             _ => "refresh managers and admins".to_owned(),
         };
         Err(Refusal(format!("Only {who} may {} {}.", verb(action), ticket.reference())))
@@ -73,6 +78,7 @@ fn verb(action: Action) -> &'static str {
         Action::Hold => "put on hold",
         Action::Release => "release",
         Action::Cancel => "cancel",
+        Action::WalkWizard => "answer the wizard of",
         Action::PickSlot => "pick a slot for",
         Action::Acknowledge => "acknowledge tickets",
         Action::AssignToMe => "take tickets",

@@ -48,6 +48,8 @@ vocabulary! {
         /// An approver's reason to deny.
         Denied,
         Replacement,
+        /// The customer changed where their system is (`000_*`).
+        Location,
         ItsmRequest,
         Slot,
         Assignee,

@@ -8,6 +8,7 @@ mod health;
 mod inbound;
 mod pick;
 mod service_api;
+mod wizard;
 
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/calendar/{file}", get(calendar::feed))
         .route("/pick/{ticket}", get(pick::page).post(pick::pick))
+        .route("/refresh/{ticket}", get(wizard::page).post(wizard::post))
         .route("/api/v1/refresh/replacements", axum::routing::post(api::replacements))
         .route("/api/v1/directory", axum::routing::post(api::directory))
         .route("/api/v1/service-tickets", axum::routing::post(service_api::create))

@@ -192,7 +192,7 @@ impl Dispatcher {
             Err(e) => return dead(format!("unreadable payload: {e}")),
         };
         if let (Some(links), Some(t @ TicketRef::Refresh(_))) = (&self.links, row.ticket) {
-            ctx["links"] = json!({ "pick_slot": links.pick_slot(t) });
+            ctx["links"] = json!({ "pick_slot": links.pick_slot(t), "refresh": links.refresh_page(t) });
         }
         let result = match row.channel {
             Channel::Email => match self.templates.email(template, &ctx) {

@@ -277,6 +277,7 @@ impl Sim {
                             needs_approval: *needs_approval,
                             location: location.clone(),
                             shipping_address: shipping_address.clone(),
+                            answers: None,
                         }),
                     ),
                     Action::Approve { by } => (Actor::Person(person(store, by).await?), Ev::R(RefreshEvent::Approved)),

@@ -72,6 +72,12 @@ fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
         tracking_number: row.try_get("tracking_number")?,
         location: row.try_get("location")?,
         shipping_address: row.try_get("shipping_address")?,
+        answers: match row.try_get::<Option<String>, _>("wizard_answers")? {
+            Some(json) => {
+                Some(serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("wizard_answers: {e}")))?)
+            }
+            None => None,
+        },
         slot: row.try_get::<Option<i64>, _>("slot_id")?.map(SlotId),
         appointment_at: opt_from_ms(row.try_get("appointment_at")?)?,
         itsm_request: row.try_get("itsm_request")?,
@@ -90,7 +96,7 @@ fn update_row(t: &RefreshTicket, expected: i64, now: DateTime<Utc>) -> Query<'st
             existing_model = $12, existing_platform = $13, replacement_serial = $14, replacement_model = $15,
             replacement_platform = $16, tracking_number = $17, location = $18, shipping_address = $19,
             slot_id = $20, appointment_at = $21, itsm_request = $22, reschedules = $23, updated_at = $24,
-            version = version + 1
+            wizard_answers = $26, version = version + 1
          WHERE id = $1 AND version = $25",
     )
     .bind(t.id.0)
@@ -118,6 +124,7 @@ fn update_row(t: &RefreshTicket, expected: i64, now: DateTime<Utc>) -> Query<'st
     .bind(i64::from(t.reschedules))
     .bind(ms(now))
     .bind(expected)
+    .bind(t.answers.as_ref().map(|a| serde_json::to_string(a).expect("answers serialize")))
 }
 
 async fn create_in(

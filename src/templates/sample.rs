@@ -65,6 +65,9 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
             { "id": 7, "starts_at": "2026-11-30T14:00:00+00:00" },
             { "id": 8, "starts_at": "2026-11-30T15:00:00+00:00" },
         ],
-        "links": { "pick_slot": "https://deskbell.example.edu/pick/R-12?token=0123456789abcdef" },
+        "links": {
+            "pick_slot": "https://deskbell.example.edu/pick/R-12?token=0123456789abcdef",
+            "refresh": "https://deskbell.example.edu/refresh/R-12?token=0123456789abcdef",
+        },
     })
 }

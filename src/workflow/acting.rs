@@ -115,7 +115,9 @@ impl Workflow {
         let current = self.store.load_refresh(id).await.map_err(about)?;
         match who {
             Requester::System => Ok(current),
-            Requester::Link(link) if *link == t && action == Action::PickSlot => Ok(current),
+            Requester::Link(link) if *link == t && matches!(action, Action::PickSlot | Action::WalkWizard) => {
+                Ok(current)
+            }
             Requester::Link(_) => Err(Error::Told(format!("This link is not for {t}."))),
             Requester::Person(person) => {
                 let config = self.store.config(current.value.config).await.map_err(about)?;

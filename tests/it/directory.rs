@@ -124,7 +124,8 @@ async fn leaving_waiting_tickets_without_an_approver_is_refused_and_changes_noth
         replacement: None,
     };
     let t = w.create_refresh(new, &Actor::System).await.unwrap();
-    let event = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+    let event =
+        RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None, answers: None };
     assert_eq!(w.refresh(t.id, &Actor::System, event).await.unwrap().status, RefreshStatus::RequiresApproval);
 
     let gone = text

@@ -114,7 +114,8 @@ async fn replacements_are_assigned_through_the_api_by_refresh_admins_only() {
     let f = crate::support::fixture(store).await;
     let workflow = app.workflow();
     let t = workflow.create_refresh(crate::support::new_refresh(&f, "API1"), &Actor::System).await.unwrap();
-    let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None };
+    let walked =
+        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None, answers: None };
     workflow.refresh(t.id, &Actor::System, walked).await.unwrap();
 
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));

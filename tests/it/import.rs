@@ -70,7 +70,12 @@ async fn replacements_are_assigned_in_bulk_only_from_a_clean_file(store: &Store)
     let created = import::refresh_batch(&workflow, &batch).await.unwrap();
     for t in &created[..2] {
         let address = (t.style == deskbell::domain::refresh::Style::RemoteCustomer).then(|| "1 Main St".to_owned());
-        let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: address };
+        let walked = RefreshEvent::WizardCompleted {
+            needs_approval: false,
+            location: None,
+            shipping_address: address,
+            answers: None,
+        };
         workflow.refresh(t.id, &Actor::System, walked).await.unwrap();
     }
     let header = "existing_serial,replacement_serial,platform,model,tracking_number\n";

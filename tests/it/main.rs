@@ -22,3 +22,4 @@ mod slack_interactions;
 mod store;
 mod tdx_api;
 mod vocabulary;
+mod wizard;

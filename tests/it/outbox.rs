@@ -111,7 +111,8 @@ async fn a_ticket_change_reaches_slack_and_smtp_with_real_mime(store: &Store) {
     let mut new = new_refresh(&f, "5CG1");
     new.existing.model = Some("Latitude 5400".into());
     let t = workflow.create_refresh(new, &Actor::System).await.unwrap();
-    let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+    let walked =
+        RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None, answers: None };
     workflow.refresh(t.id, &Actor::System, walked).await.unwrap();
 
     assert_eq!(rig.run().await, 2);

@@ -290,6 +290,7 @@ async fn every_style_from_creation_to_complete(store: &Store) {
             needs_approval: false,
             location: Some("Angell Hall 1010".into()),
             shipping_address: address,
+            answers: None,
         };
         sim.at(local(11, 4, 14, 0), walked, *id, customer.clone()).await;
     }

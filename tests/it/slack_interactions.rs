@@ -31,7 +31,8 @@ async fn awaiting_approval(app: &TestApp, fake: &FakeSlack) -> (Fixture, Refresh
     let f = fixture(store).await;
     store.upsert_person(&person("Abe Approver", "abe@example.edu", "UABE00001", vec![Role::Approver])).await.unwrap();
     let t = app.create(&f, "APPR1").await;
-    let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+    let walked =
+        RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None, answers: None };
     app.workflow().refresh(t, &Actor::System, walked).await.unwrap();
     app.deliver_outbox().await;
     assert!(fake.posted().len() == 2, "both approval requests");
@@ -126,7 +127,8 @@ async fn a_request_slack_was_still_posting_when_the_decision_came_ends_showing_i
     let t = app.create(&f, "SLOW1").await;
     // Slack answers Ann's request, then holds Abe's: it is in flight, claimed by the dispatcher.
     fake.hold_after(1);
-    let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+    let walked =
+        RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None, answers: None };
     app.workflow().refresh(t, &Actor::System, walked).await.unwrap();
     let r = TicketRef::from(t).to_string();
     let decide_meanwhile = async {

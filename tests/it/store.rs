@@ -116,7 +116,12 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
     let w = at(store, local(11, 2, 9, 0));
     for round in 0..5 {
         let t = w.create_refresh(new_refresh(&f, &format!("RACE{round}")), &Actor::System).await.unwrap();
-        let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+        let walked = RefreshEvent::WizardCompleted {
+            needs_approval: true,
+            location: None,
+            shipping_address: None,
+            answers: None,
+        };
         w.refresh(t.id, &Actor::System, walked).await.unwrap();
         let current = store.load_refresh(t.id).await.unwrap();
         assert_eq!(current.value.status, RefreshStatus::RequiresApproval);
@@ -231,7 +236,8 @@ async fn group_recipients_fan_out_one_row_each(store: &Store) {
     let f = fixture(store).await;
     let w = at(store, local(11, 2, 9, 0));
     let t = w.create_refresh(new_refresh(&f, "SN5"), &Actor::System).await.unwrap();
-    let walked = RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None };
+    let walked =
+        RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None, answers: None };
     w.refresh(t.id, &Actor::System, walked).await.unwrap();
     let rows = store.outbox_of(t.reference()).await.unwrap();
     let got: Vec<_> = rows.iter().map(|r| (r.dedupe_key.clone(), r.channel.clone(), r.recipient.clone())).collect();

@@ -3,11 +3,13 @@
 //! discovery and picking, delivery) and its customer email cadence.
 
 mod transition;
+mod wizard;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use transition::{Ctx, RefreshEvent};
+pub use wizard::{DeviceChoice, FieldErrors, ShippingAddress, WizardAnswers, WizardForm};
 
 use super::{AuditField, ConfigId, DomainError, PersonId, RefreshTicketId, SlotId, TeamId, TicketRef};
 
@@ -142,6 +144,8 @@ pub struct RefreshTicket {
     pub tracking_number: Option<String>,
     pub location: Option<String>,
     pub shipping_address: Option<String>,
+    /// What the customer answered on the refresh page, once they have.
+    pub answers: Option<WizardAnswers>,
     pub slot: Option<SlotId>,
     pub appointment_at: Option<DateTime<Utc>>,
     pub itsm_request: Option<String>,

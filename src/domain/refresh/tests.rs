@@ -60,11 +60,17 @@ fn events() -> Vec<(&'static str, RefreshEvent)> {
                 needs_approval: false,
                 location: Some("B1".into()),
                 shipping_address: None,
+                answers: None,
             },
         ),
         (
             "wizard_approval",
-            RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None },
+            RefreshEvent::WizardCompleted {
+                needs_approval: true,
+                location: None,
+                shipping_address: None,
+                answers: None,
+            },
         ),
         ("approved", RefreshEvent::Approved),
         ("denied", RefreshEvent::Denied { reason: "no budget".into() }),
@@ -228,8 +234,12 @@ fn wizard_expiry_alerts_the_team_and_walking_it_cancels_the_cadence() {
     let (t, effects) = t.apply(RefreshEvent::TimerFired { kind: TimerKind::WizardExpired, step: 0 }, &ctx).unwrap();
     assert_eq!(t.status, RefreshStatus::PendingLocationInformation);
     assert_eq!(notifications(&effects)[0].1, Recipient::TeamChannel(TeamId(1)));
-    let walked =
-        RefreshEvent::WizardCompleted { needs_approval: true, location: Some("B1".into()), shipping_address: None };
+    let walked = RefreshEvent::WizardCompleted {
+        needs_approval: true,
+        location: Some("B1".into()),
+        shipping_address: None,
+        answers: None,
+    };
     let (t, effects) = t.apply(walked, &ctx).unwrap();
     assert_eq!(t.location.as_deref(), Some("B1"));
     assert!(effects.contains(&Effect::CancelTimers(vec![
@@ -247,7 +257,8 @@ fn remote_tickets_need_an_address_and_a_tracking_number() {
     let ctx = ctx_at(&c, &cadence, at(&c, 11, 2, 9, 0));
     let mut t = ticket_in(RefreshStatus::PendingWizard);
     t.style = Style::RemoteCustomer;
-    let no_address = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None };
+    let no_address =
+        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None, answers: None };
     assert!(matches!(t.apply(no_address, &ctx), Err(DomainError::Invalid(_))));
     t.status = RefreshStatus::PendingOrdering;
     let untracked =
@@ -285,7 +296,8 @@ fn bump_down_skips_ordering_and_no_customer_gets_a_midnight_slot() {
     new.replacement = Some(system("RECYCLED", Platform::Windows));
     let (t, _) = RefreshTicket::create(RefreshTicketId(4), new, &ctx).unwrap();
     assert!(t.bump_down);
-    let walked = RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None };
+    let walked =
+        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None, answers: None };
     let (t, effects) = t.apply(walked, &ctx).unwrap();
     assert_eq!(t.status, RefreshStatus::PendingItsmExistence);
     assert!(effects.contains(&Effect::Itsm(ItsmRequest::LookupSystem { serial: "RECYCLED".into() })));

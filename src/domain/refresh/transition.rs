@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use strum::{IntoEnumIterator, IntoStaticStr};
 
-use super::{Cadence, NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System};
+use super::{Cadence, NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System, WizardAnswers};
 use crate::domain::effects::Effects;
 use crate::domain::{
     AuditField, DomainError, Effect, ItsmRequest, Recipient, RefreshTicketId, SlotId, Template, Timer, TimerKind,
@@ -28,6 +28,9 @@ pub enum RefreshEvent {
         needs_approval: bool,
         location: Option<String>,
         shipping_address: Option<String>,
+        /// The customer's answers on the page; none when staff provide
+        /// the location.
+        answers: Option<Box<WizardAnswers>>,
     },
     Approved,
     Denied {
@@ -135,6 +138,7 @@ impl RefreshTicket {
             tracking_number: None,
             location: None,
             shipping_address: None,
+            answers: None,
             slot: None,
             appointment_at: None,
             itsm_request: None,
@@ -172,12 +176,19 @@ impl RefreshTicket {
                 s.notify_customer(Template::SlotReminder, Some(s.t.reschedules.to_string()));
             }
             (
-                E::WizardCompleted { needs_approval, location, shipping_address },
+                E::WizardCompleted { needs_approval, location, shipping_address, answers },
                 S::PendingWizard | S::PendingLocationInformation,
             ) => {
                 if s.t.style == Style::RemoteCustomer && shipping_address.is_none() {
                     return Err(DomainError::Invalid("a remote customer refresh needs a shipping address".into()));
                 }
+                if let (Some(was), Some(now)) = (&s.t.location, location)
+                    && was != now
+                {
+                    // 000_*: a changed location is confirmed against TDX's data by the team.
+                    s.fx.audit(AuditField::Location, Some(was.clone()), Some(now.clone()));
+                }
+                s.t.answers = answers.as_deref().cloned();
                 s.t.location = location.clone();
                 s.t.shipping_address = shipping_address.clone();
                 s.fx.push(Effect::CancelTimers(WIZARD_TIMERS.to_vec()));

@@ -29,7 +29,7 @@ pub struct TestApp {
     pub smtp_port: u16,
     pub res: Resources,
     dispatcher: Arc<Dispatcher>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// What the test app runs on: a fresh SQLite file unless told otherwise,
@@ -93,7 +93,7 @@ impl Builder {
         let smtp_port = app.smtp_port().expect("the test app listens for inbound email");
         let dispatcher = app.dispatcher();
         tokio::spawn(app.serve_requests_until_stopped(std::future::pending()));
-        TestApp { address, smtp_port, res, dispatcher, _dir: dir }
+        TestApp { address, smtp_port, res, dispatcher, dir }
     }
 }
 
@@ -122,6 +122,14 @@ impl TestApp {
         let t = self.create(f, serial).await;
         super::offer_slots(&self.workflow(), t, serial).await;
         t
+    }
+
+    /// The mail sent so far (the test app writes it as `.eml` files).
+    pub fn mail(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.dir.path().join("mail")) else { return Vec::new() };
+        let mut files: Vec<_> = dir.flatten().map(|e| e.path()).collect();
+        files.sort();
+        files.iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
     }
 
     /// Runs the dispatcher until nothing is due; how many it handled.

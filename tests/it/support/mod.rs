@@ -162,7 +162,7 @@ pub async fn offer_slots(workflow: &deskbell::workflow::Workflow, t: deskbell::d
     use deskbell::domain::refresh::{Platform, RefreshEvent, System};
     let system = System { serial: format!("NEW-{serial}"), model: None, platform: Platform::Windows };
     for event in [
-        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None },
+        RefreshEvent::WizardCompleted { needs_approval: false, location: None, shipping_address: None, answers: None },
         RefreshEvent::ReplacementAssigned { system, tracking_number: None, bulk: true },
         RefreshEvent::ItsmSystemFound,
         RefreshEvent::SlotsAvailable,
