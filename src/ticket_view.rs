@@ -32,6 +32,9 @@ pub async fn show(store: &Store, calendars: &Calendars, ticket: TicketRef, now: 
             let _ = writeln!(out, "  replacement {}", s(&ctx["replacement"]["serial"]));
             let _ = writeln!(out, "  appointment {}", s(&ctx["appointment_at"]));
             let _ = writeln!(out, "  TDX         {}", s(&ctx["itsm_request"]));
+            for line in ctx["asked"].as_array().into_iter().flatten().filter_map(|l| l.as_str()) {
+                let _ = writeln!(out, "  asked       {line}");
+            }
         }
         TicketRef::Service(_) => {
             let _ = writeln!(

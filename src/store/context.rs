@@ -8,12 +8,21 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Result, StoreError};
 use crate::domain::TicketRef;
+use crate::domain::refresh::WizardAnswers;
 
 fn person(name: Option<String>, email: Option<String>) -> Value {
     match (name, email) {
         (Some(name), email) => json!({ "name": name, "email": email }),
         _ => Value::Null,
     }
+}
+
+/// What the customer answered on the refresh page, a line each (none yet: empty).
+fn asked(answers: Option<String>) -> Result<Vec<String>> {
+    let Some(json) = answers else { return Ok(Vec::new()) };
+    let answers: WizardAnswers =
+        serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("wizard_answers: {e}")))?;
+    Ok(answers.summary())
 }
 
 /// The ticket's row, or `NotFound` naming it.
@@ -66,6 +75,7 @@ pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) 
                 "shipping_address": r.try_get::<Option<String>, _>("shipping_address")?,
                 "appointment_at": appointment.map(super::rows::from_ms).transpose()?.map(|t| t.to_rfc3339()),
                 "itsm_request": r.try_get::<Option<String>, _>("itsm_request")?,
+                "asked": asked(r.try_get("wizard_answers")?)?,
             }))
         }
         TicketRef::Service(id) => {

@@ -21,6 +21,7 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
             "location": null, "shipping_address": null,
             "appointment_at": "2026-11-24T14:00:00+00:00",
             "itsm_request": "TDX-482913",
+            "asked": ["Device: none of the approved models is adequate: \u{201c}I edit video all day\u{201d}", "Peripherals: Dock, Second monitor", "Software: Adobe Premiere"],
         }),
         Subject::ServiceTicket => json!({
             "ref": "S-45", "kind": "incident", "priority": "P1", "vip": false,

@@ -138,6 +138,14 @@ async fn a_remote_customer_gives_an_address_and_a_custom_request_goes_to_the_app
     assert_eq!(ticket.shipping_address.as_deref(), Some("1 Main St, Ann Arbor, MI 48109"));
     let requests = store.outbox_of(t.into()).await.unwrap();
     assert_eq!(requests.iter().filter(|m| m.template == "approval_request").count(), 2, "each approver asked");
+    // The approver reads what was asked; so do staff in `show` and `/ticket`.
+    app.deliver_outbox().await;
+    let mail = app.mail().concat();
+    let request = mail_parser::MessageParser::default().parse(mail.as_bytes()).unwrap();
+    let text = request.body_text(0).unwrap();
+    assert!(text.contains("none of the approved models is adequate") && text.contains("I edit video"), "{text}");
+    let card = deskbell::ticket_view::show(store, &app.res.calendars, t.into(), chrono::Utc::now()).await.unwrap();
+    assert!(card.contains("asked       Ship to: 1 Main St, Ann Arbor, MI 48109"), "{card}");
 }
 
 #[tokio::test]

@@ -214,6 +214,34 @@ impl WizardAnswers {
             || !self.software.is_empty()
     }
 
+    /// The answers as staff and approvers read them, a line each: what the
+    /// customer asked for beyond the proposal first.
+    pub fn summary(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        match &self.device {
+            DeviceChoice::Proposed => lines.push("Device: the proposed model".to_owned()),
+            DeviceChoice::Model { model, platform } => {
+                lines.push(format!("Device: {model} ({platform}) instead of the proposed model"))
+            }
+            DeviceChoice::NoneAdequate { reason } => {
+                lines.push(format!("Device: none of the approved models is adequate: \u{201c}{reason}\u{201d}"))
+            }
+            DeviceChoice::ProposedNotAdequate { reason } => {
+                lines.push(format!("Device: the proposed model is not adequate: \u{201c}{reason}\u{201d}"))
+            }
+        }
+        let list = |items: &[String]| if items.is_empty() { "none".to_owned() } else { items.join(", ") };
+        lines.push(format!("Peripherals: {}", list(&self.peripherals)));
+        lines.push(format!("Software: {}", list(&self.software)));
+        if let Some(location) = &self.location {
+            lines.push(format!("Location: {location}"));
+        }
+        if let Some(address) = &self.shipping_address {
+            lines.push(format!("Ship to: {address}"));
+        }
+        lines
+    }
+
     /// The form these answers came from, to show them again for a change.
     pub fn form(&self) -> WizardForm {
         let a = self.shipping_address.clone().unwrap_or_default();
