@@ -18,6 +18,8 @@ vocabulary! {
         PickSlot,
         Acknowledge,
         AssignToMe,
+        /// Staff give the location of a ticket nobody answered the wizard for.
+        ProvideLocation,
     }
 }
 

@@ -111,7 +111,7 @@ mod tests {
         let shipped = include_str!("../../commands/manifest.yml");
         assert!(
             shipped == manifest(EXAMPLE_URL),
-            "commands/manifest.yml is stale: run `cargo run -- manifest > commands/manifest.yml`"
+            "commands/manifest.yml is stale: run `cargo run -- manifest --public-url {EXAMPLE_URL} > commands/manifest.yml`"
         );
         let parsed: serde_json::Value = serde_norway::from_str(shipped).unwrap();
         let commands = parsed["features"]["slash_commands"].as_array().unwrap();

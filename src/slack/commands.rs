@@ -74,6 +74,7 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
         "/reschedule" => reschedule(&state, &who, text, &cmd.trigger_id).await.map(|a| ephemeral(a, vec![])),
         "/hold" => hold(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
         "/release" => release(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
+        "/location" => location(&state, &who, text, &cmd.trigger_id).await.map(|a| ephemeral(a, vec![])),
         other => Ok(ephemeral(format!("deskbell has no command {other}. Try /deskbell help."), vec![])),
     };
     // A ticket or slot that does not exist is an answer for the person, not an HTTP error Slack would show.
@@ -109,6 +110,16 @@ async fn reschedule(state: &AppState, who: &Person, text: &str, trigger_id: &str
         Ok(()) => Ok(format!("Rescheduling {}…", TicketRef::from(id))),
         Err(e) => Ok(format!("Slack did not open the form ({e}); try again.")),
     }
+}
+
+/// `/location R-12`: the location modal.
+async fn location(state: &AppState, who: &Person, text: &str, trigger_id: &str) -> Result<String, HttpError> {
+    let id = match ticket_arg(text) {
+        Ok((id, _)) => id,
+        Err(usage) => return Ok(usage),
+    };
+    let opened = super::location::open(state, who, id, trigger_id).await?;
+    Ok(opened.unwrap_or_else(|| format!("Giving the location of {}…", TicketRef::from(id))))
 }
 
 /// `/hold R-12 reason`.

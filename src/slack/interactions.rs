@@ -157,6 +157,12 @@ async fn act(
                 .ok_or_else(|| HttpError::Unprocessable(vec![format!("bad slot button value {value:?}")]))?;
             return pick(state, who, ticket, slot, reply).await;
         }
+        SlackAction::ProvideLocation => {
+            match super::location::open(state, who, refresh_id(value)?, trigger_id).await? {
+                None => return Ok(()),
+                Some(answer) => answer,
+            }
+        }
         SlackAction::Acknowledge | SlackAction::AssignToMe => {
             let id = match t {
                 Some(TicketRef::Service(id)) => id,
@@ -212,6 +218,7 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
     let block = match view.callback_id.as_str() {
         modals::DENY => modals::REASON,
         modals::RESCHEDULE => modals::SLOT,
+        modals::LOCATION => modals::LOCATION,
         _ => return Ok(StatusCode::OK.into_response()),
     };
     let who = match state.workflow.slack_person(slack_user).await {
@@ -220,20 +227,25 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
     };
     let id = refresh_id(Some(&view.private_metadata))?;
     let v = &view.state;
-    let answer = if view.callback_id == modals::DENY {
-        let reason = v.get(modals::REASON)["value"].as_str().unwrap_or_default().trim().to_owned();
-        if reason.is_empty() {
-            return Ok(errors(block, "Say why, for the customer."));
+    let answer = match view.callback_id.as_str() {
+        modals::DENY => {
+            let reason = v.get(modals::REASON)["value"].as_str().unwrap_or_default().trim().to_owned();
+            if reason.is_empty() {
+                return Ok(errors(block, "Say why, for the customer."));
+            }
+            let deny = Request::Event(RefreshEvent::Denied { reason });
+            state.workflow.act(&Requester::Person(&who), Action::Deny, id, deny).await.map(drop)
         }
-        let deny = Request::Event(RefreshEvent::Denied { reason });
-        state.workflow.act(&Requester::Person(&who), Action::Deny, id, deny).await.map(drop)
-    } else {
-        match reschedule(v) {
+        modals::LOCATION => {
+            let given = v.get(modals::LOCATION)["value"].as_str().unwrap_or_default();
+            super::location::save(state, &who, id, given).await
+        }
+        _ => match reschedule(v) {
             Ok(request) => {
                 state.workflow.act(&Requester::Person(&who), Action::Reschedule, id, request).await.map(drop)
             }
             Err(usage) => Err(Error::Told(usage.into())),
-        }
+        },
     };
     Ok(match answer {
         Err(e) => errors(block, &super::told(e)?),

@@ -7,6 +7,7 @@ mod events;
 mod interactions;
 pub mod limits;
 pub mod linking;
+mod location;
 pub(crate) mod modals;
 mod reply;
 mod slots;

@@ -9,6 +9,7 @@ use crate::domain::{ScheduleSlot, TicketRef};
 
 pub const DENY: &str = "deny";
 pub const RESCHEDULE: &str = "reschedule";
+pub const LOCATION: &str = "location";
 
 /// The inputs of the modals; each is its block's and its element's id, as
 /// the submission handler reads them back.
@@ -38,6 +39,30 @@ pub fn deny(ticket: TicketRef) -> Value {
             "label": plain("Why is this request denied? The customer is told."),
             "element": { "type": "plain_text_input", "action_id": REASON, "multiline": true, "max_length": 500 },
         }],
+    })
+}
+
+/// Staff give the location (or, at home, the shipping address) of a ticket
+/// whose customer did not answer, as the customer's page would.
+pub fn location(ticket: TicketRef, remote: bool, unit_location: Option<&str>) -> Value {
+    let (label, hint) = match (remote, unit_location) {
+        (true, _) => ("Shipping address", "Street, city, state and ZIP code"),
+        (false, Some(_)) => ("Location", "The unit's location, or where else the customer will be"),
+        (false, None) => ("Location", "Building and room"),
+    };
+    let mut element =
+        json!({ "type": "plain_text_input", "action_id": LOCATION, "max_length": 200, "placeholder": plain(hint) });
+    if let Some(at) = unit_location {
+        element["initial_value"] = at.into();
+    }
+    json!({
+        "type": "modal",
+        "callback_id": LOCATION,
+        "private_metadata": ticket.to_string(),
+        "title": plain(&format!("Location of {ticket}")),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": [{ "type": "input", "block_id": LOCATION, "label": plain(label), "element": element }],
     })
 }
 

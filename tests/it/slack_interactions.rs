@@ -434,3 +434,36 @@ async fn engineers_take_service_tickets_from_the_ping_buttons() {
     assert_eq!(messages().await, queued, "no email, no DM");
     assert_eq!(store.load_service(t).await.unwrap().value, taken, "the chain was not restarted");
 }
+
+#[tokio::test]
+async fn staff_provide_the_location_nobody_answered_from_the_alert_or_a_command() {
+    let fake = FakeSlack::start().await;
+    let (app, f, _) = with_manager(&fake).await;
+    let t = app.create(&f, "NOANSWER").await;
+    let expired = RefreshEvent::TimerFired { kind: deskbell::domain::TimerKind::WizardExpired, step: 0 };
+    app.workflow().refresh(t, &Actor::System, expired).await.unwrap();
+    assert_eq!(status(&app.res.store, t).await, RefreshStatus::PendingLocationInformation);
+    app.deliver_outbox().await;
+    let alert = fake.posted().into_iter().find(|p| p.channel == "CNORTH001").expect("the team is alerted");
+    let button = &alert.blocks[1]["elements"][0];
+    assert_eq!((button["action_id"].as_str(), button["value"].as_str()), (Some("provide_location"), Some("R-1")));
+
+    // Only refresh managers (and the customer) may give it.
+    app.click(&fake, "UEVE00001", "trigger-eve", "provide_location", "R-1").await;
+    app.deliver_outbox().await;
+    assert!(response_texts(&fake).iter().any(|t| t.starts_with("Only the customer of R-1 or refresh managers")));
+    assert!(fake.views().is_empty());
+    app.click(&fake, "URITA0001", "trigger-rita", "provide_location", "R-1").await;
+    let views = fake.views();
+    assert_eq!((views.len(), views[0].1["callback_id"].as_str()), (1, Some("location")), "{views:?}");
+
+    let given = |text: &str| json!({ "location": { "location": { "type": "plain_text_input", "value": text } } });
+    let (_, empty) = app.submit_view("URITA0001", "location", "R-1", given(" ")).await;
+    assert_eq!(empty["response_action"], "errors", "a location is required");
+    let (code, saved) = app.submit_view("URITA0001", "location", "R-1", given("Angell Hall 1010")).await;
+    assert_eq!((code, saved), (200, Value::Null), "an empty 200 closes the modal");
+    let ticket = app.res.store.load_refresh(t).await.unwrap().value;
+    assert_eq!((ticket.status, ticket.location.as_deref()), (RefreshStatus::PendingOrdering, Some("Angell Hall 1010")));
+    let again = app.slack_command("URITA0001", "/location", "R-1").await;
+    assert_eq!(again["text"], "R-1 is pending ordering: it needs no location now.");
+}
