@@ -40,6 +40,9 @@ struct Record {
     replacement_serial: Option<String>,
     #[serde(default)]
     replacement_platform: Option<String>,
+    /// Where the existing system is (building and room).
+    #[serde(default)]
+    location: Option<String>,
 }
 
 /// A checked row: everything parsed, team and config found.
@@ -53,6 +56,7 @@ struct Row {
     style: Style,
     existing: System,
     replacement: Option<System>,
+    location: Option<String>,
 }
 
 #[derive(Debug)]
@@ -142,7 +146,11 @@ async fn check(store: &Store, calendars: &Calendars, line: u64, r: Record) -> Re
         return Err(format!("serial {serial} already has an open ticket R-{open}"));
     }
     let existing = System { serial, model: blank_to_none(r.model), platform };
-    Ok(Row { line, team, config, customer, delegate, no_customer, style, existing, replacement })
+    let location = blank_to_none(r.location);
+    if location.as_ref().is_some_and(|l| l.chars().count() > crate::domain::refresh::MAX_TEXT) {
+        return Err(format!("location is longer than {} characters", crate::domain::refresh::MAX_TEXT));
+    }
+    Ok(Row { line, team, config, customer, delegate, no_customer, style, existing, replacement, location })
 }
 
 /// A CSV file's text; a byte that is not UTF-8 is named by its line.
@@ -255,6 +263,7 @@ pub async fn refresh_batch(workflow: &Workflow, csv_text: &str) -> Result<Vec<Re
             config: row.config,
             existing: row.existing.clone(),
             replacement: row.replacement.clone(),
+            location: row.location.clone(),
         });
     }
     workflow

@@ -66,8 +66,14 @@ fn classify(e: SlackClientError) -> SendError {
 impl SlackChannel {
     /// A client for `api_url` (https in production, http for a local server).
     pub fn api(api_url: &str, bot_token: &str) -> Self {
-        let https =
-            hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
+        // The crypto provider named, not the process default: another crate
+        // in the build may enable a second one (net.rs does the same).
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
+            .expect("ring supports rustls' default protocol versions")
+            .https_or_http()
+            .enable_http1()
+            .build();
         let connector = SlackClientHyperConnector::from(https).with_slack_api_url(api_url.trim_end_matches('/'));
         Self::Api {
             client: Arc::new(slack_morphism::SlackClient::new(connector)),

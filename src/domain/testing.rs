@@ -73,6 +73,7 @@ pub fn refresh_ticket(customer: super::PersonId) -> super::refresh::RefreshTicke
         config: super::ConfigId(1),
         existing: System { serial: "OLD1".into(), model: None, platform: Platform::Windows },
         replacement: None,
+        location: None,
     };
     let fresh = RefreshTicket::fresh(super::RefreshTicketId(1), new, chrono::DateTime::UNIX_EPOCH);
     RefreshTicket { status: RefreshStatus::RequiresApproval, ..fresh }

@@ -40,12 +40,12 @@ enum Step {
     Submit,
 }
 
+/// The button, read apart from the answers (repeated fields such as
+/// `peripherals` do not survive serde's `flatten`).
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Posted {
+struct Pressed {
     step: Step,
-    #[serde(flatten)]
-    form: WizardForm,
 }
 
 pub async fn page(
@@ -77,18 +77,19 @@ pub async fn post(
     let ticket = state.workflow.store.load_refresh(id).await?.value;
     let config = state.workflow.store.config(ticket.config).await?;
     // A form that does not even parse (a tampered request) is shown empty again.
-    let posted: Posted = serde_html_form::from_bytes(&body).unwrap_or_default();
-    let answers = match posted.form.answers(&ticket, &config) {
+    let form: WizardForm = serde_html_form::from_bytes(&body).unwrap_or_default();
+    let step = serde_html_form::from_bytes::<Pressed>(&body).unwrap_or_default().step;
+    let answers = match form.answers(&ticket, &config) {
         Err(errors) => {
-            return render(&state, &ticket, &config, Stage::Form { form: &posted.form, errors: &errors }).await;
+            return render(&state, &ticket, &config, Stage::Form { form: &form, errors: &errors }).await;
         }
-        Ok(a) if posted.step == Step::Change => {
+        Ok(a) if step == Step::Change => {
             return render(&state, &ticket, &config, Stage::Form { form: &a.form(), errors: &FieldErrors::new() })
                 .await;
         }
         Ok(a) => a,
     };
-    if posted.step == Step::Review {
+    if step == Step::Review {
         return render(&state, &ticket, &config, Stage::Review(&answers)).await;
     }
     let needs_approval = answers.needs_approval(&config);
@@ -107,7 +108,7 @@ pub async fn post(
         // A second submit, another tab, a ticket that moved on: the page as it now is.
         Ok(_) | Err(Error::Told(_)) => {
             let now = state.workflow.store.load_refresh(id).await?.value;
-            render(&state, &now, &config, Stage::Form { form: &posted.form, errors: &FieldErrors::new() }).await
+            render(&state, &now, &config, Stage::Form { form: &form, errors: &FieldErrors::new() }).await
         }
         Err(e) => Err(e.into()),
     }

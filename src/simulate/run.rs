@@ -234,6 +234,7 @@ impl Sim {
                     config,
                     existing: System { serial: serial.clone(), model: None, platform: *platform },
                     replacement: replacement.clone().map(|serial| System { serial, model: None, platform: *platform }),
+                    location: None,
                 };
                 let t = w.create_refresh(new, &Actor::System).await?;
                 anyhow::ensure!(TicketRef::from(t.id) == e.ticket, "created {} instead", t.reference());

@@ -138,8 +138,8 @@ async fn create_in(
     let serial = new.existing.serial.clone();
     let row = sqlx::query(
         "INSERT INTO refresh_tickets (status, style, no_customer, bump_down, team_id, config_id, existing_serial,
-            existing_platform, created_at, updated_at)
-         VALUES ('pending_wizard', $1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+            existing_platform, created_at, updated_at, location)
+         VALUES ('pending_wizard', $1, $2, $3, $4, $5, $6, $7, $8, $8, $9) RETURNING id",
     )
     .bind(<&str>::from(new.style))
     .bind(new.no_customer)
@@ -149,6 +149,7 @@ async fn create_in(
     .bind(serial.clone())
     .bind(<&str>::from(new.existing.platform))
     .bind(ms(ctx.now))
+    .bind(new.location.clone())
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| match &e {

@@ -122,6 +122,7 @@ async fn leaving_waiting_tickets_without_an_approver_is_refused_and_changes_noth
         config,
         existing: System { serial: "SER-9".into(), model: None, platform: Platform::Windows },
         replacement: None,
+        location: None,
     };
     let t = w.create_refresh(new, &Actor::System).await.unwrap();
     let event =

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use transition::{Ctx, RefreshEvent};
-pub use wizard::{DeviceChoice, FieldErrors, ShippingAddress, WizardAnswers, WizardForm};
+pub use wizard::{DeviceChoice, FieldErrors, MAX_TEXT, ShippingAddress, WizardAnswers, WizardForm};
 
 use super::{AuditField, ConfigId, DomainError, PersonId, RefreshTicketId, SlotId, TeamId, TicketRef};
 
@@ -165,6 +165,9 @@ pub struct NewRefreshTicket {
     pub config: ConfigId,
     pub existing: System,
     pub replacement: Option<System>,
+    /// Where the existing system is, as the batch knows it: the customer's
+    /// page shows it for them to confirm or change.
+    pub location: Option<String>,
 }
 
 impl NewRefreshTicket {

@@ -31,6 +31,7 @@ fn new_ticket(style: Style) -> NewRefreshTicket {
         config: ConfigId(1),
         existing: system("OLD1", Platform::Windows),
         replacement: None,
+        location: None,
     }
 }
 

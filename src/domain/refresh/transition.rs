@@ -136,7 +136,7 @@ impl RefreshTicket {
             existing: new.existing,
             replacement: new.replacement,
             tracking_number: None,
-            location: None,
+            location: new.location,
             shipping_address: None,
             answers: None,
             slot: None,

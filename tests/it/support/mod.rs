@@ -1,6 +1,7 @@
 //! Shared test helpers: fresh databases of both kinds and fixtures.
 
 pub mod app;
+pub mod browser;
 pub mod fake_slack;
 pub mod fake_tdx;
 pub mod postgres;
@@ -116,6 +117,7 @@ pub fn new_refresh(f: &Fixture, serial: &str) -> deskbell::domain::refresh::NewR
         config: f.config,
         existing: System { serial: serial.into(), model: Some("Dell 5400".into()), platform: Platform::Windows },
         replacement: None,
+        location: None,
     }
 }
 
