@@ -220,6 +220,9 @@ pub enum ItsmRequest {
     UpdateAppointment { slot: SlotId },
     /// Windows remote refreshes are prestaged by the vendor.
     ClosePrestageTask,
+    /// The customer gave another location than TDX's: a ticket for the
+    /// support team to confirm TDX's location data (`000_*`).
+    ConfirmLocation { from: String, to: String },
 }
 
 vocabulary! {
@@ -229,6 +232,7 @@ vocabulary! {
         CreateRequest,
         UpdateAppointment,
         ClosePrestageTask,
+        ConfirmLocation,
     }
 }
 
@@ -239,6 +243,7 @@ impl ItsmRequest {
             Self::CreateRequest { .. } => ItsmAction::CreateRequest,
             Self::UpdateAppointment { .. } => ItsmAction::UpdateAppointment,
             Self::ClosePrestageTask => ItsmAction::ClosePrestageTask,
+            Self::ConfirmLocation { .. } => ItsmAction::ConfirmLocation,
         }
     }
 }

@@ -66,6 +66,21 @@ impl ItsmSender {
                 }
                 Ok(format!("ticket:{ticket}"))
             }
+            ItsmRequest::ConfirmLocation { from, to } => {
+                let ctx = self.workflow.store.ticket_context(id.into()).await.map_err(store_err)?;
+                let r = ctx["ref"].as_str().unwrap_or_default();
+                let ticket = json!({
+                    "TypeID": s.ticket_type_id, "AccountID": s.account_id, "StatusID": s.status_id,
+                    "Title": format!("Confirm location for refresh {r}"),
+                    "Description": format!(
+                        "The customer of {r} (serial {}) says the system is at \"{to}\"; TDX has \"{from}\". Please confirm TDX's location data.",
+                        ctx["existing"]["serial"].as_str().unwrap_or_default()
+                    ),
+                    "ResponsibleGroupID": s.nit_group_id,
+                });
+                let created = self.client.create_ticket(s.app_id, &ticket, &[]).await?;
+                Ok(format!("ticket:{created}"))
+            }
             ItsmRequest::ClosePrestageTask => {
                 let (ticket, _) = self.existing_request(id).await?;
                 let tasks = self.client.tasks(s.app_id, ticket).await?;

@@ -392,7 +392,11 @@ impl Sim {
                 self.requests += 1;
                 RefreshEvent::ItsmRequestCreated { request: format!("TDX-{}", 40_000 + self.requests) }
             }
-            ItsmRequest::UpdateAppointment { .. } | ItsmRequest::ClosePrestageTask => return Ok(()),
+            ItsmRequest::UpdateAppointment { .. }
+            | ItsmRequest::ClosePrestageTask
+            | ItsmRequest::ConfirmLocation { .. } => {
+                return Ok(());
+            }
         };
         self.workflow.refresh(id, &Actor::External("tdx".into()), event).await?;
         Ok(())

@@ -127,6 +127,9 @@ async fn on_prem_location_changed(desk: &Desk, size: &str) {
         (moved.change.from.as_deref(), moved.change.to.as_deref()),
         (Some("Angell Hall 1010"), Some("Mason Hall 2200"))
     );
+    // … and the team is asked, through TDX, to confirm TDX's location data.
+    let calls = desk.app.res.store.outbox_of(t.into()).await.unwrap();
+    assert!(calls.iter().any(|m| m.channel == "tdx" && m.template == "confirm_location"), "{calls:?}");
 }
 
 async fn remote_address(desk: &Desk, size: &str) {

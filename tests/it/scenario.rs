@@ -34,7 +34,29 @@ both_databases!(
     a_customer_who_never_walks_the_wizard,
     every_style_from_creation_to_complete,
     a_dst_change_a_hold_and_the_thanksgiving_week,
+    a_changed_location_opens_a_tdx_ticket_for_the_team,
 );
+
+/// 000_*: the customer gives another location than TDX's; the team gets a
+/// TDX ticket to confirm TDX's location data.
+async fn a_changed_location_opens_a_tdx_ticket_for_the_team(store: &Store) {
+    let f = fixture(store).await;
+    let sim = Sim::new(store, local(11, 2, 9, 0)).await;
+    let mut new = new_refresh(&f, "MOVED1");
+    new.location = Some("Angell Hall 1010".into());
+    let t = sim.create(new).await;
+    let walked = RefreshEvent::WizardCompleted {
+        needs_approval: false,
+        location: Some("Mason Hall 2200".into()),
+        shipping_address: None,
+        answers: None,
+    };
+    sim.at(local(11, 3, 11, 0), walked, t, Actor::Person(f.customer)).await;
+    let tickets = sim.tdx.tickets();
+    let confirm = tickets.values().find(|t| t["Title"] == "Confirm location for refresh R-1").expect("a TDX ticket");
+    let description = confirm["Description"].as_str().unwrap();
+    assert!(description.contains("Mason Hall 2200") && description.contains("Angell Hall 1010"), "{description}");
+}
 
 const APP: i64 = 31;
 

@@ -377,3 +377,24 @@ fn an_approval_decision_is_worked_out_once_from_the_status_change() {
     assert_eq!(D::in_change(&denial), Some(D::Denied));
     assert_eq!(D::Denied.to_string(), "denied");
 }
+
+#[test]
+fn a_changed_location_is_audited_and_sent_to_tdx_for_confirmation() {
+    let c = cal();
+    let cadence = Cadence::default();
+    let ctx = Ctx { now: at(&c, 11, 2, 9, 0), calendar: &c, policy: &cadence };
+    let mut t = ticket_in(RefreshStatus::PendingWizard);
+    t.location = Some("Angell Hall 1010".into());
+    let walk = |to: &str| RefreshEvent::WizardCompleted {
+        needs_approval: false,
+        location: Some(to.into()),
+        shipping_address: None,
+        answers: Some(Box::new(WizardAnswers { location: Some(to.into()), ..WizardAnswers::default() })),
+    };
+    let (next, effects) = t.apply(walk("Mason Hall 2200"), &ctx).unwrap();
+    assert_eq!(next.answers.unwrap().location.as_deref(), Some("Mason Hall 2200"));
+    let confirm = ItsmRequest::ConfirmLocation { from: "Angell Hall 1010".into(), to: "Mason Hall 2200".into() };
+    assert!(effects.contains(&Effect::Itsm(confirm)), "{effects:?}");
+    let (_, same) = t.apply(walk("Angell Hall 1010"), &ctx).unwrap();
+    assert!(!same.iter().any(|e| matches!(e, Effect::Itsm(ItsmRequest::ConfirmLocation { .. }))), "confirmed as is");
+}

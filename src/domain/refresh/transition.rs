@@ -187,6 +187,7 @@ impl RefreshTicket {
                 {
                     // 000_*: a changed location is confirmed against TDX's data by the team.
                     s.fx.audit(AuditField::Location, Some(was.clone()), Some(now.clone()));
+                    s.fx.push(Effect::Itsm(ItsmRequest::ConfirmLocation { from: was.clone(), to: now.clone() }));
                 }
                 s.t.answers = answers.as_deref().cloned();
                 s.t.location = location.clone();
