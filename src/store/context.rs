@@ -18,7 +18,7 @@ fn person(name: Option<String>, email: Option<String>) -> Value {
 }
 
 /// What the customer answered on the refresh page, a line each (none yet: empty).
-fn asked(answers: Option<String>) -> Result<Vec<String>> {
+pub(super) fn asked(answers: Option<String>) -> Result<Vec<String>> {
     let Some(json) = answers else { return Ok(Vec::new()) };
     let answers: WizardAnswers =
         serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("wizard_answers: {e}")))?;

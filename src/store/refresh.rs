@@ -214,7 +214,8 @@ impl Store {
     pub async fn approver_digests(&self) -> Result<Vec<ApproverDigest>> {
         let rows = sqlx::query(
             "SELECT a.person_id, ap.email, ap.name AS approver, t.id, t.status, c.name AS customer,
-                COALESCE(t.replacement_model, t.existing_model, t.existing_serial) AS model, tm.calendar
+                COALESCE(t.replacement_model, t.existing_model, t.existing_serial) AS model, tm.calendar,
+                t.wizard_answers
              FROM active_approvers a
              JOIN people ap ON ap.id = a.person_id
              JOIN refresh_tickets t ON t.config_id = a.config_id
@@ -233,6 +234,7 @@ impl Store {
                 "status": r.try_get::<String, _>("status")?,
                 "customer": r.try_get::<Option<String>, _>("customer")?.unwrap_or_else(|| "no customer".into()),
                 "model": r.try_get::<String, _>("model")?,
+                "asked": super::context::asked(r.try_get("wizard_answers")?)?,
             });
             match digests.last_mut() {
                 Some(d) if d.approver == approver => d.tickets.push(line),

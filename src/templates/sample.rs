@@ -33,8 +33,8 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
         }),
         Subject::Digest => json!({
             "ref": "digest", "tickets": [
-                { "ref": "R-12", "status": "requires_approval", "customer": "Cara Customer", "model": "Dell Latitude 7450" },
-                { "ref": "R-14", "status": "pending_ordering", "customer": "Rita Remote", "model": "MacBook Air 13" },
+                { "ref": "R-12", "status": "requires_approval", "customer": "Cara Customer", "model": "Dell Latitude 7450", "asked": ["Software: SPSS"] },
+                { "ref": "R-14", "status": "pending_ordering", "customer": "Rita Remote", "model": "MacBook Air 13", "asked": [] },
             ],
         }),
         Subject::Reply => json!({ "ref": "R-12" }),

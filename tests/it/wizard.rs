@@ -144,6 +144,16 @@ async fn a_remote_customer_gives_an_address_and_a_custom_request_goes_to_the_app
     let request = mail_parser::MessageParser::default().parse(mail.as_bytes()).unwrap();
     let text = request.body_text(0).unwrap();
     assert!(text.contains("none of the approved models is adequate") && text.contains("I edit video"), "{text}");
+    // The Friday digest says it too, under the ticket that needs them.
+    app.workflow().send_digests().await.unwrap();
+    app.deliver_outbox().await;
+    let texts: Vec<String> = app
+        .mail()
+        .iter()
+        .map(|m| mail_parser::MessageParser::default().parse(m.as_bytes()).unwrap().body_text(0).unwrap().into_owned())
+        .collect();
+    let digest = texts.iter().find(|t| t.contains("These refresh tickets of your unit are open")).expect("a digest");
+    assert!(digest.contains("Asked for: Device: none of the approved models is adequate"), "{digest}");
     let card = deskbell::ticket_view::show(store, &app.res.calendars, t.into(), chrono::Utc::now()).await.unwrap();
     assert!(card.contains("asked       Ship to: 1 Main St, Ann Arbor, MI 48109"), "{card}");
 }
