@@ -35,19 +35,24 @@ async fn post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String)
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// Delivers what is due; every mail sent so far.
+async fn mail(app: &TestApp) -> String {
+    app.deliver_outbox().await;
+    app.mail().concat()
+}
+
 async fn status(app: &TestApp, t: RefreshTicketId) -> RefreshStatus {
     app.res.store.load_refresh(t).await.unwrap().value.status
 }
 
 #[tokio::test]
 async fn the_invite_links_to_the_page_and_an_on_prem_customer_walks_it() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().open_all_hours().start().await;
     let f = fixture(&app.res.store).await;
     let t = app.create(&f, "WIZ1").await;
     let invite = RefreshEvent::TimerFired { kind: TimerKind::CustomerBegin, step: 0 };
     app.workflow().refresh(t, &Actor::System, invite).await.unwrap();
-    app.deliver_outbox().await;
-    let mail = app.mail().concat();
+    let mail = mail(&app).await;
     let invite = mail_parser::MessageParser::default().parse(mail.as_bytes()).unwrap();
     let text = invite.body_text(0).unwrap();
     assert!(text.contains(&format!("http://deskbell.test{}", link(t))), "{text}");
@@ -88,7 +93,7 @@ async fn the_invite_links_to_the_page_and_an_on_prem_customer_walks_it() {
 
 #[tokio::test]
 async fn a_forged_or_other_tickets_link_is_refused_and_changes_nothing() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().open_all_hours().start().await;
     let f = fixture(&app.res.store).await;
     let (t1, t2) = (app.create(&f, "WIZ1").await, app.create(&f, "WIZ2").await);
     let others = link(t2).replace("R-2", "R-1");
@@ -104,7 +109,7 @@ async fn a_forged_or_other_tickets_link_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_remote_customer_gives_an_address_and_a_custom_request_goes_to_the_approvers() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().open_all_hours().start().await;
     let store = &app.res.store;
     let f = fixture(store).await;
     let options = ConfigOptions { can_customize_computer: true, ..ConfigOptions::default() };
@@ -139,8 +144,7 @@ async fn a_remote_customer_gives_an_address_and_a_custom_request_goes_to_the_app
     let requests = store.outbox_of(t.into()).await.unwrap();
     assert_eq!(requests.iter().filter(|m| m.template == "approval_request").count(), 2, "each approver asked");
     // The approver reads what was asked; so do staff in `show` and `/ticket`.
-    app.deliver_outbox().await;
-    let mail = app.mail().concat();
+    let mail = mail(&app).await;
     let request = mail_parser::MessageParser::default().parse(mail.as_bytes()).unwrap();
     let text = request.body_text(0).unwrap();
     assert!(text.contains("none of the approved models is adequate") && text.contains("I edit video"), "{text}");
@@ -160,7 +164,7 @@ async fn a_remote_customer_gives_an_address_and_a_custom_request_goes_to_the_app
 
 #[tokio::test]
 async fn a_ticket_past_the_wizard_shows_where_it_is() {
-    let app = TestApp::start().await;
+    let app = TestApp::builder().open_all_hours().start().await;
     let f: Fixture = fixture(&app.res.store).await;
     let t = app.create(&f, "WIZ1").await;
     let cancel = RefreshEvent::Cancelled { reason: "left the university".into() };

@@ -38,6 +38,7 @@ pub struct TestApp {
 pub struct Builder {
     database_url: Option<String>,
     slack_api_url: Option<String>,
+    all_hours: bool,
 }
 
 impl Builder {
@@ -48,6 +49,13 @@ impl Builder {
 
     pub fn slack(mut self, fake: &FakeSlack) -> Self {
         self.slack_api_url = Some(fake.url.clone());
+        self
+    }
+
+    /// The team calendar (`umich`) open every day, all day: mail held for
+    /// business hours leaves at once, whenever the test runs.
+    pub fn open_all_hours(mut self) -> Self {
+        self.all_hours = true;
         self
     }
 
@@ -66,6 +74,13 @@ impl Builder {
         settings.outbox.slack_gap_ms = 0;
         let repo = |path: &str| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
         settings.refresh.calendars_dir = repo("config/calendars");
+        if self.all_hours {
+            let dir = dir.path().join("calendars");
+            std::fs::create_dir_all(&dir).unwrap();
+            let always = "time_zone = \"America/Detroit\"\nbusiness_day_start = \"00:00\"\nbusiness_day_end = \"23:59\"\nweekend = []\nholidays = []\n";
+            std::fs::write(dir.join("umich.toml"), always).unwrap();
+            settings.refresh.calendars_dir = dir;
+        }
         settings.templates.dir = repo("templates");
         settings.service.escalation_policy = repo("config/escalation.toml");
         settings.inbound.smtp_bind = Some("127.0.0.1:0".parse().unwrap());
