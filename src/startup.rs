@@ -224,6 +224,11 @@ impl Application {
         self.smtp.as_ref().and_then(|l| l.local_addr().ok()).map(|a| a.port())
     }
 
+    /// The timer tick and the cron jobs, for a caller that drives the clock.
+    pub fn scheduler(&self) -> Arc<Scheduler> {
+        self.scheduler.clone()
+    }
+
     /// The outbox dispatcher, for a caller that delivers itself.
     pub fn dispatcher(&self) -> Arc<Dispatcher> {
         self.dispatcher.clone()

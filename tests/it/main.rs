@@ -6,6 +6,7 @@ mod support;
 mod browser;
 mod cli;
 mod directory;
+mod end_to_end;
 mod escalation;
 mod http;
 mod import;

@@ -8,16 +8,18 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use deskbell::clock::SystemClock;
+use deskbell::clock::{Clock, SimClock, SystemClock};
 use deskbell::config::Settings;
 use deskbell::domain::{Actor, RefreshTicketId};
 use deskbell::outbox::Dispatcher;
+use deskbell::scheduler::Scheduler;
 use deskbell::startup::{Application, Resources};
 use deskbell::workflow::Workflow;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::fake_slack::FakeSlack;
+use super::fake_tdx::FakeTdx;
 use super::{Fixture, new_refresh};
 
 /// The Slack app's signing secret the test app checks requests against.
@@ -28,7 +30,12 @@ pub struct TestApp {
     /// The inbound SMTP listener's port.
     pub smtp_port: u16,
     pub res: Resources,
+    clock: Arc<dyn Clock>,
+    /// Set when the app runs on a simulated clock (`Builder::sim_clock`).
+    sim: Option<Arc<SimClock>>,
+    database_url: String,
     dispatcher: Arc<Dispatcher>,
+    scheduler: Arc<Scheduler>,
     dir: tempfile::TempDir,
 }
 
@@ -38,7 +45,9 @@ pub struct TestApp {
 pub struct Builder {
     database_url: Option<String>,
     slack_api_url: Option<String>,
+    tdx_url: Option<String>,
     all_hours: bool,
+    sim: bool,
 }
 
 impl Builder {
@@ -49,6 +58,18 @@ impl Builder {
 
     pub fn slack(mut self, fake: &FakeSlack) -> Self {
         self.slack_api_url = Some(fake.url.clone());
+        self
+    }
+
+    pub fn tdx(mut self, fake: &FakeTdx) -> Self {
+        self.tdx_url = Some(fake.url.clone());
+        self
+    }
+
+    /// A simulated clock, starting now, that only `advance_clock` moves;
+    /// timers and cron jobs then run when the test moves it.
+    pub fn sim_clock(mut self) -> Self {
+        self.sim = true;
         self
     }
 
@@ -68,6 +89,11 @@ impl Builder {
         if let Some(url) = self.slack_api_url {
             settings.slack.api_url = url;
             settings.slack.bot_token = Some(super::fake_slack::TOKEN.into());
+        }
+        if let Some(url) = self.tdx_url {
+            settings.tdx.base_url = Some(url);
+            settings.tdx.beid = Some(super::fake_tdx::BEID.into());
+            settings.tdx.web_services_key = Some(super::fake_tdx::KEY.into());
         }
         // Each delivery round sends all that is due; Slack's per-channel
         // pace is the outbox tests' to check, on the simulated clock.
@@ -103,12 +129,18 @@ impl Builder {
             token("idm", deskbell::domain::Role::AppAdmin),
         ];
         let res = Resources::open(&settings).await.unwrap();
-        let app = Application::build(&settings, &res, Arc::new(SystemClock)).await.unwrap();
+        let sim = self.sim.then(|| Arc::new(SimClock::new(Utc::now())));
+        let clock: Arc<dyn Clock> = match &sim {
+            Some(sim) => sim.clone(),
+            None => Arc::new(SystemClock),
+        };
+        let app = Application::build(&settings, &res, clock.clone()).await.unwrap();
         let address = format!("http://127.0.0.1:{}", app.port());
         let smtp_port = app.smtp_port().expect("the test app listens for inbound email");
-        let dispatcher = app.dispatcher();
+        let (dispatcher, scheduler) = (app.dispatcher(), app.scheduler());
         tokio::spawn(app.serve_requests_until_stopped(std::future::pending()));
-        TestApp { address, smtp_port, res, dispatcher, dir }
+        let database_url = settings.database.url.clone();
+        TestApp { address, smtp_port, res, clock, sim, database_url, dispatcher, scheduler, dir }
     }
 }
 
@@ -122,9 +154,35 @@ impl TestApp {
         Builder::default()
     }
 
-    /// The application's workflow, on the system clock.
+    /// The application's workflow, on its clock.
     pub fn workflow(&self) -> Workflow {
-        self.res.workflow(Arc::new(SystemClock))
+        self.res.workflow(self.clock.clone())
+    }
+
+    /// Moves the simulated clock on by `by`, an hour at a time, firing what
+    /// falls due (timers, cron jobs) and delivering what that sends.
+    pub async fn advance_clock(&self, by: chrono::Duration) {
+        let sim = self.sim.as_ref().expect("advance_clock needs Builder::sim_clock");
+        let end = sim.now() + by;
+        while sim.now() < end {
+            sim.set((sim.now() + chrono::Duration::hours(1)).min(end));
+            for _ in 0..10 {
+                self.scheduler.run_once().await.unwrap();
+                if self.deliver_outbox().await == 0 {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// The `deskbell` command on this app's database.
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_deskbell"));
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("DESKBELL_CONFIG")
+            .env_remove("RUST_LOG")
+            .env("DESKBELL_DATABASE__URL", &self.database_url);
+        cmd
     }
 
     /// A new on-prem refresh ticket of the fixture's customer, created now.
@@ -163,7 +221,8 @@ impl TestApp {
     /// POSTs `body` to a Slack endpoint signed `age_secs` ago with the
     /// app's signing secret, or unsigned.
     pub async fn slack_post(&self, path: &str, body: String, age_secs: i64, sign: bool) -> reqwest::Response {
-        let ts = (Utc::now().timestamp() - age_secs).to_string();
+        // Signed at the app's time: Slack's five minutes are checked on its clock.
+        let ts = (self.clock.now().timestamp() - age_secs).to_string();
         let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
         let content_type =
             if path.ends_with("events") { "application/json" } else { "application/x-www-form-urlencoded" };
