@@ -176,7 +176,7 @@ impl Application {
         }
         let scheduler = Scheduler {
             tick: TimerTick { workflow: workflow.clone(), batch: 500, lease: Duration::minutes(5) },
-            itsm,
+            itsm: itsm.clone(),
             jobs: settings.scheduler.schedules().map_err(anyhow::Error::msg)?,
             time_zone: res.zone,
             interval: std::time::Duration::from_secs(settings.scheduler.tick_seconds),
@@ -199,6 +199,7 @@ impl Application {
             smtp,
             max_message_bytes: settings.inbound.max_message_bytes,
             state: AppState {
+                itsm,
                 links,
                 workflow,
                 templates: res.templates.clone(),

@@ -30,6 +30,8 @@ use crate::workflow::Workflow;
 pub struct AppState {
     /// Every change of a ticket, and the store, clock and calendars.
     pub workflow: Workflow,
+    /// TDX, when configured: the refresh page asks it where a system is.
+    pub itsm: Option<Arc<crate::itsm::ItsmSender>>,
     /// Signed customer links; their key also signs the calendar feeds.
     pub links: Option<Links>,
     pub templates: Arc<Templates>,

@@ -54,7 +54,15 @@ pub async fn page(
     Query(q): Query<Token>,
 ) -> Result<Response, HttpError> {
     let Some(id) = authorized(&state, &ticket, &q.token) else { return invalid(&state) };
-    let ticket = state.workflow.store.load_refresh(id).await?.value;
+    let mut ticket = state.workflow.store.load_refresh(id).await?.value;
+    if let (Some(itsm), Style::OnPrem, None, RefreshStatus::PendingWizard) =
+        (&state.itsm, ticket.style, &ticket.location, ticket.status)
+    {
+        // The batch did not say where the system is: TDX may know (and
+        // another tab may have asked it first).
+        itsm.report_location(id, &ticket.existing.serial).await;
+        ticket = state.workflow.store.load_refresh(id).await?.value;
+    }
     let config = state.workflow.store.config(ticket.config).await?;
     let form = match &ticket.answers {
         Some(a) => a.form(),

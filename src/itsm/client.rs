@@ -165,6 +165,19 @@ impl TdxClient {
             .and_then(|a| a["ID"].as_i64()))
     }
 
+    /// Where TDX says the asset with `serial` is: its location and room.
+    pub async fn asset_location(&self, asset_app: i64, serial: &str) -> Result<Option<String>, SendError> {
+        let found = self
+            .call(Method::POST, &format!("{asset_app}/assets/search"), Some(json!({ "SerialLike": serial })))
+            .await?;
+        let asset = found.as_array().into_iter().flatten().find(|a| a["SerialNumber"].as_str() == Some(serial));
+        let part = |a: &Value, k: &str| a[k].as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        Ok(asset.and_then(|a| match (part(a, "LocationName"), part(a, "LocationRoomName")) {
+            (Some(place), Some(room)) => Some(format!("{place} {room}")),
+            (place, room) => place.or(room),
+        }))
+    }
+
     /// Creates a ticket from `ticket` (TDX's Ticket JSON) and its tasks;
     /// returns the new ticket's id.
     pub async fn create_ticket(&self, app: i64, ticket: &Value, tasks: &[Value]) -> Result<i64, SendError> {

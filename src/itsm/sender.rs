@@ -94,6 +94,25 @@ impl ItsmSender {
         }
     }
 
+    /// The existing system's location as TDX reports it, recorded on the
+    /// ticket for its customer to confirm (`000_*`). A read for the page,
+    /// not a queued call: if TDX does not answer in time the page simply
+    /// asks.
+    pub async fn report_location(&self, id: RefreshTicketId, serial: &str) {
+        let asked = self.client.asset_location(self.settings.asset_app_id, serial);
+        let location = match tokio::time::timeout(std::time::Duration::from_secs(3), asked).await {
+            Ok(Ok(Some(found))) => found,
+            Ok(Ok(None)) | Err(_) => return,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, %serial, "TDX did not say where the asset is");
+                return;
+            }
+        };
+        if let Err(e) = self.event(id, RefreshEvent::LocationReported { location }).await {
+            tracing::debug!(error = %e, "the location was recorded meanwhile");
+        }
+    }
+
     async fn event(&self, id: RefreshTicketId, event: RefreshEvent) -> Result<(), SendError> {
         self.workflow.refresh(id, &tdx_actor(), event).await.map(drop).map_err(store_err)
     }

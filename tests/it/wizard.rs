@@ -176,3 +176,24 @@ async fn a_ticket_past_the_wizard_shows_where_it_is() {
     assert!(after.contains("has been cancelled"), "{after}");
     assert_eq!(status(&app, t).await, RefreshStatus::Cancelled);
 }
+
+#[tokio::test]
+async fn without_a_location_from_the_batch_the_page_asks_tdx_where_the_system_is() {
+    let tdx = crate::support::fake_tdx::FakeTdx::start().await;
+    tdx.add_asset_at("WIZ1", "Angell Hall", "1010");
+    let app = TestApp::builder().tdx(&tdx).open_all_hours().start().await;
+    let f = fixture(&app.res.store).await;
+    let t = app.create(&f, "WIZ1").await;
+    let (_, form) = get(&app, &link(t)).await;
+    assert!(form.contains(r#"value="Angell Hall 1010""#), "TDX's location, to confirm: {form}");
+    let (_, again) = get(&app, &link(t)).await;
+    assert!(again.contains(r#"value="Angell Hall 1010""#));
+    let submit = [("step", "submit"), ("location", "Mason Hall 2200"), ("device", "proposed")];
+    post(&app, &link(t), &submit).await;
+    let audits = app.res.store.audits(t.into()).await.unwrap();
+    let moves: Vec<_> =
+        audits.iter().filter(|a| a.change.what == AuditField::Location).map(|a| a.change.to.clone()).collect();
+    assert_eq!(moves, [Some("Angell Hall 1010".into()), Some("Mason Hall 2200".into())], "reported once, then changed");
+    let calls = app.res.store.outbox_of(t.into()).await.unwrap();
+    assert!(calls.iter().any(|m| m.template == "confirm_location"), "the team confirms TDX's data: {calls:?}");
+}

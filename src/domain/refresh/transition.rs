@@ -32,6 +32,10 @@ pub enum RefreshEvent {
         /// the location.
         answers: Option<Box<WizardAnswers>>,
     },
+    /// Where TDX says the existing system is, before anyone said.
+    LocationReported {
+        location: String,
+    },
     Approved,
     Denied {
         reason: String,
@@ -199,6 +203,12 @@ impl RefreshTicket {
                 } else {
                     s.enter_ordering();
                 }
+            }
+            (E::LocationReported { location }, S::PendingWizard | S::PendingLocationInformation)
+                if s.t.location.is_none() =>
+            {
+                s.fx.audit(AuditField::Location, None, Some(location.clone()));
+                s.t.location = Some(location.clone());
             }
             (E::Approved, S::RequiresApproval) => {
                 s.fx.notify(Template::ApprovalDecided, Recipient::ApprovalMessages, None);

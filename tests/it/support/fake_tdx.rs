@@ -22,6 +22,8 @@ struct Inner {
     logins: usize,
     calls: Vec<String>,
     assets: HashSet<String>,
+    /// Where assets are, as TDX's LocationName and LocationRoomName.
+    locations: HashMap<String, (String, String)>,
     tickets: HashMap<i64, Value>,
     tasks: HashMap<i64, Vec<Value>>,
     feed: Vec<(i64, Value)>,
@@ -62,6 +64,13 @@ impl FakeTdx {
     /// TDX knows this replacement serial from now on.
     pub fn add_asset(&self, serial: &str) {
         self.fake.0.lock().unwrap().assets.insert(serial.into());
+    }
+
+    /// TDX knows this serial, in `building`, room `room`.
+    pub fn add_asset_at(&self, serial: &str, building: &str, room: &str) {
+        let mut inner = self.fake.0.lock().unwrap();
+        inner.assets.insert(serial.into());
+        inner.locations.insert(serial.into(), (building.into(), room.into()));
     }
 
     /// Sets a ticket's status class (3 = Completed).
@@ -138,9 +147,16 @@ async fn asset_search(State(fake): State<Fake>, Path(app): Path<i64>, headers: H
     }
     let serial =
         serde_json::from_str::<Value>(&body).unwrap_or_default()["SerialLike"].as_str().unwrap_or_default().to_owned();
-    let known = fake.0.lock().unwrap().assets.contains(&serial);
-    let found =
-        if known { vec![json!({ "ID": 9000 + serial.len(), "SerialNumber": serial, "AppID": app })] } else { vec![] };
+    let inner = fake.0.lock().unwrap();
+    let (place, room) = inner.locations.get(&serial).cloned().unwrap_or_default();
+    let found = if inner.assets.contains(&serial) {
+        vec![json!({
+            "ID": 9000 + serial.len(), "SerialNumber": serial, "AppID": app,
+            "LocationName": place, "LocationRoomName": room,
+        })]
+    } else {
+        vec![]
+    };
     axum::Json(found).into_response()
 }
 
