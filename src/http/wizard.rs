@@ -55,6 +55,10 @@ pub async fn page(
 ) -> Result<Response, HttpError> {
     let Some(id) = authorized(&state, &ticket, &q.token) else { return invalid(&state) };
     let mut ticket = state.workflow.store.load_refresh(id).await?.value;
+    if ticket.no_customer {
+        // Nobody is asked anything about a loaner or shared system.
+        return invalid(&state);
+    }
     if let (Some(itsm), Style::OnPrem, None, RefreshStatus::PendingWizard) =
         (&state.itsm, ticket.style, &ticket.location, ticket.status)
     {

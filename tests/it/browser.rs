@@ -190,4 +190,10 @@ async fn custom_device(desk: &Desk, size: &str) {
     assert!(b.text().await.contains("approvers have been asked"));
     b.screenshot(&format!("{size}-6-sent-to-approvers")).await;
     assert_eq!(desk.status(t).await, RefreshStatus::RequiresApproval);
+    let res = &desk.app.res;
+    let card = deskbell::ticket_view::show(&res.store, &res.calendars, t.into(), chrono::Utc::now()).await.unwrap();
+    assert!(
+        card.contains("asked       Device: Precision 3591 (windows) instead of the proposed Latitude 7450"),
+        "{card}"
+    );
 }

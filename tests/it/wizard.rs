@@ -105,6 +105,11 @@ async fn a_forged_or_other_tickets_link_is_refused_and_changes_nothing() {
         assert_eq!(code, 403);
     }
     assert_eq!(status(&app, t1).await, RefreshStatus::PendingWizard);
+    // A loaner without a customer has no page, even with a valid token.
+    let mut loaner = new_refresh(&f, "LOANER1");
+    (loaner.customer, loaner.no_customer) = (None, true);
+    let l = app.workflow().create_refresh(loaner, &Actor::System).await.unwrap().id;
+    assert_eq!(get(&app, &link(l)).await.0, 403);
 }
 
 #[tokio::test]

@@ -22,8 +22,14 @@ pub enum DeviceChoice {
     /// The proposed model, as it is.
     #[default]
     Proposed,
-    /// Another of the config's approved models (*can customize computer*).
-    Model { model: String, platform: Platform },
+    /// Another of the config's approved models (*can customize computer*),
+    /// instead of the one proposed.
+    Model {
+        model: String,
+        platform: Platform,
+        #[serde(default)]
+        proposed: Option<String>,
+    },
     /// None of the approved models is adequate (*can customize computer*).
     NoneAdequate { reason: String },
     /// The proposed model is not adequate (*can request different device*).
@@ -159,7 +165,11 @@ impl WizardForm {
             other => match other.strip_prefix("model:") {
                 Some(name) => match config.model_choices(ticket).into_iter().find(|m| m.model == name) {
                     Some(m) if Some(m) == config.proposed_model(ticket) => DeviceChoice::Proposed,
-                    Some(m) => DeviceChoice::Model { model: m.model.clone(), platform: m.platform },
+                    Some(m) => DeviceChoice::Model {
+                        model: m.model.clone(),
+                        platform: m.platform,
+                        proposed: config.proposed_model(ticket).map(|p| p.model.clone()),
+                    },
                     None => {
                         errors.insert("device", "Please choose one of the models listed.".into());
                         DeviceChoice::Proposed
@@ -220,8 +230,10 @@ impl WizardAnswers {
         let mut lines = Vec::new();
         match &self.device {
             DeviceChoice::Proposed => lines.push("Device: the proposed model".to_owned()),
-            DeviceChoice::Model { model, platform } => {
-                lines.push(format!("Device: {model} ({platform}) instead of the proposed model"))
+            DeviceChoice::Model { model, platform, proposed } => {
+                let instead =
+                    proposed.as_deref().map_or("the proposed model".to_owned(), |p| format!("the proposed {p}"));
+                lines.push(format!("Device: {model} ({platform}) instead of {instead}"));
             }
             DeviceChoice::NoneAdequate { reason } => {
                 lines.push(format!("Device: none of the approved models is adequate: \u{201c}{reason}\u{201d}"))
