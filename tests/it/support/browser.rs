@@ -77,10 +77,18 @@ impl Browser {
         self.client.find(Locator::Id(id)).await.unwrap().click().await.unwrap();
     }
 
-    /// Clicks the button that says `label`, and waits for the next page.
+    /// Clicks the button that says `label`, and waits until the page it
+    /// posted to has replaced this one (the old page's body goes stale;
+    /// both pages have the same address, so the URL cannot tell).
     pub async fn press(&self, label: &str) {
+        let old = self.client.find(Locator::Css("body")).await.unwrap();
         let xpath = format!("//button[normalize-space(.)='{label}']");
         self.client.find(Locator::XPath(&xpath)).await.unwrap().click().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while old.tag_name().await.is_ok() {
+            assert!(Instant::now() < deadline, "pressing {label} did not load a page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.client.wait().for_element(Locator::Css("h1")).await.unwrap();
     }
 
