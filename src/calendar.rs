@@ -235,6 +235,11 @@ impl BusinessCalendar {
     }
 }
 
+/// A time as staff read it in Slack and answers: `Mon Nov 30, 9:00 AM EST`.
+pub fn staff_time(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz).format("%a %b %-d, %-I:%M %p %Z").to_string()
+}
+
 fn resolve_local(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => t.with_timezone(&Utc),

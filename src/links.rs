@@ -29,7 +29,7 @@ impl Links {
         format!("{}/refresh/{ticket}?token={}", self.public_url.trim_end_matches('/'), self.token(ticket))
     }
 
-    pub fn verify_pick(&self, ticket: TicketRef, token: &str) -> bool {
+    pub fn verify(&self, ticket: TicketRef, token: &str) -> bool {
         same(&self.token(ticket), token)
     }
 }
@@ -46,7 +46,7 @@ mod tests {
         let url = links.pick_slot(r1);
         let token = url.split("token=").nth(1).unwrap();
         assert!(url.starts_with("https://deskbell.example.edu/pick/R-1?token="));
-        assert!(links.verify_pick(r1, token));
-        assert!(!links.verify_pick(TicketRef::Refresh(RefreshTicketId(2)), token));
+        assert!(links.verify(r1, token));
+        assert!(!links.verify(TicketRef::Refresh(RefreshTicketId(2)), token));
     }
 }

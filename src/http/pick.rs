@@ -26,11 +26,14 @@ pub struct Pick {
     slot: i64,
 }
 
-fn authorize(state: &AppState, ticket: &str, token: &str) -> Result<RefreshTicketId, HttpError> {
+/// The refresh ticket a customer link opens: 404 for no such ticket (or no
+/// links configured), 403 for a token deskbell did not make for it. The
+/// refresh page and the slot page both ask here.
+pub(super) fn authorize(state: &AppState, ticket: &str, token: &str) -> Result<RefreshTicketId, HttpError> {
     let (Some(links), Ok(TicketRef::Refresh(id))) = (&state.links, TicketRef::parse(ticket)) else {
         return Err(HttpError::NotFound);
     };
-    if !links.verify_pick(TicketRef::Refresh(id), token) {
+    if !links.verify(TicketRef::Refresh(id), token) {
         return Err(HttpError::Forbidden);
     }
     Ok(id)

@@ -18,7 +18,7 @@ use crate::domain::access::Action;
 use crate::domain::refresh::{
     DeviceChoice, FieldErrors, RefreshEvent, RefreshStatus, RefreshTicket, Style, WizardAnswers, WizardForm,
 };
-use crate::domain::{RefreshConfig, RefreshTicketId, TicketRef};
+use crate::domain::{RefreshConfig, RefreshTicketId};
 use crate::workflow::{Error, Request, Requester};
 
 #[derive(Deserialize)]
@@ -128,8 +128,7 @@ pub async fn post(
 
 /// The ticket whose signed link this is, if it is.
 fn authorized(state: &AppState, ticket: &str, token: &str) -> Option<RefreshTicketId> {
-    let (Some(links), Ok(TicketRef::Refresh(id))) = (&state.links, TicketRef::parse(ticket)) else { return None };
-    links.verify_pick(TicketRef::Refresh(id), token).then_some(id)
+    super::pick::authorize(state, ticket, token).ok()
 }
 
 fn invalid(state: &AppState) -> Result<Response, HttpError> {

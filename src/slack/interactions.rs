@@ -191,7 +191,7 @@ async fn pick(
     match state.workflow.act(&Requester::Person(who), Action::PickSlot, id, Request::Slot(slot)).await {
         Ok(t2) => {
             let tz = state.workflow.calendar(t2.team).await?.tz;
-            let when = t2.appointment_at.map(|at| modals::local(at, tz)).unwrap_or_default();
+            let when = t2.appointment_at.map(|at| crate::calendar::staff_time(at, tz)).unwrap_or_default();
             reply.text(Some(t), &format!("Booked: {when}. A confirmation is on its way.")).await
         }
         Err(Error::SlotTaken(_)) => {

@@ -5,7 +5,7 @@
 //! advances the ticket as the customer's page would.
 
 use crate::domain::access::Action;
-use crate::domain::refresh::{RefreshEvent, RefreshStatus, Style};
+use crate::domain::refresh::{RefreshStatus, Style};
 use crate::domain::{Person, RefreshTicketId, TicketRef};
 use crate::http::{AppState, HttpError};
 use crate::workflow::{Error, Request, Requester};
@@ -47,11 +47,6 @@ pub async fn save(state: &AppState, who: &Person, id: RefreshTicketId, given: &s
     if given.is_empty() {
         return Err(Error::Told("Say where: a building and room, or an address.".into()));
     }
-    let ticket = state.workflow.check(&Requester::Person(who), Action::WalkWizard, id).await?.value;
-    let (location, shipping_address) = match ticket.style {
-        Style::RemoteCustomer => (None, Some(given.to_owned())),
-        _ => (Some(given.to_owned()), None),
-    };
-    let event = RefreshEvent::WizardCompleted { needs_approval: false, location, shipping_address, answers: None };
-    state.workflow.act(&Requester::Person(who), Action::WalkWizard, id, Request::Event(event)).await.map(drop)
+    let location = Request::Location(given.to_owned());
+    state.workflow.act(&Requester::Person(who), Action::WalkWizard, id, location).await.map(drop)
 }

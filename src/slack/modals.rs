@@ -1,7 +1,6 @@
 //! The modals deskbell opens, as Block Kit JSON. Each carries the ticket
 //! in `private_metadata`, so its submission knows what it is about.
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
@@ -111,15 +110,11 @@ pub fn reschedule(ticket: TicketRef, free: &[ScheduleSlot], tz: Tz) -> Value {
     })
 }
 
-/// A time as staff read it in Slack: `Mon Nov 30, 9:00 AM EST`.
-pub fn local(at: DateTime<Utc>, tz: Tz) -> String {
-    at.with_timezone(&tz).format("%a %b %-d, %-I:%M %p %Z").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::{SlotId, TeamId};
+    use chrono::DateTime;
     use slack_morphism::prelude::SlackView;
 
     fn slot(id: i64, day: u32, hour: u32, booked: u32) -> ScheduleSlot {

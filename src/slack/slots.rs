@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDate, NaiveTime};
 use serde_json::{Value, json};
 
 use super::commands::ephemeral;
-use super::modals::local;
+use crate::calendar::staff_time as local;
 use crate::domain::{SlackAction, SupportTeam, TicketRef};
 use crate::http::{AppState, HttpError};
 use crate::workflow::SLOT_HORIZON_DAYS;

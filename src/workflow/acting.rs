@@ -10,7 +10,7 @@
 //! edge answers the first ephemerally, the HTTP edge with a 4xx.
 
 use crate::domain::access::Action;
-use crate::domain::refresh::{ApprovalDecision, RefreshEvent, RefreshTicket};
+use crate::domain::refresh::{ApprovalDecision, RefreshEvent, RefreshTicket, Style};
 use crate::domain::service::{ServiceEvent, ServiceTicket};
 use crate::domain::{Actor, DomainError, Person, RefreshTicketId, ServiceTicketId, SlotId, TicketRef};
 use crate::store::{StoreError, Versioned};
@@ -46,6 +46,9 @@ pub enum Request {
     Event(RefreshEvent),
     /// Book this slot, or move the appointment to it.
     Slot(SlotId),
+    /// Staff give where a ticket's system is (or, at home, where to ship):
+    /// the wizard's answer nobody gave.
+    Location(String),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +91,15 @@ impl Error {
             Self::Internal(_) => None,
         }
     }
+}
+
+/// A location given for `ticket` as the event its wizard would have sent.
+fn location_event(ticket: &RefreshTicket, given: String) -> RefreshEvent {
+    let (location, shipping_address) = match ticket.style {
+        Style::RemoteCustomer => (None, Some(given)),
+        _ => (Some(given), None),
+    };
+    RefreshEvent::WizardCompleted { needs_approval: false, location, shipping_address, answers: None }
 }
 
 impl Workflow {
@@ -145,6 +157,7 @@ impl Workflow {
         let event = match request {
             Request::Event(event) => event,
             Request::Slot(slot) => self.slot_event(&current.value, slot).await.map_err(|e| Error::about(t, e))?,
+            Request::Location(given) => location_event(&current.value, given),
         };
         match self.commit(vec![(current, event)], &actor).await {
             Ok(mut done) => Ok(done.pop().expect("one change in, one ticket out")),
@@ -195,6 +208,6 @@ impl Workflow {
             other => other.to_string(),
         };
         let tz = self.calendar(ticket.team).await.map_err(about)?.tz;
-        Ok(format!("{t} was already {verb} by {by} ({}).", crate::slack::modals::local(a.at, tz)))
+        Ok(format!("{t} was already {verb} by {by} ({}).", crate::calendar::staff_time(a.at, tz)))
     }
 }
