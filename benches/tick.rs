@@ -71,6 +71,8 @@ async fn main() {
             routing: Routing::default(),
             clock: Arc::new(SimClock::new(now)),
             policy: Arc::new(deskbell::config::escalation::load("config/escalation.toml".as_ref()).unwrap()),
+            zone: chrono_tz::America::Detroit,
+            away: Arc::default(),
         };
         let tick = TimerTick { workflow, batch: due as i64, lease: Duration::minutes(5) };
         let start = Instant::now();

@@ -19,7 +19,7 @@ use crate::channels::email::{EmailChannel, Mailer};
 use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
 use crate::config::{Calendars, Settings};
-use crate::domain::refresh::Cadence;
+use crate::domain::refresh::{AwayStatus, Cadence};
 use crate::domain::service::policy::EscalationPolicy;
 use crate::http::{self, AppState};
 use crate::inbound::Inbound;
@@ -43,6 +43,7 @@ pub struct Resources {
     pub routing: Routing,
     /// The desk's zone, in which the cron jobs run.
     pub zone: Tz,
+    pub away: Arc<AwayStatus>,
 }
 
 /// The policy files, checked: calendars, templates, the escalation policy,
@@ -80,17 +81,23 @@ impl Resources {
         let mail_hours = MailHours { calendars: calendars.clone(), morning: settings.email.held_mail_at };
         let routing =
             Routing { mac_engineering: settings.refresh.mac_engineering_email.clone(), mail_hours: Some(mail_hours) };
-        Ok(Self { store, calendars, templates, escalation, cadence, routing, zone })
+        let away = Arc::new(settings.slack.away());
+        Ok(Self { store, calendars, templates, escalation, cadence, routing, zone, away })
     }
 
     /// Reads and checks a directory file against the calendars, then
-    /// applies it (or, `dry_run`, says what it would change).
+    /// applies it (or, `dry_run`, says what it would change); approval
+    /// requests of approvers it removed or delegations it set move at once.
     pub async fn sync_directory(&self, file: &Path, now: DateTime<Utc>, dry_run: bool) -> anyhow::Result<SyncReport> {
         let directory = crate::directory::load(file, &self.calendars.names()).map_err(|errors| {
             anyhow::anyhow!("{} problem(s), nothing changed:\n  {}", errors.len(), errors.join("\n  "))
         })?;
         let report = self.store.sync_directory(&directory, now, dry_run).await;
-        report.with_context(|| format!("{}: nothing changed", file.display()))
+        let report = report.with_context(|| format!("{}: nothing changed", file.display()))?;
+        if !dry_run {
+            self.workflow(Arc::new(crate::clock::SimClock::new(now))).reroute_approvals().await?;
+        }
+        Ok(report)
     }
 
     /// The workflow on this store and policy, on `clock`.
@@ -102,6 +109,8 @@ impl Resources {
             routing: self.routing.clone(),
             clock,
             policy: self.escalation.clone(),
+            zone: self.zone,
+            away: self.away.clone(),
         }
     }
 

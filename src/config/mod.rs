@@ -93,6 +93,17 @@ pub struct SlackSettings {
     pub api_url: String,
     /// Without a bot token, messages are appended here instead of sent.
     pub log_file: PathBuf,
+    /// A Slack status with one of these emoji says its person is away:
+    /// their approval requests go to their config's fallback meanwhile.
+    pub away_emoji: Vec<String>,
+    /// ... or with one of these words in its text (any case).
+    pub away_words: Vec<String>,
+}
+
+impl SlackSettings {
+    pub fn away(&self) -> crate::domain::refresh::AwayStatus {
+        crate::domain::refresh::AwayStatus { emoji: self.away_emoji.clone(), words: self.away_words.clone() }
+    }
 }
 
 impl Default for SlackSettings {
@@ -102,6 +113,8 @@ impl Default for SlackSettings {
             bot_token: None,
             api_url: "https://slack.com/api".into(),
             log_file: "var/slack.jsonl".into(),
+            away_emoji: vec![":palm_tree:".into(), ":airplane:".into(), ":beach_with_umbrella:".into()],
+            away_words: vec!["ooo".into(), "out of office".into(), "vacation".into(), "on leave".into()],
         }
     }
 }
@@ -198,6 +211,8 @@ pub struct SchedulerSettings {
     pub tdx_check: String,
     /// Email approvers their unit's open refreshes (Fridays).
     pub approval_digest: String,
+    /// Move approval requests whose delegation began or ended.
+    pub approval_routing: String,
     /// Yesterday's service desk KPIs to `[service] kpi_channel`.
     pub kpi_digest: String,
     /// Ask Slack for the ids of staff who have none (users.lookupByEmail).
@@ -213,6 +228,7 @@ impl Default for SchedulerSettings {
             slot_discovery: "0 0 7,13 * * *".into(),
             tdx_check: "0 0 6 * * *".into(),
             approval_digest: "0 0 8 * * Fri".into(),
+            approval_routing: "0 0 * * * *".into(),
             kpi_digest: "0 0 7 * * *".into(),
             slack_link: "0 */10 * * * *".into(),
         }
@@ -246,6 +262,7 @@ impl SchedulerSettings {
                     Job::SlotDiscovery => &self.slot_discovery,
                     Job::TdxCheck => &self.tdx_check,
                     Job::ApprovalDigest => &self.approval_digest,
+                    Job::ApprovalRouting => &self.approval_routing,
                     Job::KpiDigest => &self.kpi_digest,
                     Job::SlackLink => &self.slack_link,
                 };

@@ -7,13 +7,13 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{DirConfig, DirGroup, DirTeam, Directory, NewPerson, Place};
+use super::{DirConfig, DirDelegation, DirGroup, DirTeam, Directory, NewPerson, Place};
 use crate::config::one_line;
 
 /// The document's lists; `E` wraps each entry (`Spanned` for TOML).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Doc<P, G, T, C> {
+struct Doc<P, G, T, C, D> {
     #[serde(default = "Vec::new")]
     people: Vec<P>,
     #[serde(default = "Vec::new")]
@@ -22,6 +22,8 @@ struct Doc<P, G, T, C> {
     teams: Vec<T>,
     #[serde(default = "Vec::new")]
     configs: Vec<C>,
+    #[serde(default = "Vec::new")]
+    delegations: Vec<D>,
 }
 
 fn line(text: &str, at: usize) -> usize {
@@ -36,7 +38,8 @@ pub fn load(path: &Path, calendars: &[&str]) -> Result<Directory, Vec<String>> {
 
 /// A directory from TOML text; each error starts with its line (`12: …`).
 pub fn from_toml(text: &str, calendars: &[&str]) -> Result<Directory, Vec<String>> {
-    type TomlDoc = Doc<Spanned<NewPerson>, Spanned<DirGroup>, Spanned<DirTeam>, Spanned<DirConfig>>;
+    type TomlDoc =
+        Doc<Spanned<NewPerson>, Spanned<DirGroup>, Spanned<DirTeam>, Spanned<DirConfig>, Spanned<DirDelegation>>;
     let doc: TomlDoc = toml::from_str(text).map_err(|e| {
         let at = e.span().map(|s| line(text, s.start)).unwrap_or(1);
         vec![format!("{at}: {}", one_line(e.message()))]
@@ -49,13 +52,14 @@ pub fn from_toml(text: &str, calendars: &[&str]) -> Result<Directory, Vec<String
         located(text, doc.groups),
         located(text, doc.teams),
         located(text, doc.configs),
+        located(text, doc.delegations),
         calendars,
     )
 }
 
 /// A directory from a JSON body; each error names the entry (`teams[1]: …`).
 pub fn from_json(body: &[u8], calendars: &[&str]) -> Result<Directory, Vec<String>> {
-    let doc: Doc<NewPerson, DirGroup, DirTeam, DirConfig> =
+    let doc: Doc<NewPerson, DirGroup, DirTeam, DirConfig, DirDelegation> =
         serde_json::from_slice(body).map_err(|e| vec![format!("the body is not a directory document: {e}")])?;
     fn located<T>(list: &str, v: Vec<T>) -> Vec<(Place, T)> {
         v.into_iter().enumerate().map(|(i, x)| (format!("{list}[{i}]"), x)).collect()
@@ -65,6 +69,7 @@ pub fn from_json(body: &[u8], calendars: &[&str]) -> Result<Directory, Vec<Strin
         located("groups", doc.groups),
         located("teams", doc.teams),
         located("configs", doc.configs),
+        located("delegations", doc.delegations),
         calendars,
     )
 }

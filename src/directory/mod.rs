@@ -9,11 +9,12 @@ mod file;
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveTime, Weekday};
+use chrono::{NaiveDate, NaiveTime, Weekday};
 use serde::Deserialize;
 
 pub use file::{from_json, from_toml, load};
 
+use crate::domain::refresh::ApprovalSettings;
 use crate::domain::{ApprovedModel, ConfigOptions, Email, Role, SlackChannelId, SlackUserId};
 
 /// A checked directory: every email parsed and unique, every calendar
@@ -26,6 +27,19 @@ pub struct Directory {
     pub groups: Vec<DirGroup>,
     pub teams: Vec<DirTeam>,
     pub configs: Vec<DirConfig>,
+    pub delegations: Vec<DirDelegation>,
+}
+
+/// An approver's delegation set by the directory (as `/delegate` does):
+/// `{ approver = "ann@…", delegate = "dee@…", until = 2027-01-08 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirDelegation {
+    pub approver: Email,
+    pub delegate: Email,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    pub until: NaiveDate,
 }
 
 /// A person as a directory file, an import or a ticket gives them.
@@ -91,6 +105,13 @@ pub struct DirConfig {
     pub software: Vec<String>,
     #[serde(default)]
     pub options: ConfigOptions,
+    /// The rule, reminders and fallback days of its approvals.
+    #[serde(default)]
+    pub approval: ApprovalSettings,
+    /// Who approves (a person by email, or a group) when the approvers are
+    /// away or slow; without one, requests wait for the approvers.
+    #[serde(default)]
+    pub fallback: Option<String>,
 }
 
 /// One approver entry of a config, resolved.
@@ -139,6 +160,7 @@ impl Directory {
         groups: Vec<(Place, DirGroup)>,
         teams: Vec<(Place, DirTeam)>,
         configs: Vec<(Place, DirConfig)>,
+        delegations: Vec<(Place, DirDelegation)>,
         calendars: &[&str],
     ) -> Result<Self, Vec<String>> {
         let mut errors = Vec::new();
@@ -206,6 +228,22 @@ impl Directory {
             for a in c.approvers.iter().filter(|a| !group_names.contains(a.as_str()) && Email::parse(a).is_err()) {
                 bad(place, format!("config '{}': approver '{a}' is neither an email nor a group of this file", c.name));
             }
+            if let Some(f) =
+                c.fallback.as_ref().filter(|f| !group_names.contains(f.as_str()) && Email::parse(f).is_err())
+            {
+                bad(place, format!("config '{}': fallback '{f}' is neither an email nor a group of this file", c.name));
+            }
+            if let Err(why) = c.approval.check() {
+                bad(place, format!("config '{}': {why}", c.name));
+            }
+        }
+        for (place, d) in &delegations {
+            if d.approver == d.delegate {
+                bad(place, format!("{} cannot delegate to themselves", d.approver));
+            }
+            if d.from.is_some_and(|from| from > d.until) {
+                bad(place, format!("the delegation of {} ends before it starts", d.approver));
+            }
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -213,6 +251,12 @@ impl Directory {
         fn strip<T>(v: Vec<(Place, T)>) -> Vec<T> {
             v.into_iter().map(|(_, x)| x).collect()
         }
-        Ok(Self { people: strip(people), groups: strip(groups), teams: strip(teams), configs: strip(configs) })
+        Ok(Self {
+            people: strip(people),
+            groups: strip(groups),
+            teams: strip(teams),
+            configs: strip(configs),
+            delegations: strip(delegations),
+        })
     }
 }

@@ -39,12 +39,16 @@ impl Person {
     }
 
     /// May this person do `action` on a refresh ticket of `config`?
-    /// Approving and denying belong to the config's approvers; moving
+    /// Approving and denying belong to the config's approvers and to whoever
+    /// holds one of their requests (a delegate, the fallback); moving
     /// appointments and holds to refresh managers and admins; a customer
     /// (or delegate) may pick a slot for their own ticket.
     pub fn may_refresh(&self, action: Action, ticket: &RefreshTicket, config: &RefreshConfig) -> Result<(), Refusal> {
         let allowed = match action {
-            Action::Approve | Action::Deny => config.approvers.contains(&self.id),
+            Action::Approve | Action::Deny => match &ticket.approval {
+                Some(approval) => approval.involves(self.id),
+                None => config.approvers.contains(&self.id),
+            },
             Action::Reschedule | Action::Hold | Action::Release | Action::Cancel => self.manages_refresh(),
             Action::PickSlot | Action::WalkWizard => self.manages_refresh() || ticket.contact() == Some(self.id),
             Action::Acknowledge | Action::AssignToMe => false,

@@ -60,6 +60,10 @@ vocabulary! {
         Refused,
         /// A customer's emailed reply, as read.
         CustomerNote,
+        /// An approval decision: on whose behalf (person ids), and which.
+        ApprovalVote,
+        /// An approver's request moved: from whom to whom (person ids, why).
+        ApprovalWith,
     }
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Change, ConfigId, PersonId, Role, SlotId, TeamId};
+use super::{Change, PersonId, Role, SlotId, TeamId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -58,6 +58,10 @@ vocabulary! {
         DeliveryDead,
         /// Replaces every approver's approval request once someone decided.
         ApprovalDecided,
+        /// A request still undecided after the configured business days.
+        ApprovalReminder,
+        /// Tells an approver their request went to the fallback.
+        ApprovalFallback,
         /// An answer to one person's click or command, through its `response_url`.
         InteractionReply,
         /// Yesterday's service desk KPIs, to the configured channel.
@@ -126,6 +130,8 @@ impl Template {
             }
             SlotInvitation => (true, true),
             ApprovalRequest
+            | ApprovalReminder
+            | ApprovalFallback
             | EngineerAssigned
             | EscalatedToTier
             | WaitingOnClientReminder
@@ -171,8 +177,9 @@ pub enum Recipient {
     Customer(PersonId),
     /// A staff member: Slack DM when they have a Slack id, else email.
     Staff(PersonId),
-    /// Every approver of a refresh config.
-    Approvers(ConfigId),
+    /// One person asked to approve (or reminded): reached as staff, mail
+    /// held to business hours.
+    Approver(PersonId),
     /// A support team's Slack channel.
     TeamChannel(TeamId),
     /// Everyone holding a role, such as the dispatchers.
@@ -307,6 +314,10 @@ vocabulary! {
         Threshold,
         /// The n-th status-update reminder of an open P1/P2 incident.
         StatusUpdate,
+        /// The n-th reminder of an undecided approval request.
+        ApprovalReminder,
+        /// An approval still undecided goes to the config's fallback.
+        ApprovalFallback,
     }
 }
 

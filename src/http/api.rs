@@ -96,6 +96,9 @@ pub async fn directory(
         Err(crate::store::StoreError::Invalid(why)) => return Err(HttpError::Unprocessable(vec![why])),
         Err(e) => return Err(e.into()),
     };
+    if !q.dry_run {
+        state.workflow.reroute_approvals().await?;
+    }
     Ok(Json(json!({
         "dry_run": q.dry_run,
         "added": report.added,

@@ -34,6 +34,8 @@ pub enum Job {
     TdxCheck,
     /// Email approvers their unit's open refreshes (Fridays).
     ApprovalDigest,
+    /// Move approval requests whose delegation began or ended (hourly).
+    ApprovalRouting,
     /// Yesterday's service desk KPIs to `[service] kpi_channel`.
     KpiDigest,
     /// Ask Slack for the ids of staff who have none.
@@ -89,6 +91,7 @@ impl Scheduler {
             Job::SlotGeneration => w.generate_slots().await.map(|n| format!("ok: {n} slots added")),
             Job::SlotDiscovery => w.discover_slots().await.map(|n| format!("ok: {n} customers invited")),
             Job::ApprovalDigest => w.send_digests().await.map(|n| format!("ok: {n} digests queued")),
+            Job::ApprovalRouting => w.reroute_approvals().await.map(|n| format!("ok: {n} approvals moved")),
             Job::KpiDigest => match &self.kpi_channel {
                 Some(c) => w.send_kpis(c, self.time_zone).await.map(|()| format!("ok: KPIs sent to {c}")),
                 None => Ok("skipped: no [service] kpi_channel".into()),

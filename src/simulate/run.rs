@@ -180,6 +180,8 @@ async fn setup(store: &Store, s: &Scenario, now: DateTime<Utc>) -> anyhow::Resul
             peripherals: Vec::new(),
             software: Vec::new(),
             options: Default::default(),
+            approval: c.approval.clone(),
+            fallback: c.fallback.clone(),
         });
     }
     store.sync_directory(&d, now, false).await?;
@@ -281,11 +283,14 @@ impl Sim {
                             answers: None,
                         }),
                     ),
-                    Action::Approve { by } => (Actor::Person(person(store, by).await?), Ev::R(RefreshEvent::Approved)),
-                    Action::Deny { by, reason } => (
-                        Actor::Person(person(store, by).await?),
-                        Ev::R(RefreshEvent::Denied { reason: reason.clone() }),
-                    ),
+                    Action::Approve { by } => {
+                        let by = person(store, by).await?;
+                        (Actor::Person(by), Ev::R(RefreshEvent::Approved { by: Some(by) }))
+                    }
+                    Action::Deny { by, reason } => {
+                        let by = person(store, by).await?;
+                        (Actor::Person(by), Ev::R(RefreshEvent::Denied { by: Some(by), reason: reason.clone() }))
+                    }
                     Action::AssignReplacement { serial, platform, tracking_number } => (
                         Actor::System,
                         Ev::R(RefreshEvent::ReplacementAssigned {

@@ -74,6 +74,11 @@ pub struct ConfigSpec {
     /// Approvers' emails.
     #[serde(default)]
     pub approvers: Vec<String>,
+    #[serde(default)]
+    pub approval: crate::domain::refresh::ApprovalSettings,
+    /// The fallback approver's email.
+    #[serde(default)]
+    pub fallback: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -128,7 +128,7 @@ async fn act(
     let answer = match name {
         SlackAction::Approve => {
             let id = refresh_id(value)?;
-            let approve = Request::Event(RefreshEvent::Approved);
+            let approve = Request::Event(RefreshEvent::Approved { by: Some(who.id) });
             match state.workflow.act(&requester, Action::Approve, id, approve).await {
                 Ok(_) => return Ok(()),
                 Err(e) => super::told(e)?,
@@ -233,7 +233,7 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
             if reason.is_empty() {
                 return Ok(errors(block, "Say why, for the customer."));
             }
-            let deny = Request::Event(RefreshEvent::Denied { reason });
+            let deny = Request::Event(RefreshEvent::Denied { by: Some(who.id), reason });
             state.workflow.act(&Requester::Person(&who), Action::Deny, id, deny).await.map(drop)
         }
         modals::LOCATION => {

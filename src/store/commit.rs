@@ -92,11 +92,10 @@ pub(super) async fn commit_change(
                         Some((ticket_context(conn, ticket).await?, change_context(conn, actor, now, effects).await?));
                 }
                 let (ticket_ctx, change_ctx) = snapshot.as_ref().expect("set above");
-                let held = matches!(n.to, Recipient::Customer(_) | Recipient::Approvers(_));
+                let held = matches!(n.to, Recipient::Customer(_) | Recipient::Approver(_));
                 let calendar = ticket_ctx["team"]["calendar"].as_str().filter(|_| held);
                 for t in resolve(conn, ticket, n, routing).await? {
-                    let mut payload =
-                        json!({ "ticket": ticket_ctx, "recipient": { "name": t.name }, "change": change_ctx });
+                    let mut payload = json!({ "ticket": ticket_ctx, "recipient": { "name": t.name, "id": t.person.map(|p| p.0) }, "change": change_ctx });
                     if let Some(step) = &n.step {
                         payload["step"] = json!(step);
                     }

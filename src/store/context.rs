@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use sqlx::{AnyConnection, Row};
 
 use super::{Result, StoreError};
-use crate::domain::TicketRef;
-use crate::domain::refresh::WizardAnswers;
+use crate::domain::refresh::{Approval, Via, WizardAnswers};
+use crate::domain::{PersonId, TicketRef};
 
 fn person(name: Option<String>, email: Option<String>) -> Value {
     match (name, email) {
@@ -23,6 +23,71 @@ pub(super) fn asked(answers: Option<String>) -> Result<Vec<String>> {
     let answers: WizardAnswers =
         serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("wizard_answers: {e}")))?;
     Ok(answers.summary())
+}
+
+/// A ticket's approval with names: each approver's request (with whom,
+/// why, what they decided and who decided it), who may decide now (ids,
+/// so each reader's copy shows buttons only to them) and who is awaited.
+async fn approval(conn: &mut AnyConnection, json: Option<String>) -> Result<Value> {
+    let Some(json) = json else { return Ok(Value::Null) };
+    let a: Approval = serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("approval: {e}")))?;
+    let mut names = std::collections::HashMap::new();
+    for p in a.asks.iter().flat_map(|k| std::iter::once(k.approver).chain(k.with.iter().copied())) {
+        if let std::collections::hash_map::Entry::Vacant(v) = names.entry(p) {
+            let row = sqlx::query("SELECT name FROM people WHERE id = $1").bind(p.0).fetch_optional(&mut *conn).await?;
+            v.insert(row.map(|r| r.try_get::<String, _>("name")).transpose()?.unwrap_or_else(|| p.to_string()));
+        }
+    }
+    let name = |p: &PersonId| names.get(p).cloned().unwrap_or_default();
+    let asks: Vec<Value> = a
+        .asks
+        .iter()
+        .map(|k| {
+            let by = k.vote.as_ref().map(|v| v.by.map_or_else(|| "the desk".to_owned(), |p| name(&p)));
+            json!({
+                "approver": name(&k.approver),
+                "approver_id": k.approver.0,
+                "with": k.with.iter().map(name).collect::<Vec<_>>(),
+                "with_ids": k.with.iter().map(|p| p.0).collect::<Vec<_>>(),
+                "via": k.via,
+                "decision": k.vote.as_ref().map(|v| if v.approve { "approved" } else { "denied" }),
+                "by": by,
+            })
+        })
+        .collect();
+    let awaiting: Vec<String> = a.asks.iter().filter(|k| k.vote.is_none()).map(|k| name(&k.approver)).collect();
+    // One line per approver, as every reader's copy shows them.
+    let lines: Vec<String> = a
+        .asks
+        .iter()
+        .map(|k| {
+            let approver = name(&k.approver);
+            let with = k.with.iter().map(name).collect::<Vec<_>>().join(", ");
+            match (&k.vote, k.via) {
+                (Some(v), _) => {
+                    let (mark, verb) =
+                        if v.approve { (":white_check_mark:", "approved") } else { (":no_entry:", "denied") };
+                    match v.by {
+                        Some(by) if by == k.approver => format!("{mark} {approver} {verb}"),
+                        Some(by) => format!("{mark} {approver}: {verb} by {} on their behalf", name(&by)),
+                        None => format!("{mark} {approver}: {verb} by the desk"),
+                    }
+                }
+                (None, Via::Approver) => format!(":hourglass: {approver}"),
+                (None, Via::Delegate) => format!(":hourglass: {approver}: with {with}, their delegate"),
+                (None, Via::Away) => format!(":hourglass: {approver} is away: with {with}"),
+                (None, Via::Fallback) => format!(":hourglass: {approver}: overdue, with {with}"),
+            }
+        })
+        .collect();
+    Ok(json!({
+        "rule": a.rule,
+        "overdue": a.overdue,
+        "asks": asks,
+        "awaiting": awaiting,
+        "lines": lines,
+        "deciders": a.deciders().iter().map(|p| p.0).collect::<Vec<_>>(),
+    }))
 }
 
 /// The ticket's row, or `NotFound` naming it.
@@ -76,6 +141,7 @@ pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) 
                 "appointment_at": appointment.map(super::rows::from_ms).transpose()?.map(|t| t.to_rfc3339()),
                 "itsm_request": r.try_get::<Option<String>, _>("itsm_request")?,
                 "asked": asked(r.try_get("wizard_answers")?)?,
+                "approval": approval(conn, r.try_get("approval")?).await?,
             }))
         }
         TicketRef::Service(id) => {

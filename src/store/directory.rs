@@ -15,10 +15,10 @@ use super::rows::ms;
 use super::{Result, Store, StoreError, parse_col};
 pub use crate::directory::NewPerson;
 use crate::directory::{ApproverRef, DirConfig, DirTeam, Directory};
-use crate::domain::refresh::Platform;
+use crate::domain::refresh::{Delegation, Platform};
 use crate::domain::{
-    ApprovedModel, ConfigId, ConfigOptions, Email, Person, PersonId, RefreshConfig, Role, SlackChannelId, SlackUserId,
-    SlotPreference, SupportTeam, TeamId,
+    Actor, ApprovedModel, ConfigId, ConfigOptions, Email, Person, PersonId, RefreshConfig, Role, SlackChannelId,
+    SlackUserId, SlotPreference, SupportTeam, TeamId,
 };
 
 /// Where a person came from. A directory sync deactivates only the
@@ -221,6 +221,14 @@ impl Store {
                 report.deactivated.push(format!("config '{name}'"));
             }
         }
+        for del in &d.delegations {
+            let approver = person_id(&mut tx, &del.approver).await?;
+            let delegate = person_id(&mut tx, &del.delegate).await?;
+            let from = del.from.unwrap_or_else(|| now.date_naive());
+            let delegation = Delegation { approver, delegate, from, until: del.until };
+            super::approvals::put_delegation(&mut tx, &delegation, &Actor::System, now).await?;
+            report.changed.push(format!("delegation {} → {} until {}", del.approver, del.delegate, del.until));
+        }
         check_approvals_can_move(&mut tx).await?;
         if dry_run {
             tx.rollback().await?;
@@ -422,11 +430,13 @@ async fn put_config(
         None => (None, false),
     };
     let row = sqlx::query(
-        "INSERT INTO refresh_configs (name, approved_models, options, peripheral_bundle, peripherals, software)
-         VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO refresh_configs (name, approved_models, options, peripheral_bundle, peripherals, software,
+            approval_settings, fallback)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (name) DO UPDATE SET approved_models = excluded.approved_models, options = excluded.options,
             peripheral_bundle = excluded.peripheral_bundle, peripherals = excluded.peripherals,
-            software = excluded.software, deactivated_at = NULL
+            software = excluded.software, approval_settings = excluded.approval_settings,
+            fallback = excluded.fallback, deactivated_at = NULL
          RETURNING id",
     )
     .bind(&c.name)
@@ -435,6 +445,8 @@ async fn put_config(
     .bind(json(&c.peripheral_bundle))
     .bind(json(&c.peripherals))
     .bind(json(&c.software))
+    .bind(json(&c.approval))
+    .bind(c.fallback.clone())
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = row.try_get("id")?;
@@ -671,6 +683,8 @@ impl Store {
             peripherals: Vec::new(),
             software: Vec::new(),
             options,
+            approval: Default::default(),
+            fallback: None,
         };
         let mut tx = self.begin_write().await?;
         let id = put_config(&mut tx, &c, approvers, &[]).await?.0;

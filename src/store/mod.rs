@@ -6,6 +6,7 @@
 //! PostgreSQL's `TIMESTAMPTZ`) and every query uses `$n` placeholders, which
 //! both accept. Where the SQL must differ (row locks), [`Backend`] says which.
 
+mod approvals;
 mod commit;
 mod context;
 mod directory;

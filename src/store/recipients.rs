@@ -11,17 +11,23 @@ use crate::domain::{
 };
 
 /// One message of a notification: its dedupe key, its channel and
-/// address, and the name the template greets.
+/// address, the name the template greets and the person it is for, if
+/// one (an approval request reads differently to each of its readers).
 pub(super) struct Target {
     pub key: String,
     pub channel: Channel,
     pub to: String,
     pub name: String,
+    pub person: Option<PersonId>,
 }
 
 fn target(key: String, address: Address, name: String) -> Target {
     let (channel, to) = address.route();
-    Target { key, channel, to, name }
+    Target { key, channel, to, name, person: None }
+}
+
+fn to_person(key: String, p: crate::domain::Person, as_customer: bool) -> Target {
+    Target { person: Some(p.id), ..target(key, p.address(as_customer), p.name) }
 }
 
 /// Groups fan out with the person id in the key, so each member gets
@@ -39,28 +45,18 @@ pub(super) async fn resolve(
             return Err(StoreError::Invalid(format!("{what}: nobody to send {} to", n.template)));
         }
         rows.iter()
-            .map(|r| person_from_row(r).map(|p| target(format!("{}/{}", n.dedupe_key, p.id), p.address(false), p.name)))
+            .map(|r| person_from_row(r).map(|p| to_person(format!("{}/{}", n.dedupe_key, p.id), p, false)))
             .collect()
     };
     match &n.to {
-        Recipient::Customer(id) | Recipient::Staff(id) => {
+        Recipient::Customer(id) | Recipient::Staff(id) | Recipient::Approver(id) => {
             let row = sqlx::query("SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p WHERE p.id = $1")
                 .bind(id.0)
                 .fetch_optional(&mut *conn)
                 .await?;
             let person = person_from_row(&row.ok_or_else(|| StoreError::NotFound(format!("person {id}")))?)?;
             let as_customer = matches!(n.to, Recipient::Customer(_)) && !n.template.reaches_customers_in_slack();
-            single(person.address(as_customer), person.name)
-        }
-        Recipient::Approvers(config) => {
-            let rows = sqlx::query(
-                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM active_approvers a
-                 JOIN people p ON p.id = a.person_id WHERE a.config_id = $1 ORDER BY p.id",
-            )
-            .bind(config.0)
-            .fetch_all(&mut *conn)
-            .await?;
-            group(rows, format!("refresh config {config} has no approvers"))
+            Ok(vec![to_person(n.dedupe_key.clone(), person, as_customer)])
         }
         Recipient::Role(role) => {
             let rows = sqlx::query(
@@ -104,7 +100,7 @@ async fn escalation(
         }
     }
     let mut targets: Vec<Target> =
-        people.into_iter().map(|p| target(format!("{}/{}", n.dedupe_key, p.id), p.address(false), p.name)).collect();
+        people.into_iter().map(|p| to_person(format!("{}/{}", n.dedupe_key, p.id), p, false)).collect();
     if let Some(team) = team {
         let mut channel = resolve_team(conn, n, team).await?;
         channel.key = format!("{}/team", n.dedupe_key);
@@ -128,18 +124,25 @@ async fn resolve_team(conn: &mut AnyConnection, n: &Notification, team: TeamId) 
 }
 
 /// Approval requests already in Slack are edited in place (`channel:ts`
-/// is their external id); those still waiting are withdrawn, so nobody is
-/// asked to decide what was decided.
+/// is their external id), each for the person it was posted to. Once
+/// decided, those still waiting are withdrawn, so nobody is asked to
+/// decide what was decided.
 async fn approval_messages(conn: &mut AnyConnection, ticket: TicketRef, n: &Notification) -> Result<Vec<Target>> {
     let request: &str = Template::ApprovalRequest.into();
-    sqlx::query("UPDATE outbox SET status = 'withdrawn' WHERE ticket = $1 AND template = $2 AND status = 'pending'")
+    if n.template == Template::ApprovalDecided {
+        sqlx::query(
+            "UPDATE outbox SET status = 'withdrawn' WHERE ticket = $1 AND template = $2 AND status = 'pending'",
+        )
         .bind(ticket.to_string())
         .bind(request)
         .execute(&mut *conn)
         .await?;
+    }
     let rows = sqlx::query(
-        "SELECT id, external_id FROM outbox WHERE ticket = $1 AND template = $2 AND channel = $3
-            AND status = 'sent' AND external_id IS NOT NULL ORDER BY id",
+        "SELECT o.id, o.external_id, p.id AS person_id, p.name FROM outbox o
+         LEFT JOIN people p ON p.slack_user = o.recipient
+         WHERE o.ticket = $1 AND o.template = $2 AND o.channel = $3
+            AND o.status = 'sent' AND o.external_id IS NOT NULL ORDER BY o.id",
     )
     .bind(ticket.to_string())
     .bind(request)
@@ -152,7 +155,8 @@ async fn approval_messages(conn: &mut AnyConnection, ticket: TicketRef, n: &Noti
                 key: format!("{}/{}", n.dedupe_key, r.try_get::<i64, _>("id")?),
                 channel: Channel::SlackUpdate,
                 to: r.try_get("external_id")?,
-                name: "approvers".into(),
+                name: r.try_get::<Option<String>, _>("name")?.unwrap_or_else(|| "approvers".into()),
+                person: r.try_get::<Option<i64>, _>("person_id")?.map(PersonId),
             })
         })
         .collect()

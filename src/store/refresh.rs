@@ -72,12 +72,8 @@ fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
         tracking_number: row.try_get("tracking_number")?,
         location: row.try_get("location")?,
         shipping_address: row.try_get("shipping_address")?,
-        answers: match row.try_get::<Option<String>, _>("wizard_answers")? {
-            Some(json) => {
-                Some(serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("wizard_answers: {e}")))?)
-            }
-            None => None,
-        },
+        answers: json_col(row, "wizard_answers")?,
+        approval: json_col(row, "approval")?,
         slot: row.try_get::<Option<i64>, _>("slot_id")?.map(SlotId),
         appointment_at: opt_from_ms(row.try_get("appointment_at")?)?,
         itsm_request: row.try_get("itsm_request")?,
@@ -85,6 +81,12 @@ fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
         created_at: from_ms(row.try_get("created_at")?)?,
     };
     Ok(Versioned { value, version: row.try_get("version")? })
+}
+
+/// A nullable JSON column as its value.
+fn json_col<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<Option<T>> {
+    let text: Option<String> = row.try_get(col)?;
+    text.map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("{col}: {e}")))).transpose()
 }
 
 /// The whole row, saved only if it still has version `expected`.
@@ -96,7 +98,7 @@ fn update_row(t: &RefreshTicket, expected: i64, now: DateTime<Utc>) -> Query<'st
             existing_model = $12, existing_platform = $13, replacement_serial = $14, replacement_model = $15,
             replacement_platform = $16, tracking_number = $17, location = $18, shipping_address = $19,
             slot_id = $20, appointment_at = $21, itsm_request = $22, reschedules = $23, updated_at = $24,
-            wizard_answers = $26, version = version + 1
+            wizard_answers = $26, approval = $27, version = version + 1
          WHERE id = $1 AND version = $25",
     )
     .bind(t.id.0)
@@ -125,6 +127,7 @@ fn update_row(t: &RefreshTicket, expected: i64, now: DateTime<Utc>) -> Query<'st
     .bind(ms(now))
     .bind(expected)
     .bind(t.answers.as_ref().map(|a| serde_json::to_string(a).expect("answers serialize")))
+    .bind(t.approval.as_ref().map(|a| serde_json::to_string(a).expect("approvals serialize")))
 }
 
 async fn create_in(

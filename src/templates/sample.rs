@@ -21,6 +21,14 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
             "location": null, "shipping_address": null,
             "appointment_at": "2026-11-24T14:00:00+00:00",
             "itsm_request": "TDX-482913",
+            "approval": {
+                "rule": "all", "overdue": false, "awaiting": ["Ann Approver"], "deciders": [1, 2],
+                "asks": [
+                    { "approver": "Ann Approver", "approver_id": 1, "with": ["Dee Delegate"], "with_ids": [2], "via": "delegate", "decision": null, "by": null },
+                    { "approver": "Bob Approver", "approver_id": 3, "with": ["Bob Approver"], "with_ids": [3], "via": "approver", "decision": "approved", "by": "Bob Approver" },
+                ],
+                "lines": [":hourglass: Ann Approver: with Dee Delegate, their delegate", ":white_check_mark: Bob Approver approved"],
+            },
             "asked": ["Device: none of the approved models is adequate: \u{201c}I edit video all day\u{201d}", "Peripherals: Dock, Second monitor", "Software: Adobe Premiere"],
         }),
         Subject::ServiceTicket => json!({
@@ -55,7 +63,7 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
     };
     json!({
         "ticket": ticket,
-        "recipient": { "name": recipient },
+        "recipient": { "name": recipient, "id": 2 },
         "step": { "minutes": 20, "chain": "unassigned", "number": 2 },
         "change": {
             "by": "Ann Approver", "at": "2026-11-24T15:42:00+00:00", "audits": { "status": "pending_ordering" },

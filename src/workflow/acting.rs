@@ -142,8 +142,10 @@ impl Workflow {
         }
     }
 
-    /// Does what `who` asks to the ticket as it was checked. A decision
-    /// someone else made first is told as that decision.
+    /// Does what `who` asks to the ticket as it was checked. Decisions
+    /// made at the same instant (`all`, `majority`) are each applied to the
+    /// ticket as the other left it; a decision someone else made first is
+    /// told as that decision.
     pub async fn act(
         &self,
         who: &Requester<'_>,
@@ -151,22 +153,28 @@ impl Workflow {
         id: RefreshTicketId,
         request: Request,
     ) -> Result<RefreshTicket, Error> {
+        const DECISION_RETRIES: u32 = 3;
         let t = TicketRef::from(id);
-        let current = self.check(who, action, id).await?;
-        let actor = who.actor(&current.value);
-        let event = match request {
-            Request::Event(event) => event,
-            Request::Slot(slot) => self.slot_event(&current.value, slot).await.map_err(|e| Error::about(t, e))?,
-            Request::Location(given) => location_event(&current.value, given),
-        };
-        match self.commit(vec![(current, event)], &actor).await {
-            Ok(mut done) => Ok(done.pop().expect("one change in, one ticket out")),
-            Err((_, StoreError::Domain(DomainError::IllegalTransition { .. }) | StoreError::Conflict { .. }))
-                if matches!(action, Action::Approve | Action::Deny) =>
-            {
-                Err(Error::Told(self.decided(id).await?))
+        let decision = matches!(action, Action::Approve | Action::Deny);
+        let mut retries = 0;
+        loop {
+            let current = self.check(who, action, id).await?;
+            let actor = who.actor(&current.value);
+            let event = match request.clone() {
+                Request::Event(event) => event,
+                Request::Slot(slot) => self.slot_event(&current.value, slot).await.map_err(|e| Error::about(t, e))?,
+                Request::Location(given) => location_event(&current.value, given),
+            };
+            match self.commit(vec![(current, event)], &actor).await {
+                Ok(mut done) => return Ok(done.pop().expect("one change in, one ticket out")),
+                Err((_, StoreError::Conflict { .. })) if decision && retries < DECISION_RETRIES => retries += 1,
+                Err((_, StoreError::Domain(DomainError::IllegalTransition { .. }) | StoreError::Conflict { .. }))
+                    if decision =>
+                {
+                    return Err(Error::Told(self.decided(id).await?));
+                }
+                Err((_, e)) => return Err(Error::about(t, e)),
             }
-            Err((_, e)) => Err(Error::about(t, e)),
         }
     }
 

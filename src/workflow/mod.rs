@@ -6,6 +6,7 @@
 //! checked first ([`acting`]).
 
 mod acting;
+mod approvals;
 mod jobs;
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use crate::calendar::BusinessCalendar;
 use crate::clock::Clock;
 use crate::config::Calendars;
-use crate::domain::refresh::{Cadence, Ctx, NewRefreshTicket, RefreshEvent, RefreshStatus, RefreshTicket};
+use crate::domain::refresh::{AwayStatus, Cadence, Ctx, NewRefreshTicket, RefreshEvent, RefreshStatus, RefreshTicket};
 use crate::domain::service::policy::EscalationPolicy;
 use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceEvent, ServiceTicket};
 use crate::domain::{Actor, RefreshTicketId, ServiceTicketId, SlotId, TeamId};
@@ -30,6 +31,10 @@ pub struct Workflow {
     pub routing: Routing,
     pub clock: Arc<dyn Clock>,
     pub policy: Arc<EscalationPolicy>,
+    /// The desk's zone: days people name (a delegation's last day) are its days.
+    pub zone: chrono_tz::Tz,
+    /// What in a Slack status says its person is away.
+    pub away: Arc<AwayStatus>,
 }
 
 impl Workflow {
@@ -95,7 +100,9 @@ impl Workflow {
         for (i, (current, event)) in events.into_iter().enumerate() {
             let calendar = self.calendar(current.value.team).await.map_err(|e| (i, e))?;
             let ctx = Ctx { now, calendar: &calendar, policy: &self.cadence };
-            let (next, effects) = current.value.apply(event, &ctx).map_err(|e| (i, e.into()))?;
+            let (next, mut effects) = current.value.apply(event, &ctx).map_err(|e| (i, e.into()))?;
+            let (next, routed) = self.route_approval(next, &ctx).await.map_err(|e| (i, e))?;
+            effects.extend(routed);
             moves.push((current, next, effects, calendar));
         }
         let changes: Vec<RefreshChange> = moves

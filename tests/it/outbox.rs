@@ -121,7 +121,9 @@ async fn a_ticket_change_reaches_slack_and_smtp_with_real_mime(store: &Store) {
     assert_eq!(posted.len(), 1);
     assert_eq!(posted[0].channel, "DANN00001");
     assert!(posted[0].text.contains(&t.reference().to_string()) && posted[0].text.contains("Cara Customer"));
-    assert_eq!(posted[0].blocks[1]["elements"][0]["action_id"], "approve");
+    // Two approvers: the request says who is awaited, then offers the buttons.
+    assert!(posted[0].blocks[1]["text"]["text"].as_str().unwrap().contains("Abe"), "{:?}", posted[0].blocks);
+    assert_eq!(posted[0].blocks[2]["elements"][0]["action_id"], "approve");
     assert_eq!(rig.slack.calls(), ["conversations.open", "chat.postMessage"]);
     // Abe has none: an email, multipart, threaded by a per-ticket reply token.
     let mail = rig.smtp.messages();

@@ -92,6 +92,8 @@ impl Sim {
             },
             clock: clock.clone(),
             policy: Arc::new(crate::support::escalation_policy()),
+            zone: chrono_tz::America::Detroit,
+            away: Arc::new(deskbell::config::SlackSettings::default().away()),
         };
         let tick = TimerTick { workflow: workflow.clone(), batch: 100, lease: Duration::minutes(5) };
         let (tdx, slack, smtp) = (FakeTdx::start().await, FakeSlack::start().await, SmtpSink::start());

@@ -129,8 +129,8 @@ async fn conflicting_transitions_leave_exactly_one_winner(store: &Store) {
         // Both approvers read the same version, then both save at once.
         let mut tasks = Vec::new();
         for (who, event) in [
-            (f.approvers[0], RefreshEvent::Approved),
-            (f.approvers[1], RefreshEvent::Denied { reason: "over budget".into() }),
+            (f.approvers[0], RefreshEvent::Approved { by: Some(f.approvers[0]) }),
+            (f.approvers[1], RefreshEvent::Denied { by: Some(f.approvers[1]), reason: "over budget".into() }),
         ] {
             let (store, current, cal, cadence) = (store.clone(), current.clone(), cal.clone(), cadence.clone());
             tasks.push(tokio::spawn(async move {
@@ -182,7 +182,7 @@ async fn an_illegal_transition_writes_nothing(store: &Store) {
     let f = fixture(store).await;
     let w = at(store, local(11, 2, 9, 0));
     let t = w.create_refresh(new_refresh(&f, "SN3"), &Actor::System).await.unwrap();
-    let err = w.refresh(t.id, &Actor::System, RefreshEvent::Approved).await.unwrap_err();
+    let err = w.refresh(t.id, &Actor::System, RefreshEvent::Approved { by: None }).await.unwrap_err();
     assert_eq!(err.to_string(), "approved is not allowed while the ticket is pending_wizard");
     assert_eq!(store.load_refresh(t.id).await.unwrap().version, 1);
     assert_eq!(store.audits(t.reference()).await.unwrap().len(), 2);

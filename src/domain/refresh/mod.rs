@@ -2,12 +2,16 @@
 //! Otto workflow of `000_*` (wizard, approval, ordering, ITSM existence, slot
 //! discovery and picking, delivery) and its customer email cadence.
 
+mod approval;
 mod transition;
 mod wizard;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use approval::{
+    Approval, ApprovalRule, ApprovalSettings, Approvers, Ask, AwayStatus, Delegation, Route, Via, Vote,
+};
 pub use transition::{Ctx, RefreshEvent};
 pub use wizard::{DeviceChoice, FieldErrors, MAX_TEXT, ShippingAddress, WizardAnswers, WizardForm};
 
@@ -146,6 +150,9 @@ pub struct RefreshTicket {
     pub shipping_address: Option<String>,
     /// What the customer answered on the refresh page, once they have.
     pub answers: Option<WizardAnswers>,
+    /// Who holds each approver's request and what they decided, once the
+    /// ticket awaits approval.
+    pub approval: Option<Approval>,
     pub slot: Option<SlotId>,
     pub appointment_at: Option<DateTime<Utc>>,
     pub itsm_request: Option<String>,

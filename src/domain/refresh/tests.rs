@@ -73,8 +73,8 @@ fn events() -> Vec<(&'static str, RefreshEvent)> {
                 answers: None,
             },
         ),
-        ("approved", RefreshEvent::Approved),
-        ("denied", RefreshEvent::Denied { reason: "no budget".into() }),
+        ("approved", RefreshEvent::Approved { by: None }),
+        ("denied", RefreshEvent::Denied { by: None, reason: "no budget".into() }),
         (
             "replace_single",
             RefreshEvent::ReplacementAssigned {
@@ -248,7 +248,27 @@ fn wizard_expiry_alerts_the_team_and_walking_it_cancels_the_cadence() {
         TimerKind::WizardReminder,
         TimerKind::WizardExpired
     ])));
-    assert_eq!(notifications(&effects)[0].1, Recipient::Approvers(ConfigId(1)));
+    assert!(notifications(&effects).is_empty(), "the approvers are asked once the request is routed");
+    let approvers = Approvers { people: vec![PersonId(3)], fallback: vec![PersonId(9)], ..Approvers::default() };
+    let (t, effects) = t.route_approval(&approvers, &ctx).unwrap();
+    assert_eq!(
+        notifications(&effects),
+        vec![(Template::ApprovalRequest, Recipient::Approver(PersonId(3)), "R-1/approval_request/3".into())]
+    );
+    // Reminders after 2 and 5 business days at the cadence's hour, the fallback after 7.
+    let due = |kind| -> Vec<String> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::SetTimer(t) if t.kind == kind => Some(c.local(t.due_at).to_string()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(due(TimerKind::ApprovalReminder), ["2026-11-04 10:05:00", "2026-11-09 10:05:00"]);
+    assert_eq!(due(TimerKind::ApprovalFallback), ["2026-11-11 10:05:00"]);
+    // Routed again with nothing changed: nothing happens.
+    assert_eq!(t.route_approval(&approvers, &ctx).unwrap().1, vec![]);
 }
 
 #[test]

@@ -5,10 +5,12 @@
 use chrono::{DateTime, Utc};
 use strum::{IntoEnumIterator, IntoStaticStr};
 
+use super::approval::{Approval, Approvers};
 use super::{Cadence, NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System, WizardAnswers};
 use crate::domain::effects::Effects;
 use crate::domain::{
-    AuditField, DomainError, Effect, ItsmRequest, Recipient, RefreshTicketId, SlotId, Template, Timer, TimerKind,
+    AuditField, DomainError, Effect, ItsmRequest, PersonId, Recipient, RefreshTicketId, SlotId, Template, Timer,
+    TimerKind,
 };
 
 /// A refresh transition's context: its policy is the cadence.
@@ -36,8 +38,14 @@ pub enum RefreshEvent {
     LocationReported {
         location: String,
     },
-    Approved,
+    /// An approver's decision, or (`by: None`) the desk operator's for
+    /// every approver. Under `all` and `majority` one decision may leave
+    /// the ticket awaiting the others.
+    Approved {
+        by: Option<PersonId>,
+    },
     Denied {
+        by: Option<PersonId>,
         reason: String,
     },
     /// `bulk` is the order-group assignment that advances the ticket; a
@@ -72,6 +80,7 @@ pub enum RefreshEvent {
 }
 
 const WIZARD_TIMERS: [TimerKind; 3] = [TimerKind::CustomerBegin, TimerKind::WizardReminder, TimerKind::WizardExpired];
+const APPROVAL_TIMERS: [TimerKind; 2] = [TimerKind::ApprovalReminder, TimerKind::ApprovalFallback];
 
 /// A ticket being changed and the effects of the change so far.
 struct Step {
@@ -94,6 +103,62 @@ impl Step {
         if let Some(contact) = self.t.contact() {
             self.fx.notify(template, Recipient::Customer(contact), suffix);
         }
+    }
+
+    /// Every holder of an undecided request is asked, once per person
+    /// and ticket (the key), however often the request moves.
+    fn ask_holders(&mut self) {
+        let Some(approval) = &self.t.approval else { return };
+        let holders: Vec<PersonId> =
+            approval.asks.iter().filter(|a| a.vote.is_none()).flat_map(|a| a.with.clone()).collect();
+        for p in dedup(holders) {
+            self.fx.notify(Template::ApprovalRequest, Recipient::Approver(p), Some(p.to_string()));
+        }
+    }
+
+    /// Every approval request already posted is edited to show the
+    /// approval as it is now, each as its reader sees it.
+    fn edit_requests(&mut self) {
+        let round = self.t.approval.as_ref().map_or(0, |a| a.round);
+        self.fx.notify(Template::ApprovalRequest, Recipient::ApprovalMessages, Some(format!("r{round}")));
+    }
+
+    /// The approval's outcome: approved goes on to ordering, denied
+    /// cancels (with the reason of the decision that made it).
+    fn decide(&mut self, approved: bool, reason: &str) {
+        self.fx.notify(Template::ApprovalDecided, Recipient::ApprovalMessages, None);
+        self.fx.push(Effect::CancelTimers(APPROVAL_TIMERS.to_vec()));
+        if approved {
+            self.enter_ordering();
+        } else {
+            self.status(RefreshStatus::Cancelled);
+            self.fx.audit(AuditField::Denied, None, Some(reason.to_owned()));
+            self.notify_customer(Template::RefreshDenied, None);
+        }
+    }
+
+    /// Records a decision; the rule says whether it decides the ticket.
+    fn vote(&mut self, by: Option<PersonId>, approve: bool, reason: &str) -> Result<(), DomainError> {
+        let Some(approval) = self.t.approval.as_mut() else {
+            // Awaiting its first routing: the decision is the decision.
+            self.decide(approve, reason);
+            return Ok(());
+        };
+        let before: Vec<PersonId> = approval.asks.iter().filter(|a| a.vote.is_none()).map(|a| a.approver).collect();
+        approval.vote(by, approve)?;
+        let (outcome, decided) = (approval.outcome(), approval.asks.clone());
+        let for_whom: Vec<String> = decided
+            .iter()
+            .filter(|a| a.vote.is_some() && before.contains(&a.approver))
+            .map(|a| a.approver.to_string())
+            .collect();
+        let verdict = if approve { "approved" } else { "denied" };
+        self.fx.audit(AuditField::ApprovalVote, Some(for_whom.join(",")), Some(verdict.to_owned()));
+        match outcome {
+            Some(approved) => self.decide(approved, reason),
+            None => self.edit_requests(),
+        }
+        Ok(())
     }
 
     /// Ordering is skipped when the replacement is already known (bump down).
@@ -143,6 +208,7 @@ impl RefreshTicket {
             location: new.location,
             shipping_address: None,
             answers: None,
+            approval: None,
             slot: None,
             appointment_at: None,
             itsm_request: None,
@@ -198,8 +264,8 @@ impl RefreshTicket {
                 s.t.shipping_address = shipping_address.clone();
                 s.fx.push(Effect::CancelTimers(WIZARD_TIMERS.to_vec()));
                 if *needs_approval {
+                    // Who is asked is worked out by `route_approval`, with the directory.
                     s.status(S::RequiresApproval);
-                    s.fx.notify(Template::ApprovalRequest, Recipient::Approvers(s.t.config), None);
                 } else {
                     s.enter_ordering();
                 }
@@ -210,15 +276,26 @@ impl RefreshTicket {
                 s.fx.audit(AuditField::Location, None, Some(location.clone()));
                 s.t.location = Some(location.clone());
             }
-            (E::Approved, S::RequiresApproval) => {
-                s.fx.notify(Template::ApprovalDecided, Recipient::ApprovalMessages, None);
-                s.enter_ordering();
+            (E::Approved { by }, S::RequiresApproval) => s.vote(*by, true, "")?,
+            (E::Denied { by, reason }, S::RequiresApproval) => s.vote(*by, false, reason)?,
+            (E::TimerFired { kind: TimerKind::ApprovalReminder, step }, S::RequiresApproval) => {
+                s.fx.push(Effect::TimerDone { kind: TimerKind::ApprovalReminder, step: *step });
+                let waiting = s.t.approval.iter().flat_map(|a| &a.asks).filter(|a| a.vote.is_none());
+                for p in dedup(waiting.flat_map(|a| a.with.clone()).collect()) {
+                    s.fx.notify(Template::ApprovalReminder, Recipient::Approver(p), Some(format!("{step}/{p}")));
+                }
             }
-            (E::Denied { reason }, S::RequiresApproval) => {
-                s.fx.notify(Template::ApprovalDecided, Recipient::ApprovalMessages, None);
-                s.status(S::Cancelled);
-                s.fx.audit(AuditField::Denied, None, Some(reason.clone()));
-                s.notify_customer(Template::RefreshDenied, None);
+            (E::TimerFired { kind: TimerKind::ApprovalFallback, step }, S::RequiresApproval) => {
+                s.fx.push(Effect::TimerDone { kind: TimerKind::ApprovalFallback, step: *step });
+                if let Some(approval) = s.t.approval.as_mut() {
+                    // `route_approval` moves what is undecided to the fallback.
+                    approval.overdue = true;
+                    let waiting: Vec<PersonId> =
+                        approval.asks.iter().filter(|a| a.vote.is_none()).map(|a| a.approver).collect();
+                    for p in dedup(waiting) {
+                        s.fx.notify(Template::ApprovalFallback, Recipient::Approver(p), Some(p.to_string()));
+                    }
+                }
             }
             (E::ReplacementAssigned { system, tracking_number, bulk: false }, status) if !status.is_terminal() => {
                 s.fx.audit(
@@ -317,6 +394,74 @@ impl RefreshTicket {
         }
         Ok((s.t, s.fx.list))
     }
+}
+
+impl RefreshTicket {
+    /// Who holds each approver's request of a ticket awaiting approval, by
+    /// what the directory says now: the first routing asks the holders and
+    /// starts the reminders and the fallback step; later ones move what
+    /// moved (new holders asked, every posted request edited) and change
+    /// nothing when nothing moved. Removing approvers may decide it.
+    pub fn route_approval(&self, approvers: &Approvers, ctx: &Ctx) -> Result<(Self, Vec<Effect>), DomainError> {
+        let mut s = Step::new(self.clone());
+        if self.status != RefreshStatus::RequiresApproval {
+            return Ok((s.t, s.fx.list));
+        }
+        let cal = ctx.calendar;
+        let today = cal.local(ctx.now).date();
+        let first = self.approval.is_none();
+        let before = self.approval.clone().unwrap_or(Approval {
+            rule: approvers.settings.rule,
+            asks: Vec::new(),
+            overdue: false,
+            round: 0,
+        });
+        let mut after = before.routed(approvers, today);
+        if after.asks.is_empty() {
+            return Err(DomainError::Invalid(format!("nobody approves {}: its config has no approver", self.id)));
+        }
+        if !first && after.asks == before.asks {
+            return Ok((s.t, s.fx.list));
+        }
+        for ask in &after.asks {
+            let was = before.asks.iter().find(|a| a.approver == ask.approver);
+            if was.is_none_or(|w| w.with != ask.with) {
+                let list = |w: &[PersonId]| w.iter().map(PersonId::to_string).collect::<Vec<_>>().join(",");
+                let from = was.map(|w| list(&w.with));
+                s.fx.audit(AuditField::ApprovalWith, from, Some(format!("{} ({})", list(&ask.with), ask.via)));
+            }
+        }
+        after.round += 1;
+        if first {
+            let on = |days| cal.at_local(cal.add_business_days(today, days), ctx.policy.send_at);
+            for (i, days) in approvers.settings.reminder_days.iter().enumerate() {
+                let step = u16::try_from(i + 1).expect("a handful of reminders");
+                s.fx.push(Effect::SetTimer(Timer { kind: TimerKind::ApprovalReminder, step, due_at: on(*days) }));
+            }
+            if !approvers.fallback.is_empty() {
+                let due_at = on(approvers.settings.fallback_days);
+                s.fx.push(Effect::SetTimer(Timer { kind: TimerKind::ApprovalFallback, step: 0, due_at }));
+            }
+        }
+        let outcome = after.outcome();
+        s.t.approval = Some(after);
+        match outcome {
+            Some(approved) => s.decide(approved, "decided when an approver left the config"),
+            None => {
+                s.ask_holders();
+                if !first {
+                    s.edit_requests();
+                }
+            }
+        }
+        Ok((s.t, s.fx.list))
+    }
+}
+
+fn dedup(mut people: Vec<PersonId>) -> Vec<PersonId> {
+    people.sort();
+    people.dedup();
+    people
 }
 
 /// The invite at the next business morning, reminders on the configured

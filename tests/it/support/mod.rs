@@ -132,6 +132,8 @@ pub fn workflow(store: &Store, clock: std::sync::Arc<deskbell::clock::SimClock>)
         routing: deskbell::store::Routing::default(),
         clock,
         policy: std::sync::Arc::new(escalation_policy()),
+        zone: chrono_tz::America::Detroit,
+        away: std::sync::Arc::new(deskbell::config::SlackSettings::default().away()),
     }
 }
 
