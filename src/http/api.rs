@@ -106,3 +106,48 @@ pub async fn directory(
         "deactivated": report.deactivated,
     })))
 }
+
+/// A delegation as the API sets it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelegationBody {
+    delegate: crate::domain::Email,
+    #[serde(default)]
+    from: Option<chrono::NaiveDate>,
+    until: chrono::NaiveDate,
+}
+
+/// The person an email in a path or body names, or 422 saying so.
+async fn known(state: &AppState, email: &str) -> Result<crate::domain::Person, HttpError> {
+    let unknown = || HttpError::Unprocessable(vec![format!("deskbell does not know {email}")]);
+    let email = crate::domain::Email::parse(email).map_err(|_| unknown())?;
+    state.workflow.store.person_by_email(&email).await?.ok_or_else(unknown)
+}
+
+/// `PUT /api/v1/delegations/{approver email}` (role `refresh_admin`): who
+/// decides the approver's requests from `from` (today) to `until`, as
+/// `/delegate` sets it. Refusals (to oneself, a non-staff person, a past
+/// day) are 422 with the reason.
+pub async fn set_delegation(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(approver): axum::extract::Path<String>,
+    Json(body): Json<DelegationBody>,
+) -> Result<Json<Value>, HttpError> {
+    caller.require(Role::RefreshAdmin)?;
+    let approver = known(&state, &approver).await?;
+    let delegate = known(&state, body.delegate.as_str()).await?;
+    let said = state.workflow.delegate(&approver, &delegate, body.from, body.until, &caller.actor()).await?;
+    Ok(Json(json!({ "delegation": said })))
+}
+
+/// `DELETE /api/v1/delegations/{approver email}`: ends the delegation.
+pub async fn end_delegation(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(approver): axum::extract::Path<String>,
+) -> Result<Json<Value>, HttpError> {
+    caller.require(Role::RefreshAdmin)?;
+    let approver = known(&state, &approver).await?;
+    Ok(Json(json!({ "delegation": state.workflow.end_delegation(&approver).await? })))
+}

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/refresh/{ticket}", get(wizard::page).post(wizard::post))
         .route("/api/v1/refresh/replacements", axum::routing::post(api::replacements))
         .route("/api/v1/directory", axum::routing::post(api::directory))
+        .route("/api/v1/delegations/{approver}", axum::routing::put(api::set_delegation).delete(api::end_delegation))
         .route("/api/v1/service-tickets", axum::routing::post(service_api::create))
         .route("/api/v1/service-tickets/{ticket}", get(service_api::show))
         .route("/api/v1/service-tickets/{ticket}/events", axum::routing::post(service_api::event))

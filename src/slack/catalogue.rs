@@ -14,6 +14,9 @@ pub struct Entry {
     pub usage: String,
     pub description: String,
     pub who: Who,
+    /// Slack sends mentions in the text as user ids (`<@U123|dee>`).
+    #[serde(default)]
+    pub mentions: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -21,6 +24,7 @@ pub struct Entry {
 pub enum Who {
     Staff,
     RefreshManagers,
+    Approvers,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +46,7 @@ pub fn help() -> String {
             let who = match c.who {
                 Who::Staff => "",
                 Who::RefreshManagers => " _(refresh managers and admins)_",
+                Who::Approvers => " _(approvers)_",
             };
             format!("• `{} {}`: {}{who}", c.command, c.usage, c.description)
         })
@@ -70,7 +75,7 @@ pub fn manifest(public_url: &str) -> String {
             url: format!("{base}/slack/commands"),
             description: &c.description,
             usage_hint: &c.usage,
-            should_escape: false,
+            should_escape: c.mentions,
         })
         .collect();
     let manifest = json!({
@@ -87,7 +92,10 @@ pub fn manifest(public_url: &str) -> String {
             "scopes": { "bot": ["chat:write", "chat:write.public", "commands", "im:write", "users:read", "users:read.email"] },
         },
         "settings": {
-            "event_subscriptions": { "request_url": format!("{base}/slack/events"), "bot_events": ["team_join"] },
+            "event_subscriptions": {
+                "request_url": format!("{base}/slack/events"),
+                "bot_events": ["team_join", "user_change"],
+            },
             "interactivity": { "is_enabled": true, "request_url": format!("{base}/slack/interactions") },
             "org_deploy_enabled": false,
             "socket_mode_enabled": false,

@@ -75,6 +75,7 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
         "/hold" => hold(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
         "/release" => release(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
         "/location" => location(&state, &who, text, &cmd.trigger_id).await.map(|a| ephemeral(a, vec![])),
+        "/delegate" => super::delegate::command(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
         other => Ok(ephemeral(format!("deskbell has no command {other}. Try /deskbell help."), vec![])),
     };
     // A ticket or slot that does not exist is an answer for the person, not an HTTP error Slack would show.

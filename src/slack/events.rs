@@ -7,6 +7,10 @@
 //! deskbell subscribes to `team_join`: someone joining the workspace with
 //! an email deskbell knows gets their Slack id, and from then on their
 //! staff messages come as DMs and their slot invitations with buttons.
+//! And to `user_change`: a status saying its person is away (`[slack]
+//! away_emoji`, `away_words`) sends their approval requests to the
+//! fallback while it holds. Acting on a status twice changes nothing, so
+//! it is acted on before the event is recorded.
 
 use axum::Json;
 use axum::extract::State;
@@ -27,6 +31,13 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
         return Err(HttpError::Unprocessable(vec!["event_callback without event_id".into()]));
     };
     let event = &envelope["event"];
+    if event["type"] == "user_change"
+        && let Some(user) = event["user"]["id"].as_str()
+    {
+        let profile = &event["user"]["profile"];
+        let (emoji, text) = (profile["status_emoji"].as_str(), profile["status_text"].as_str());
+        state.workflow.slack_status(user, emoji.unwrap_or_default(), text.unwrap_or_default()).await?;
+    }
     let joined = (event["type"] == "team_join")
         .then(|| {
             let user = SlackUserId::parse(event["user"]["id"].as_str().unwrap_or_default()).ok()?;

@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 mod commands;
+mod delegate;
 mod events;
 mod interactions;
 pub mod limits;

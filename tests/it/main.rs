@@ -3,6 +3,7 @@
 
 mod support;
 
+mod approvals;
 mod browser;
 mod cli;
 mod directory;

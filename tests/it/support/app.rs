@@ -47,7 +47,7 @@ pub struct Builder {
     slack_api_url: Option<String>,
     tdx_url: Option<String>,
     all_hours: bool,
-    sim: bool,
+    sim: Option<chrono::DateTime<Utc>>,
 }
 
 impl Builder {
@@ -68,8 +68,13 @@ impl Builder {
 
     /// A simulated clock, starting now, that only `advance_clock` moves;
     /// timers and cron jobs then run when the test moves it.
-    pub fn sim_clock(mut self) -> Self {
-        self.sim = true;
+    pub fn sim_clock(self) -> Self {
+        self.sim_clock_at(Utc::now())
+    }
+
+    /// A simulated clock starting at `at`.
+    pub fn sim_clock_at(mut self, at: chrono::DateTime<Utc>) -> Self {
+        self.sim = Some(at);
         self
     }
 
@@ -129,7 +134,7 @@ impl Builder {
             token("idm", deskbell::domain::Role::AppAdmin),
         ];
         let res = Resources::open(&settings).await.unwrap();
-        let sim = self.sim.then(|| Arc::new(SimClock::new(Utc::now())));
+        let sim = self.sim.map(|at| Arc::new(SimClock::new(at)));
         let clock: Arc<dyn Clock> = match &sim {
             Some(sim) => sim.clone(),
             None => Arc::new(SystemClock),
@@ -157,6 +162,22 @@ impl TestApp {
     /// The application's workflow, on its clock.
     pub fn workflow(&self) -> Workflow {
         self.res.workflow(self.clock.clone())
+    }
+
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Moves the simulated clock on to `at` (see `advance_clock`).
+    pub async fn advance_to(&self, at: chrono::DateTime<Utc>) {
+        self.advance_clock(at - self.now()).await;
+    }
+
+    /// Applies a directory file's text, as `deskbell directory sync` does.
+    pub async fn sync_directory(&self, toml: &str) -> anyhow::Result<deskbell::store::SyncReport> {
+        let file = self.dir.path().join("directory.toml");
+        std::fs::write(&file, toml).unwrap();
+        self.res.sync_directory(&file, self.now(), false).await
     }
 
     /// Moves the simulated clock on by `by`, an hour at a time, firing what

@@ -41,6 +41,7 @@ struct Inner {
     broken_channels: HashMap<String, &'static str>,
     hold_after: Option<usize>,
     updated: Vec<(String, String, String)>,
+    edits: Vec<Posted>,
     responses: Vec<Value>,
     views: Vec<(String, Value)>,
 }
@@ -107,6 +108,11 @@ impl FakeSlack {
         self.fake.inner.lock().unwrap().updated.clone()
     }
 
+    /// Every chat.update as the message it leaves, blocks included.
+    pub fn edits(&self) -> Vec<Posted> {
+        self.fake.inner.lock().unwrap().edits.clone()
+    }
+
     /// A response URL, as Slack puts in interaction payloads.
     pub fn response_url(&self, id: &str) -> String {
         format!("{}/response/{id}", self.url.trim_end_matches("/api"))
@@ -164,7 +170,16 @@ async fn handle(
         "chat.postMessage" => post_message(fake, req).await,
         "chat.update" => {
             let s = |k: &str| req[k].as_str().unwrap_or_default().to_owned();
-            fake.inner.lock().unwrap().updated.push((s("channel"), s("ts"), s("text")));
+            let mut inner = fake.inner.lock().unwrap();
+            inner.updated.push((s("channel"), s("ts"), s("text")));
+            let edit = Posted {
+                channel: s("channel"),
+                text: s("text"),
+                blocks: req["blocks"].clone(),
+                at: chrono::Utc::now(),
+            };
+            inner.edits.push(edit);
+            drop(inner);
             let message = json!({ "text": req["text"], "type": "message", "bot_id": "B0DESKBELL", "ts": req["ts"] });
             ok(json!({ "channel": req["channel"], "ts": req["ts"], "text": req["text"], "message": message }))
         }
