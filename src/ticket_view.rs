@@ -35,6 +35,12 @@ pub async fn show(store: &Store, calendars: &Calendars, ticket: TicketRef, now: 
             for line in ctx["asked"].as_array().into_iter().flatten().filter_map(|l| l.as_str()) {
                 let _ = writeln!(out, "  asked       {line}");
             }
+            if let Some(rule) = ctx["approval"]["rule"].as_str() {
+                let _ = writeln!(out, "  approval    rule: {rule}");
+                for line in ctx["approval"]["lines"].as_array().into_iter().flatten().filter_map(|l| l.as_str()) {
+                    let _ = writeln!(out, "              {line}");
+                }
+            }
         }
         TicketRef::Service(_) => {
             let _ = writeln!(

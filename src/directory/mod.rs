@@ -37,8 +37,9 @@ pub struct Directory {
 pub struct DirDelegation {
     pub approver: Email,
     pub delegate: Email,
-    #[serde(default)]
+    #[serde(default, with = "day::optional")]
     pub from: Option<NaiveDate>,
+    #[serde(with = "day")]
     pub until: NaiveDate,
 }
 
@@ -131,6 +132,35 @@ impl DirConfig {
                 false => ApproverRef::Person(Email::parse(a).expect("checked by Directory::check")),
             })
             .collect()
+    }
+}
+
+/// A day as a TOML date (`2027-01-08`, unquoted) or, in JSON, a string.
+mod day {
+    use chrono::NaiveDate;
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Day {
+        Toml(toml::value::Datetime),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+        let text = match Day::deserialize(d)? {
+            Day::Toml(t) => t.to_string(),
+            Day::Text(s) => s,
+        };
+        text.parse().map_err(|_| serde::de::Error::custom(format!("'{text}' is not a day (YYYY-MM-DD)")))
+    }
+
+    pub mod optional {
+        use super::*;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
     }
 }
 

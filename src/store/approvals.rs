@@ -98,7 +98,7 @@ impl Store {
     /// Sets `d.approver`'s delegation, replacing any other they had.
     pub async fn set_delegation(&self, d: &Delegation, by: &Actor, now: DateTime<Utc>) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
-        put_delegation(&mut conn, d, by, now).await
+        put_delegation(&mut conn, d, by, now).await.map(drop)
     }
 
     /// Ends `approver`'s delegation; whether they had one.
@@ -133,12 +133,21 @@ async fn delegations_in(conn: &mut AnyConnection) -> Result<Vec<Delegation>> {
     rows.iter().map(delegation_from_row).collect()
 }
 
+/// Sets a delegation; whether it differs from the one the approver had.
 pub(super) async fn put_delegation(
     conn: &mut AnyConnection,
     d: &Delegation,
     by: &Actor,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<bool> {
+    let was =
+        sqlx::query("SELECT approver_id, delegate_id, from_day, until_day FROM delegations WHERE approver_id = $1")
+            .bind(d.approver.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if was.as_ref().map(delegation_from_row).transpose()?.as_ref() == Some(d) {
+        return Ok(false);
+    }
     sqlx::query(
         "INSERT INTO delegations (approver_id, delegate_id, from_day, until_day, set_by, set_at)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -153,5 +162,5 @@ pub(super) async fn put_delegation(
     .bind(ms(now))
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(true)
 }

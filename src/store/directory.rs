@@ -226,8 +226,9 @@ impl Store {
             let delegate = person_id(&mut tx, &del.delegate).await?;
             let from = del.from.unwrap_or_else(|| now.date_naive());
             let delegation = Delegation { approver, delegate, from, until: del.until };
-            super::approvals::put_delegation(&mut tx, &delegation, &Actor::System, now).await?;
-            report.changed.push(format!("delegation {} → {} until {}", del.approver, del.delegate, del.until));
+            if super::approvals::put_delegation(&mut tx, &delegation, &Actor::System, now).await? {
+                report.changed.push(format!("delegation {} → {} until {}", del.approver, del.delegate, del.until));
+            }
         }
         check_approvals_can_move(&mut tx).await?;
         if dry_run {

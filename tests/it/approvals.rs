@@ -166,6 +166,10 @@ async fn reminders_and_fallback(database_url: Option<String>) {
     // Two and five business days, at the cadence's 10:05, then seven for the fallback.
     assert_eq!(due(&app, t, TimerKind::ApprovalReminder).await, ["Fri Jan 22 10:05", "Tue Jan 19 10:05"]);
     assert_eq!(due(&app, t, TimerKind::ApprovalFallback).await, ["Tue Jan 26 10:05"]);
+    let calendars = &app.res.calendars;
+    let shown = deskbell::ticket_view::show(&app.res.store, calendars, t.into(), app.now()).await.unwrap();
+    assert!(shown.contains("approval    rule: any\n              :hourglass: Ann Approver\n"), "{shown}");
+    assert!(shown.contains("Tue Jan 19 2027 10:05 EST     approval_reminder 1"), "{shown}");
 
     app.advance_to(local(1, 19, 10, 4)).await;
     let reminded = |slack: &FakeSlack| slack.posted().iter().filter(|p| p.text.starts_with("Reminder:")).count();
@@ -341,7 +345,11 @@ async fn away_status(database_url: Option<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_all_one_denial_denies_and_messages_show_who_is_awaited() {
-    let (app, slack) = desk(None, "all", local(1, 4, 9, 0)).await;
+    run_on_both(all_with_a_denial).await;
+}
+
+async fn all_with_a_denial(database_url: Option<String>) {
+    let (app, slack) = desk(database_url, "all", local(1, 4, 9, 0)).await;
     let t = awaiting(&app, "ALL1").await;
     app.click(&slack, "UANN00001", "trigger-ann", "approve", "R-1").await;
     assert_eq!(status(&app, t).await, RefreshStatus::RequiresApproval, "one of three is not all");
@@ -482,4 +490,29 @@ async fn an_approver_removed_by_a_sync_has_their_request_withdrawn_and_nobody_le
         2
     );
     assert_eq!(status(&app, t2).await, RefreshStatus::RequiresApproval);
+}
+
+#[tokio::test]
+async fn a_directory_file_sets_delegations_and_names_its_bad_lines() {
+    let (app, slack) = desk(None, "any", local(1, 4, 9, 0)).await;
+    let t = awaiting(&app, "FILE1").await;
+    let bad = DESK.replace("RULE", "any")
+        + "\n[[delegations]]\napprover = \"ann@example.edu\"\ndelegate = \"ann@example.edu\"\nuntil = 2027-01-08\n";
+    let err = app.sync_directory(&bad).await.unwrap_err();
+    let line = bad.lines().position(|l| l == "[[delegations]]").unwrap() + 1;
+    assert!(
+        format!("{err:#}").contains(&format!("directory.toml:{line}: ann@example.edu cannot delegate to themselves")),
+        "{err:#}"
+    );
+    assert!(app.res.store.delegations().await.unwrap().is_empty(), "nothing changed");
+
+    let good = DESK.replace("RULE", "any")
+        + "\n[[delegations]]\napprover = \"ann@example.edu\"\ndelegate = \"dee@example.edu\"\nuntil = 2027-01-08\n";
+    let report = app.sync_directory(&good).await.unwrap();
+    assert!(report.to_string().contains("delegation ann@example.edu → dee@example.edu until 2027-01-08"), "{report}");
+    app.deliver_outbox().await;
+    assert_eq!(requests(&slack, "UDEE00001").len(), 1, "the waiting request moved at the sync");
+    let again = app.sync_directory(&good).await.unwrap();
+    assert!(!again.to_string().contains("delegation"), "an unchanged delegation is not a change: {again}");
+    assert_eq!(status(&app, t).await, RefreshStatus::RequiresApproval);
 }
