@@ -28,7 +28,7 @@ pub(super) fn asked(answers: Option<String>) -> Result<Vec<String>> {
 /// A ticket's approval with names: each approver's request (with whom,
 /// why, what they decided and who decided it), who may decide now (ids,
 /// so each reader's copy shows buttons only to them) and who is awaited.
-async fn approval(conn: &mut AnyConnection, json: Option<String>) -> Result<Value> {
+async fn approval(conn: &mut AnyConnection, ticket: TicketRef, json: Option<String>) -> Result<Value> {
     let Some(json) = json else { return Ok(Value::Null) };
     let a: Approval = serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("approval: {e}")))?;
     let mut names = std::collections::HashMap::new();
@@ -85,9 +85,28 @@ async fn approval(conn: &mut AnyConnection, json: Option<String>) -> Result<Valu
         "overdue": a.overdue,
         "asks": asks,
         "awaiting": awaiting,
+        "list": list(&lines, ticket),
         "lines": lines,
         "deciders": a.deciders().iter().map(|p| p.0).collect::<Vec<_>>(),
     }))
+}
+
+/// How much of a message the list of approvers may take (before mrkdwn
+/// escaping); the rest is counted, pointing to the whole list.
+const LIST_BUDGET: usize = 1500;
+
+/// The approval's lines as one text, whole lines only, within the budget.
+fn list(lines: &[String], ticket: TicketRef) -> String {
+    let mut out = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if out.chars().count() + line.chars().count() + 1 > LIST_BUDGET {
+            out.push_str(&format!("… and {} more (deskbell show {ticket})", lines.len() - i));
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim_end().to_owned()
 }
 
 /// The ticket's row, or `NotFound` naming it.
@@ -141,7 +160,7 @@ pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) 
                 "appointment_at": appointment.map(super::rows::from_ms).transpose()?.map(|t| t.to_rfc3339()),
                 "itsm_request": r.try_get::<Option<String>, _>("itsm_request")?,
                 "asked": asked(r.try_get("wizard_answers")?)?,
-                "approval": approval(conn, r.try_get("approval")?).await?,
+                "approval": approval(conn, ticket, r.try_get("approval")?).await?,
             }))
         }
         TicketRef::Service(id) => {

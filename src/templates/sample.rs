@@ -28,6 +28,7 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
                     { "approver": "Bob Approver", "approver_id": 3, "with": ["Bob Approver"], "with_ids": [3], "via": "approver", "decision": "approved", "by": "Bob Approver" },
                 ],
                 "lines": [":hourglass: Ann Approver: with Dee Delegate, their delegate", ":white_check_mark: Bob Approver approved"],
+                "list": ":hourglass: Ann Approver: with Dee Delegate, their delegate\n:white_check_mark: Bob Approver approved",
             },
             "asked": ["Device: none of the approved models is adequate: \u{201c}I edit video all day\u{201d}", "Peripherals: Dock, Second monitor", "Software: Adobe Premiere"],
         }),

@@ -516,3 +516,37 @@ async fn a_directory_file_sets_delegations_and_names_its_bad_lines() {
     assert!(!again.to_string().contains("delegation"), "an unchanged delegation is not a change: {again}");
     assert_eq!(status(&app, t).await, RefreshStatus::RequiresApproval);
 }
+
+#[tokio::test]
+async fn forty_approvers_with_long_names_stay_within_slacks_limits() {
+    use deskbell::slack::limits;
+    let slack = FakeSlack::start().await;
+    let app = TestApp::builder().slack(&slack).sim_clock_at(local(1, 4, 9, 0)).start().await;
+    let mut desk = DESK.replace("RULE", "majority").replace(
+        "approvers = [\"ann@example.edu\", \"abe@example.edu\", \"bea@example.edu\"]",
+        "approvers = [\"Everyone\"]",
+    );
+    let mut members = Vec::new();
+    for i in 0..40 {
+        let name = format!("Approver {i} {}", "<!channel> Longname-".repeat(8));
+        desk += &format!(
+            "\n[[people]]\nname = \"{name}\"\nemail = \"a{i}@example.edu\"\nslack_user = \"UAP{i:06}\"\nroles = [\"approver\"]\n"
+        );
+        members.push(format!("\"a{i}@example.edu\""));
+    }
+    desk += &format!("\n[[groups]]\nname = \"Everyone\"\nmembers = [{}]\n", members.join(", "));
+    app.sync_directory(&desk).await.unwrap();
+    let t = awaiting(&app, "MANY1").await;
+    app.click(&slack, "UAP000000", "trigger-0", "approve", "R-1").await;
+    app.deliver_outbox().await;
+    assert_eq!(status(&app, t).await, RefreshStatus::RequiresApproval);
+    let (posted, edits) = (slack.posted(), slack.edits());
+    assert_eq!(posted.len(), 40);
+    assert_eq!(edits.len(), 40, "every copy edited at the decision");
+    for m in posted.iter().chain(&edits) {
+        assert_eq!(limits::broken(m.blocks.as_array().unwrap(), limits::MESSAGE_BLOCKS), Vec::<String>::new());
+        assert!(m.text.chars().count() <= limits::FALLBACK_TEXT);
+        assert!(!m.blocks.to_string().contains("<!channel>"), "names are text");
+    }
+    assert!(edits[0].blocks.to_string().contains(" more (deskbell show R-1)"), "the list is cut with a pointer");
+}
