@@ -137,11 +137,7 @@ async fn tick_cost(dir: &std::path::Path, open: u64, due: u64) {
     })
     .await;
     let loaded = loading.elapsed();
-    let tick = TimerTick {
-        workflow: res.workflow(Arc::new(SimClock::new(now))),
-        batch: due as i64,
-        lease: Duration::minutes(5),
-    };
+    let tick = TimerTick::new(res.workflow(Arc::new(SimClock::new(now))), due as i64);
     let start = Instant::now();
     let fired = tick.run_once().await.unwrap();
     let took = start.elapsed();

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use deskbell::calendar::BusinessCalendar;
 use deskbell::clock::SimClock;
 use deskbell::config::Calendars;
@@ -74,7 +74,7 @@ async fn main() {
             zone: chrono_tz::America::Detroit,
             away: Arc::default(),
         };
-        let tick = TimerTick { workflow, batch: due as i64, lease: Duration::minutes(5) };
+        let tick = TimerTick::new(workflow, due as i64);
         let start = Instant::now();
         let fired = tick.run_once().await.unwrap();
         let took = start.elapsed();

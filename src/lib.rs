@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod itsm;
 pub mod links;
 pub mod mail_hours;
+pub mod metrics;
 pub mod net;
 pub mod outbox;
 pub mod scheduler;

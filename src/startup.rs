@@ -13,8 +13,6 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use chrono::Duration;
-
 use crate::channels::email::{EmailChannel, Mailer};
 use crate::channels::slack::SlackChannel;
 use crate::clock::Clock;
@@ -123,13 +121,18 @@ impl Resources {
     }
 }
 
+/// The SMTP server of the settings (a pool of `connections`), or the drop directory.
+fn mailer(settings: &Settings, connections: u32) -> anyhow::Result<Mailer> {
+    Ok(match &settings.email.smtp_url {
+        Some(url) => Mailer::smtp(url, connections).map_err(anyhow::Error::msg)?,
+        None => Mailer::Files(settings.email.drop_dir.clone()),
+    })
+}
+
 /// The outbox dispatcher with the channels the settings describe: SMTP or
 /// `.eml` files, the Slack API or a log file.
 pub fn dispatcher(settings: &Settings, res: &Resources, clock: Arc<dyn Clock>) -> anyhow::Result<Dispatcher> {
-    let mailer = match &settings.email.smtp_url {
-        Some(url) => Mailer::smtp(url, settings.outbox.email_concurrency).map_err(anyhow::Error::msg)?,
-        None => Mailer::Files(settings.email.drop_dir.clone()),
-    };
+    let mailer = mailer(settings, settings.outbox.email_concurrency)?;
     let from = settings.email.from.parse().context("email.from")?;
     let reply = settings.email.reply_to.clone().zip(settings.email.reply_secret.clone());
     let email = EmailChannel { mailer, from, reply };
@@ -176,7 +179,8 @@ impl Application {
             .link_secret
             .clone()
             .map(|secret| Links { public_url: settings.server.public_url.clone(), secret });
-        let mut dispatcher = dispatcher(settings, res, clock.clone())?;
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let mut dispatcher = dispatcher(settings, res, clock.clone())?.with_metrics(metrics.clone());
         if let Some(itsm) = &itsm {
             dispatcher = dispatcher.with_itsm(itsm.clone());
         }
@@ -184,7 +188,7 @@ impl Application {
             dispatcher = dispatcher.with_links(links.clone());
         }
         let scheduler = Scheduler {
-            tick: TimerTick { workflow: workflow.clone(), batch: 500, lease: Duration::minutes(5) },
+            tick: TimerTick::new(workflow.clone(), 500).with_metrics(metrics.clone()),
             itsm: itsm.clone(),
             jobs: settings.scheduler.schedules().map_err(anyhow::Error::msg)?,
             time_zone: res.zone,
@@ -219,6 +223,8 @@ impl Application {
                 inbound,
                 inbound_secret: settings.inbound.webhook_secret.clone(),
                 max_message_bytes: settings.inbound.max_message_bytes,
+                metrics,
+                mailer: Arc::new(mailer(settings, 1)?),
             },
             dispatcher: Arc::new(dispatcher),
             scheduler: Arc::new(scheduler),

@@ -51,6 +51,20 @@ impl Mailer {
     }
 }
 
+impl Mailer {
+    /// Whether the SMTP server answers (a connection and EHLO).
+    pub async fn check(&self) -> Result<String, SendError> {
+        match self {
+            Self::Smtp(t) => match t.test_connection().await {
+                Ok(true) => Ok("ok".into()),
+                Ok(false) => Err(SendError::Transient("the SMTP server did not answer".into())),
+                Err(e) => Err(classify(&e)),
+            },
+            Self::Files(dir) => Ok(format!("not configured: mail goes to {}", dir.display())),
+        }
+    }
+}
+
 fn classify(e: &SmtpError) -> SendError {
     if e.is_permanent() { SendError::Permanent(e.to_string()) } else { SendError::Transient(e.to_string()) }
 }

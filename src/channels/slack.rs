@@ -82,6 +82,17 @@ impl SlackChannel {
         }
     }
 
+    /// Whether the token works (`auth.test`): the workspace and bot it names.
+    pub async fn check(&self) -> Result<String, SendError> {
+        match self {
+            Self::Api { client, token, .. } => {
+                let me = client.open_session(token).auth_test().await.map_err(classify)?;
+                Ok(format!("ok: {} in {}", me.user.unwrap_or_default(), me.team))
+            }
+            Self::Log(path) => Ok(format!("not configured: messages go to {}", path.display())),
+        }
+    }
+
     /// Posts to a channel id, or to a user's DM for a user id. Returns
     /// `channel:ts`, what `chat.update` needs to edit the message later.
     pub async fn post(&self, to: &str, msg: &RenderedSlack) -> Result<String, SendError> {

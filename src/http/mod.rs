@@ -6,6 +6,7 @@ mod calendar;
 mod error;
 mod health;
 mod inbound;
+mod observe;
 mod pick;
 mod service_api;
 mod wizard;
@@ -45,6 +46,9 @@ pub struct AppState {
     /// The shared secret of `POST /inbound/email`; without one it is off.
     pub inbound_secret: Option<SecretString>,
     pub max_message_bytes: usize,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The SMTP server as readiness checks it (the dispatcher has its own pool).
+    pub mailer: Arc<crate::channels::email::Mailer>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -61,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/service-tickets/{ticket}", get(service_api::show))
         .route("/api/v1/service-tickets/{ticket}/events", axum::routing::post(service_api::event))
         .route("/inbound/email", axum::routing::post(inbound::email))
+        .route("/metrics", get(observe::metrics))
         .merge(crate::slack::routes())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), observe::requests))
         .with_state(state)
 }

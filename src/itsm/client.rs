@@ -90,6 +90,18 @@ impl TdxClient {
         Ok(())
     }
 
+    /// Whether TDX lets deskbell sign in (a token is reused while valid).
+    pub async fn check(&self) -> Result<String, SendError> {
+        self.token(false).await.map(|_| "ok".into())
+    }
+
+    /// Calls made in the last 60 seconds (TDX allows 60).
+    pub async fn calls_in_window(&self) -> usize {
+        let calls = self.calls.lock().await;
+        let now = Instant::now();
+        calls.iter().filter(|t| now.duration_since(**t) < WINDOW).count()
+    }
+
     async fn login(&self) -> Result<String, SendError> {
         self.admit().await?;
         let (path, body) = match &self.login {

@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, Notify, watch};
+use tracing::Instrument;
 
 pub use backoff::retry_delay;
 pub use pacing::Pacing;
@@ -26,6 +27,7 @@ use crate::config::OutboxSettings;
 use crate::domain::{Channel, Content, SlackMessageRef, Template, TicketRef};
 use crate::itsm::ItsmSender;
 use crate::links::Links;
+use crate::metrics::Metrics;
 use crate::store::{Claimed, NewMessage, Outcome, Routing, Store, StoreError};
 use crate::templates::Templates;
 
@@ -42,6 +44,7 @@ pub struct Dispatcher {
     /// When held mail may leave: a retry of it waits for business hours too.
     routing: Routing,
     wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 /// The admin alert for a dead message, ready to enqueue.
@@ -64,7 +67,21 @@ impl Dispatcher {
         let pacing = Mutex::new(Pacing::new(Duration::milliseconds(settings.slack_gap_ms as i64)));
         let wake = Arc::new(Notify::new());
         let routing = Routing::default();
-        Self { store, clock, templates, email, slack, settings, pacing, itsm: None, links: None, routing, wake }
+        let metrics = Arc::default();
+        Self {
+            store,
+            clock,
+            templates,
+            email,
+            slack,
+            settings,
+            pacing,
+            itsm: None,
+            links: None,
+            routing,
+            wake,
+            metrics,
+        }
     }
 
     /// Retries of mail held to business hours wait for them (DESIGN rule 9).
@@ -76,6 +93,11 @@ impl Dispatcher {
     /// message someone is waiting for (a reply to a click) rings it.
     pub fn doorbell(&self) -> Arc<Notify> {
         self.wake.clone()
+    }
+
+    /// Counts attempts, failures and delivery latency in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        Self { metrics, ..self }
     }
 
     /// Messages about refresh tickets carry the customer's signed links.
@@ -131,8 +153,15 @@ impl Dispatcher {
 
     /// Delivers one message and records the outcome (and any dead alert).
     async fn handle(&self, row: &Claimed) -> Result<(), StoreError> {
+        let ticket = row.ticket.map(|t| t.to_string()).unwrap_or_default();
+        let span = tracing::info_span!("delivery", key = %row.dedupe_key, %ticket, channel = %row.channel);
+        self.handle_in(row).instrument(span).await
+    }
+
+    async fn handle_in(&self, row: &Claimed) -> Result<(), StoreError> {
         let now = self.clock.now();
         let outcome = self.deliver(row, now).await;
+        self.metrics.delivered(row, &outcome, self.clock.now());
         match &outcome {
             Outcome::Dead { error } => tracing::error!(key = %row.dedupe_key, %error, "message dead"),
             Outcome::Retry { error, .. } => tracing::warn!(key = %row.dedupe_key, %error, "message will be retried"),

@@ -3,11 +3,15 @@
 //! transaction as the transition it causes, so it fires once; a step whose
 //! ticket moved on is dropped.
 
+use std::sync::Arc;
+
 use chrono::Duration;
+use tracing::Instrument;
 
 use crate::domain::refresh::RefreshEvent;
 use crate::domain::service::ServiceEvent;
 use crate::domain::{Actor, DomainError, TicketRef};
+use crate::metrics::Metrics;
 use crate::store::{DueTimer, Result, StoreError};
 use crate::workflow::Workflow;
 
@@ -15,15 +19,28 @@ pub struct TimerTick {
     pub workflow: Workflow,
     pub batch: i64,
     pub lease: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl TimerTick {
+    /// Claims up to `batch` due timers at a time, each for five minutes.
+    pub fn new(workflow: Workflow, batch: i64) -> Self {
+        Self { workflow, batch, lease: Duration::minutes(5), metrics: Arc::default() }
+    }
+
+    /// Counts each firing's lag behind its due time in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        Self { metrics, ..self }
+    }
+
     /// Fires what is due now; returns how many timers were handled.
     pub async fn run_once(&self) -> Result<usize> {
         let now = self.workflow.clock.now();
         let due = self.workflow.store.claim_due_timers(now, now + self.lease, self.batch).await?;
         for timer in &due {
-            self.fire(timer).await?;
+            self.metrics.timer_fired(timer.due_at, now);
+            let span = tracing::info_span!("timer", ticket = %timer.ticket, kind = %timer.kind, step = timer.step);
+            self.fire(timer).instrument(span).await?;
         }
         Ok(due.len())
     }

@@ -81,7 +81,7 @@ pub async fn run(
     let clock = Arc::new(SimClock::new(start));
     let workflow = res.workflow(clock.clone());
     let scheduler = Scheduler {
-        tick: TimerTick { workflow: workflow.clone(), batch: 1_000, lease: Duration::minutes(5) },
+        tick: TimerTick::new(workflow.clone(), 1_000),
         itsm: None,
         // Linking staff to Slack ids asks Slack itself: nothing to simulate.
         jobs: settings

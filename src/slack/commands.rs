@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use chrono::Duration;
 
@@ -60,6 +61,12 @@ fn card_text(card: &str, t: TicketRef) -> String {
 pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -> Result<Json<Value>, HttpError> {
     let cmd: Command =
         serde_urlencoded::from_bytes(&body).map_err(|e| HttpError::Unprocessable(vec![e.to_string()]))?;
+    let span =
+        tracing::info_span!("slack_command", command = %cmd.command, user = %cmd.user_id, trigger_id = %cmd.trigger_id);
+    run(state, cmd).instrument(span).await
+}
+
+async fn run(state: AppState, cmd: Command) -> Result<Json<Value>, HttpError> {
     let Some(who) = state.workflow.store.person_by_slack(&cmd.user_id).await?.filter(Person::is_staff) else {
         return Ok(ephemeral(
             "deskbell does not know you as staff; ask a refresh admin to add your Slack account.".into(),

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use super::modals;
 use super::reply::Replier;
@@ -81,6 +82,20 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
     let bad = |e: String| HttpError::Unprocessable(vec![e]);
     let form: Form = serde_urlencoded::from_bytes(&body).map_err(|e| bad(e.to_string()))?;
     let interaction: Interaction = serde_json::from_str(&form.payload).map_err(|e| bad(format!("payload: {e}")))?;
+    let span = match &interaction {
+        Interaction::BlockActions { user, trigger_id, actions, .. } => {
+            let action = actions.first().map(|a| a.action_id.as_str()).unwrap_or_default();
+            tracing::info_span!("slack_interaction", kind = "block_actions", user = %user.id, %trigger_id, action)
+        }
+        Interaction::ViewSubmission { user, view } => {
+            tracing::info_span!("slack_interaction", kind = "view_submission", user = %user.id, callback = %view.callback_id)
+        }
+        Interaction::Other => tracing::info_span!("slack_interaction", kind = "other"),
+    };
+    interact(state, interaction).instrument(span).await
+}
+
+async fn interact(state: AppState, interaction: Interaction) -> Result<Response, HttpError> {
     match interaction {
         Interaction::BlockActions { user, trigger_id, response_url, actions } => {
             let reply = Replier { state: &state, response_url: response_url.as_deref(), trigger_id: &trigger_id };

@@ -113,6 +113,14 @@ impl Store {
     }
 
     /// The newest messages, of one status or all, without their raw bytes.
+    /// How many inbound messages are in each status, for metrics.
+    pub async fn inbound_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM inbound_messages GROUP BY status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("status")?, r.try_get("n")?))).collect()
+    }
+
     pub async fn inbound_list(&self, status: Option<&str>, limit: i64) -> Result<Vec<InboundRow>> {
         let rows = sqlx::query(
             "SELECT id, received_at, source, envelope_to, envelope_from, status, reason, ticket, sender FROM inbound_messages WHERE ($1 = '' OR status = $1) ORDER BY id DESC LIMIT $2",

@@ -246,6 +246,14 @@ impl Store {
             .try_get("n")?)
     }
 
+    /// How many rows each channel has in each state, for metrics.
+    pub async fn outbox_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query("SELECT channel, status, COUNT(*) AS n FROM outbox GROUP BY channel, status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("channel")?, r.try_get("status")?, r.try_get("n")?))).collect()
+    }
+
     /// Enqueues one message outside any ticket transition (admin alerts,
     /// benchmarks); a second enqueue with the same key is ignored.
     pub async fn enqueue(&self, m: &NewMessage<'_>, now: DateTime<Utc>) -> Result<()> {

@@ -57,12 +57,17 @@ async fn serve_demo_answers_health_checks_and_stops_cleanly_on_sigterm() {
         assert!(Instant::now() < deadline, "no approval request in the Slack log");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    for (path, body) in [("/healthz", "ok"), ("/readyz", "ready")] {
-        let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
-        let resp = client.get(format!("http://{addr}{path}")).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        assert_eq!(resp.text().await.unwrap(), body);
-    }
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+    let healthz = client.get(format!("http://{addr}/healthz")).send().await.unwrap();
+    assert_eq!((healthz.status().as_u16(), healthz.text().await.unwrap()), (200, "ok".to_owned()));
+    // Ready with each dependency reported: the demo writes mail and Slack to files and has no TDX.
+    let readyz = client.get(format!("http://{addr}/readyz")).send().await.unwrap();
+    assert_eq!(readyz.status(), 200);
+    let ready: serde_json::Value = readyz.json().await.unwrap();
+    assert_eq!((ready["status"].as_str(), ready["database"].as_str()), (Some("ready"), Some("ok")), "{ready}");
+    assert!(ready["smtp"].as_str().unwrap().starts_with("not configured: mail goes to"), "{ready}");
+    assert!(ready["slack"].as_str().unwrap().starts_with("not configured: messages go to"), "{ready}");
+    assert_eq!(ready["tdx"], "not configured");
 
     // SAFETY: kill(2) on our own child's pid.
     unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };

@@ -334,7 +334,7 @@ async fn three_engines_one_killed_mid_tick_send_every_ping_once_on_postgres() {
         workflow.calendars.clone(),
     ));
     let engine = |_| {
-        let tick = TimerTick { workflow: workflow.clone(), batch: 50, lease: chrono::Duration::minutes(5) };
+        let tick = TimerTick::new(workflow.clone(), 50);
         let email = EmailChannel {
             mailer: Mailer::Files(mail.path().to_owned()),
             from: "Service Desk <servicedesk@example.edu>".parse().unwrap(),

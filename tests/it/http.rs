@@ -19,6 +19,31 @@ async fn health_and_readiness_follow_the_database() {
 }
 
 #[tokio::test]
+async fn readiness_reports_each_dependency_and_fails_only_on_the_database() {
+    use crate::support::{fake_slack::FakeSlack, fake_tdx::FakeTdx, smtp::SmtpSink};
+    let (slack, tdx, smtp) = (FakeSlack::start().await, FakeTdx::start().await, SmtpSink::start());
+    let app = TestApp::builder().slack(&slack).tdx(&tdx).smtp(&smtp).start().await;
+    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
+    let ready = || async {
+        let resp = client.get(format!("{}/readyz", app.address)).send().await.unwrap();
+        (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap())
+    };
+    let (code, body) = ready().await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["smtp"], "ok");
+    assert_eq!(body["slack"], "ok: deskbell in Deskbell Test", "Slack's auth.test answered");
+    assert_eq!(body["tdx"], "ok", "TDX signed in");
+    drop(smtp);
+    let (code, body) = ready().await;
+    assert_eq!(code, 200, "mail waits in the outbox: still ready");
+    assert!(body["smtp"].as_str().unwrap().starts_with("unavailable"), "{body}");
+    app.res.store.close().await;
+    let (code, body) = ready().await;
+    assert_eq!((code, body["database"].as_str()), (503, Some("unavailable")));
+}
+
+#[tokio::test]
 async fn a_team_calendar_is_served_only_with_its_token() {
     use chrono::{Duration, Utc};
     use deskbell::domain::SlackChannelId;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveTime, Weekday};
+use chrono::{NaiveTime, Weekday};
 use deskbell::clock::{Clock, SimClock};
 use deskbell::config::SchedulerSettings;
 use deskbell::domain::SlotPreference;
@@ -22,7 +22,7 @@ fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
     let workflow = crate::support::workflow(store, clock.clone());
     let settings = SchedulerSettings::default();
     Scheduler {
-        tick: TimerTick { workflow, batch: 100, lease: Duration::minutes(5) },
+        tick: TimerTick::new(workflow, 100),
         itsm: None,
         jobs: settings.schedules().unwrap(),
         time_zone: chrono_tz::America::Detroit,
@@ -114,13 +114,8 @@ async fn three_replicas_fire_each_due_step_exactly_once(store: &Store) {
     creating.create_refresh_all(batch, &deskbell::domain::Actor::System).await.unwrap();
     // Every invite is due at 10:05 the next morning; three replicas race.
     let clock = Arc::new(SimClock::new(local(11, 3, 10, 5)));
-    let ticks: Vec<TimerTick> = (0..3)
-        .map(|_| TimerTick {
-            workflow: crate::support::workflow(store, clock.clone()),
-            batch: 25,
-            lease: Duration::minutes(5),
-        })
-        .collect();
+    let ticks: Vec<TimerTick> =
+        (0..3).map(|_| TimerTick::new(crate::support::workflow(store, clock.clone()), 25)).collect();
     async fn drain(t: &TimerTick) -> usize {
         let mut fired = 0;
         loop {

@@ -14,6 +14,7 @@ mod import;
 mod inbound;
 mod jobs;
 mod mail_hours;
+mod metrics;
 mod new_desk;
 mod one_transaction;
 mod outbox;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use deskbell::channels::email::{EmailChannel, Mailer};
 use deskbell::channels::slack::SlackChannel;
 use deskbell::clock::{Clock, SimClock};
@@ -95,7 +95,7 @@ impl Sim {
             zone: chrono_tz::America::Detroit,
             away: Arc::new(deskbell::config::SlackSettings::default().away()),
         };
-        let tick = TimerTick { workflow: workflow.clone(), batch: 100, lease: Duration::minutes(5) };
+        let tick = TimerTick::new(workflow.clone(), 100);
         let (tdx, slack, smtp) = (FakeTdx::start().await, FakeSlack::start().await, SmtpSink::start());
         let settings =
             TdxSettings { base_url: Some(tdx.url.clone()), app_id: APP, asset_app_id: 40, ..TdxSettings::default() };

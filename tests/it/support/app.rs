@@ -46,6 +46,7 @@ pub struct Builder {
     database_url: Option<String>,
     slack_api_url: Option<String>,
     tdx_url: Option<String>,
+    smtp_url: Option<String>,
     all_hours: bool,
     sim: Option<chrono::DateTime<Utc>>,
 }
@@ -58,6 +59,12 @@ impl Builder {
 
     pub fn slack(mut self, fake: &FakeSlack) -> Self {
         self.slack_api_url = Some(fake.url.clone());
+        self
+    }
+
+    /// Mail goes to this SMTP server instead of the drop directory.
+    pub fn smtp(mut self, sink: &super::smtp::SmtpSink) -> Self {
+        self.smtp_url = Some(sink.url());
         self
     }
 
@@ -94,6 +101,9 @@ impl Builder {
         if let Some(url) = self.slack_api_url {
             settings.slack.api_url = url;
             settings.slack.bot_token = Some(super::fake_slack::TOKEN.into());
+        }
+        if let Some(url) = self.smtp_url {
+            settings.email.smtp_url = Some(url.into());
         }
         if let Some(url) = self.tdx_url {
             settings.tdx.base_url = Some(url);

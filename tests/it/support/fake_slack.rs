@@ -205,6 +205,15 @@ async fn handle(
             }
             ok(json!({ "view": view }))
         }
+        "auth.test" => ok(json!({
+            "url": "https://deskbell-test.slack.com/",
+            "team": "Deskbell Test",
+            "user": "deskbell",
+            "team_id": "T0DESK001",
+            "user_id": "U0BOT0001",
+            "bot_id": "B0DESKBELL",
+            "is_enterprise_install": false,
+        })),
         "users.lookupByEmail" => match req["email"].as_str() {
             Some("ann@example.edu") => ok(json!({ "user": { "id": "UANN00001", "team_id": "T0001", "name": "ann" } })),
             _ => api_error("users_not_found"),
