@@ -169,6 +169,22 @@ impl SlackChannel {
         Ok(())
     }
 
+    /// Publishes a person's App Home (`views.publish`).
+    pub async fn publish_home(&self, user: &str, view: &serde_json::Value) -> Result<(), SendError> {
+        let (client, token) = match self {
+            Self::Api { client, token, .. } => (client, token),
+            Self::Log(path) => {
+                let msg = RenderedSlack { text: "home".into(), blocks: vec![view.clone()] };
+                return log(path, "views.publish", user, &msg).await.map(drop);
+            }
+        };
+        let view: SlackView = serde_json::from_value(view.clone())
+            .map_err(|e| SendError::Permanent(format!("view does not match Block Kit: {e}")))?;
+        let req = SlackApiViewsPublishRequest::new(SlackUserId::new(user.into()), view);
+        client.open_session(token).views_publish(&req).await.map_err(classify)?;
+        Ok(())
+    }
+
     /// The Slack user with this email, to map staff to Slack ids.
     pub async fn lookup_by_email(&self, email: &Email) -> Result<Option<DeskbellSlackUserId>, SendError> {
         let Self::Api { client, token, .. } = self else {

@@ -69,6 +69,8 @@ vocabulary! {
         /// A customer's emailed reply, to the people working the ticket (or,
         /// matching no ticket, to the help desk).
         CustomerReply,
+        /// A person's App Home in Slack: what awaits them, by role.
+        AppHome,
     }
 }
 
@@ -82,6 +84,8 @@ vocabulary! {
         SlackUpdate,
         /// An answer through an interaction's `response_url`.
         SlackResponse,
+        /// A person's App Home (`views.publish`), built when it is sent.
+        SlackHome,
         /// A call to the ITSM system.
         Tdx,
     }
@@ -90,7 +94,7 @@ vocabulary! {
 impl Channel {
     /// Whether Slack's Web API delivers it.
     pub fn is_slack(self) -> bool {
-        matches!(self, Self::Slack | Self::SlackUpdate | Self::SlackResponse)
+        matches!(self, Self::Slack | Self::SlackUpdate | Self::SlackResponse | Self::SlackHome)
     }
 }
 
@@ -107,6 +111,8 @@ pub enum Subject {
     Reply,
     /// A day's KPIs.
     Kpis,
+    /// A person's App Home.
+    Home,
 }
 
 /// The forms a template must have: `(email, slack)`.
@@ -125,9 +131,8 @@ impl Template {
             | TicketReceived
             | TechnicianAssigned
             | ClosingNotice => (true, false),
-            LocationInfoNeeded | TeamTdxAlert | ApprovalDecided | InteractionReply | KpiDigest | CustomerReply => {
-                (false, true)
-            }
+            LocationInfoNeeded | TeamTdxAlert | ApprovalDecided | InteractionReply | KpiDigest | CustomerReply
+            | AppHome => (false, true),
             SlotInvitation => (true, true),
             ApprovalRequest
             | ApprovalReminder
@@ -155,6 +160,7 @@ impl Template {
             DeliveryDead => Subject::Delivery,
             InteractionReply | CustomerReply => Subject::Reply,
             KpiDigest => Subject::Kpis,
+            AppHome => Subject::Home,
             TicketReceived
             | TechnicianAssigned
             | EngineerAssigned

@@ -264,9 +264,22 @@ impl Dispatcher {
                 }
                 sent
             }
+            Channel::SlackHome => match self.home(&row.recipient, now).await {
+                Ok(view) => within(self.slack.publish_home(&row.recipient, &view)).await.map(|()| "home".into()),
+                Err(SendError::Permanent(why)) => return dead(why),
+                Err(e) => Err(e),
+            },
             Channel::Tdx => return dead("a TDX call is not a message".into()),
         };
         self.outcome(row, now, result)
+    }
+
+    /// A person's Home as it is now (it is built when sent, not queued).
+    async fn home(&self, slack_user: &str, now: DateTime<Utc>) -> Result<Value, SendError> {
+        let store_error = |e: StoreError| SendError::Transient(e.to_string());
+        let person = self.store.person_by_slack(slack_user).await.map_err(store_error)?;
+        let ctx = crate::slack::home::context(&self.store, person.as_ref(), now).await.map_err(store_error)?;
+        self.templates.home(&ctx).map_err(|e| SendError::Permanent(format!("template: {e}")))
     }
 
     /// What an attempt's result means for the message.

@@ -86,6 +86,7 @@ pub fn manifest(public_url: &str) -> String {
         },
         "features": {
             "bot_user": { "display_name": "deskbell", "always_online": true },
+            "app_home": { "home_tab_enabled": true, "messages_tab_enabled": true, "messages_tab_read_only_enabled": true },
             "slash_commands": commands,
         },
         "oauth_config": {
@@ -94,7 +95,7 @@ pub fn manifest(public_url: &str) -> String {
         "settings": {
             "event_subscriptions": {
                 "request_url": format!("{base}/slack/events"),
-                "bot_events": ["team_join", "user_change"],
+                "bot_events": ["app_home_opened", "team_join", "user_change"],
             },
             "interactivity": { "is_enabled": true, "request_url": format!("{base}/slack/interactions") },
             "org_deploy_enabled": false,

@@ -92,7 +92,7 @@ async fn status(state: &AppState, who: &Person) -> Result<String, HttpError> {
         }
         None => lines.push("You have no delegation (/delegate @person until YYYY-MM-DD sets one).".into()),
     }
-    let awaiting = state.workflow.awaiting(who.id).await?;
+    let awaiting = store.awaiting_decision(who.id).await?;
     if awaiting.is_empty() {
         lines.push("Nothing awaits your decision.".into());
     } else {

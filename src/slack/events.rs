@@ -7,7 +7,8 @@
 //! deskbell subscribes to `team_join`: someone joining the workspace with
 //! an email deskbell knows gets their Slack id, and from then on their
 //! staff messages come as DMs and their slot invitations with buttons.
-//! And to `user_change`: a status saying its person is away (`[slack]
+//! And to `app_home_opened`: the person's Home is published (and
+//! republished as what it shows changes). And to `user_change`: a status saying its person is away (`[slack]
 //! away_emoji`, `away_words`) sends their approval requests to the
 //! fallback while it holds. Acting on a status twice changes nothing, so
 //! it is acted on before the event is recorded.
@@ -31,6 +32,13 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
         return Err(HttpError::Unprocessable(vec!["event_callback without event_id".into()]));
     };
     let event = &envelope["event"];
+    if event["type"] == "app_home_opened"
+        && event["tab"] == "home"
+        && let Some(user) = event["user"].as_str()
+    {
+        super::home::opened(&state.workflow.store, user, event_id, state.workflow.clock.now()).await?;
+        state.doorbell.notify_one();
+    }
     if event["type"] == "user_change"
         && let Some(user) = event["user"]["id"].as_str()
     {

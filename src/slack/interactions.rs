@@ -98,7 +98,12 @@ pub async fn handle(State(state): State<AppState>, SlackBody(body): SlackBody) -
 async fn interact(state: AppState, interaction: Interaction) -> Result<Response, HttpError> {
     match interaction {
         Interaction::BlockActions { user, trigger_id, response_url, actions } => {
-            let reply = Replier { state: &state, response_url: response_url.as_deref(), trigger_id: &trigger_id };
+            let reply = Replier {
+                state: &state,
+                response_url: response_url.as_deref(),
+                trigger_id: &trigger_id,
+                user: &user.id,
+            };
             let who = match state.workflow.slack_person(&user.id).await {
                 Ok(p) => p,
                 Err(unknown) => {

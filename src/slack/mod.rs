@@ -5,6 +5,7 @@ pub mod catalogue;
 mod commands;
 mod delegate;
 mod events;
+pub mod home;
 mod interactions;
 pub mod limits;
 pub mod linking;

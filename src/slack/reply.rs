@@ -14,6 +14,9 @@ use crate::store::NewMessage;
 pub struct Replier<'a> {
     pub state: &'a AppState,
     pub response_url: Option<&'a str>,
+    /// Who clicked: answered by DM when there is no `response_url` (a
+    /// button on their App Home).
+    pub user: &'a str,
     /// Unique per interaction: keys its answer, so a retried request
     /// answers once.
     pub trigger_id: &'a str,
@@ -28,17 +31,17 @@ impl Replier<'_> {
     /// A reply rendered with a ticket template, e.g. the fresh list of free
     /// slots after the one picked filled.
     pub async fn send(&self, ticket: Option<TicketRef>, template: Template, ctx: Value) -> Result<(), HttpError> {
-        let Some(url) = self.response_url else {
-            tracing::warn!(%template, "no response_url to answer an interaction on");
-            return Ok(());
+        let (channel, to) = match self.response_url {
+            Some(url) => (crate::domain::Channel::SlackResponse, url),
+            None => (crate::domain::Channel::Slack, self.user),
         };
         let key = format!("slack/reply/{}", self.trigger_id);
         let payload = ctx.to_string();
         let m = NewMessage {
             dedupe_key: &key,
             ticket,
-            channel: crate::domain::Channel::SlackResponse,
-            recipient: url,
+            channel,
+            recipient: to,
             content: template.into(),
             payload: &payload,
             hours: None,

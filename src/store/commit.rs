@@ -82,6 +82,7 @@ pub(super) async fn commit_change(
         return Err(StoreError::Conflict { ticket });
     }
     let ticket_s = ticket.to_string();
+    super::home::republish(conn, ticket, now).await?;
     let mut snapshot = None;
     for effect in effects {
         match effect {

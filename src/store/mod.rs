@@ -11,6 +11,7 @@ mod commit;
 mod context;
 mod directory;
 mod history;
+mod home;
 mod inbound;
 mod jobs;
 mod kpis;

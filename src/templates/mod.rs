@@ -120,6 +120,16 @@ impl Templates {
     /// (names, summaries, replies, reasons): it is escaped for mrkdwn
     /// first, so no value can mention `<!channel>` or hide a link.
     pub fn slack(&self, name: Template, ctx: &Value) -> Result<RenderedSlack, TemplateError> {
+        self.slack_within(name, ctx, limits::MESSAGE_BLOCKS)
+    }
+
+    /// A person's App Home (`views.publish`), fitted to a view's 100 blocks.
+    pub fn home(&self, ctx: &Value) -> Result<Value, TemplateError> {
+        let rendered = self.slack_within(Template::AppHome, ctx, limits::VIEW_BLOCKS)?;
+        Ok(serde_json::json!({ "type": "home", "blocks": rendered.blocks }))
+    }
+
+    fn slack_within(&self, name: Template, ctx: &Value, max_blocks: usize) -> Result<RenderedSlack, TemplateError> {
         let file = format!("slack/{name}.json");
         let mut ctx = mrkdwn_escaped(ctx);
         ctx["actions"] = SlackAction::iter().map(|a| (a.to_string(), Value::from(a.to_string()))).collect();
@@ -134,8 +144,11 @@ impl Templates {
             Value::Null => Vec::new(),
             _ => return Err(TemplateError(format!("{file}: \"blocks\" must be a list"))),
         };
-        let more = format!("deskbell show {}", ctx["ticket"]["ref"].as_str().unwrap_or("the ticket"));
-        limits::fit(&mut blocks, limits::MESSAGE_BLOCKS, &more);
+        let more = match name {
+            Template::AppHome => "/ticket shows any of them".to_owned(),
+            _ => format!("deskbell show {}", ctx["ticket"]["ref"].as_str().unwrap_or("the ticket")),
+        };
+        limits::fit(&mut blocks, max_blocks, &more);
         Ok(RenderedSlack { text: limits::cut(text, limits::FALLBACK_TEXT), blocks })
     }
 

@@ -47,6 +47,7 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
             ],
         }),
         Subject::Reply => json!({ "ref": "R-12" }),
+        Subject::Home => json!({ "ref": "home" }),
         Subject::Kpis => json!({
             "ref": "kpi", "day": "2026-11-23",
             "kpis": { "closed": 14, "closed_within_sla": 12, "carried_over": 5, "pending": 9, "breaches": 2,
@@ -60,9 +61,27 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
     };
     let recipient = match t.subject() {
         Subject::RefreshTicket | Subject::ServiceTicket => "Cara Customer",
-        Subject::Digest | Subject::Delivery | Subject::Reply | Subject::Kpis => "Ann Arbor",
+        Subject::Digest | Subject::Delivery | Subject::Reply | Subject::Kpis | Subject::Home => "Ann Arbor",
     };
+    let awaiting = json!({
+        "ref": "R-12", "customer": { "name": "Cara Customer" }, "config": "LSA Refresh 2026",
+        "existing": { "serial": "5CG1234ABC", "model": "Dell Latitude 5400" },
+        "asked": ["Software: Adobe Premiere"],
+        "approval": { "list": ":hourglass: Ann Approver", "deciders": [2] },
+    });
+    let home = json!({
+        "known": true, "staff": true,
+        "commands": ["`/ticket R-12`: Show a ticket"],
+        "approver": { "awaiting": [awaiting], "more": 0, "units": [{ "name": "LSA Refresh 2026", "counts": "requires approval 1 · pending ordering 3" }] },
+        "problems": {
+            "itsm": [{ "ref": "R-14", "customer": "Rita Remote" }], "location": [{ "ref": "R-15", "customer": "Cara Customer" }],
+            "bounced": ["R-16"], "dead": 2, "unmatched": 1,
+            "teams": [{ "name": "Field Services", "counts": "delivery scheduled 4" }],
+        },
+        "queue": [{ "ref": "S-45", "priority": "P1", "summary": "Nobody on floor 3 can log in", "status": "new", "state": "due in 12 min", "assignee": null }],
+    });
     json!({
+        "home": home,
         "ticket": ticket,
         "recipient": { "name": recipient, "id": 2 },
         "step": { "minutes": 20, "chain": "unassigned", "number": 2 },

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use super::{Error, Workflow};
 use crate::domain::refresh::{Ctx, Delegation, RefreshStatus, RefreshTicket};
-use crate::domain::{Actor, Effect, Person, PersonId, RefreshTicketId};
+use crate::domain::{Actor, Effect, Person};
 use crate::store::{RefreshChange, Result, StoreError};
 
 impl Workflow {
@@ -54,22 +54,6 @@ impl Workflow {
             }
         }
         Ok(moved)
-    }
-
-    /// The tickets whose approval `p` may decide now, oldest first.
-    pub async fn awaiting(&self, p: PersonId) -> Result<Vec<RefreshTicketId>> {
-        let mut mine = Vec::new();
-        for (id, _) in self.store.refresh_in_status(RefreshStatus::RequiresApproval).await? {
-            let t = self.store.load_refresh(id).await?.value;
-            let decides = match &t.approval {
-                Some(a) => a.deciders().contains(&p),
-                None => self.store.config(t.config).await?.approvers.contains(&p),
-            };
-            if decides {
-                mine.push(id);
-            }
-        }
-        Ok(mine)
     }
 
     /// Today in the desk's zone.

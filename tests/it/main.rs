@@ -9,6 +9,7 @@ mod cli;
 mod directory;
 mod end_to_end;
 mod escalation;
+mod home;
 mod http;
 mod import;
 mod inbound;

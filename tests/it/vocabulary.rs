@@ -23,7 +23,7 @@ fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn no_source_names_an_outbox_channel_or_a_job_as_a_string() {
     let mut files = Vec::new();
     sources(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")), &mut files);
-    let names = ["email", "slack", "slack_update", "slack_response", "tdx"];
+    let names = ["email", "slack", "slack_update", "slack_response", "slack_home", "tdx"];
     let contracts: Vec<String> = names
         .iter()
         .flat_map(|n| {
@@ -34,17 +34,28 @@ fn no_source_names_an_outbox_channel_or_a_job_as_a_string() {
                 format!("channel = '{n}'"),
             ]
         })
-        .chain(["\"slack_update\"".to_owned(), "\"slack_response\"".to_owned()])
+        .chain(["\"slack_update\"", "\"slack_response\"", "\"slack_home\""].map(str::to_owned))
         // Nor a scheduled job (`scheduler::Job` does).
         .chain(
-            ["slot_generation", "slot_discovery", "tdx_check", "approval_digest", "kpi_digest", "slack_link"]
-                .map(|job| format!("\"{job}\"")),
+            [
+                "slot_generation",
+                "slot_discovery",
+                "tdx_check",
+                "approval_digest",
+                "approval_routing",
+                "kpi_digest",
+                "slack_link",
+            ]
+            .map(|job| format!("\"{job}\"")),
         )
-        // Nor a template (`tracking_number` is also a ticket's field), an
-        // audit field, or a Slack button by its id.
+        // Nor a template (`tracking_number` is also a ticket's field,
+        // `app_home` a key of Slack's manifest), an audit field, or a Slack
+        // button by its id.
         .chain(
             deskbell::domain::Template::iter()
-                .filter(|t| *t != deskbell::domain::Template::TrackingNumber)
+                .filter(|t| {
+                    ![deskbell::domain::Template::TrackingNumber, deskbell::domain::Template::AppHome].contains(t)
+                })
                 .map(|t| format!("\"{t}\"")),
         )
         .chain(["what == \"", "what = '", "audit(\"", "Change::new(\""].map(str::to_owned))

@@ -278,6 +278,26 @@ impl TestApp {
         self.interact(block_actions(fake, user, trigger, action_id, value)).await.0
     }
 
+    /// A button pressed on the App Home: `block_actions` from a view
+    /// container, which Slack sends without a `response_url`.
+    pub async fn click_home(&self, user: &str, trigger: &str, action_id: &str, value: &str) -> u16 {
+        let payload = json!({
+            "type": "block_actions",
+            "user": { "id": user, "username": "someone", "name": "someone", "team_id": "T0001" },
+            "api_app_id": "A123456",
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "container": { "type": "view", "view_id": "V0HOME0001" },
+            "trigger_id": trigger,
+            "team": { "id": "T0001", "domain": "umich" },
+            "view": { "id": "V0HOME0001", "type": "home", "team_id": "T0001", "blocks": [] },
+            "actions": [{
+                "action_id": action_id, "block_id": "home", "value": value, "type": "button",
+                "text": { "type": "plain_text", "text": "Approve" }, "action_ts": "1700000001.000100",
+            }],
+        });
+        self.interact(serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()).await.0
+    }
+
     /// A modal submitted (`view_submission`): the status and the body, in
     /// which Slack reads `response_action`.
     pub async fn submit_view(&self, user: &str, callback: &str, ticket: &str, values: Value) -> (u16, Value) {

@@ -44,6 +44,7 @@ struct Inner {
     edits: Vec<Posted>,
     responses: Vec<Value>,
     views: Vec<(String, Value)>,
+    published: Vec<(String, Value)>,
 }
 
 #[derive(Clone, Default)]
@@ -128,6 +129,11 @@ impl FakeSlack {
         self.fake.inner.lock().unwrap().views.clone()
     }
 
+    /// (user_id, view) of every views.publish (App Home).
+    pub fn published(&self) -> Vec<(String, Value)> {
+        self.fake.inner.lock().unwrap().published.clone()
+    }
+
     /// Method names in call order (`conversations.open`, `chat.postMessage`, …).
     pub fn calls(&self) -> Vec<String> {
         self.fake.inner.lock().unwrap().calls.clone()
@@ -203,6 +209,13 @@ async fn handle(
             ] {
                 view[k] = v;
             }
+            ok(json!({ "view": view }))
+        }
+        "views.publish" => {
+            let user = req["user_id"].as_str().unwrap_or_default().to_owned();
+            fake.inner.lock().unwrap().published.push((user, req["view"].clone()));
+            let mut view = req["view"].clone();
+            view["id"] = json!("V0HOME0001");
             ok(json!({ "view": view }))
         }
         "auth.test" => ok(json!({
