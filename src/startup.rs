@@ -154,6 +154,8 @@ pub struct Application {
     /// The SMTP listener for customers' replies, if one is configured.
     smtp: Option<TcpListener>,
     max_message_bytes: usize,
+    /// Slack over Socket Mode: its Web API and the app-level token.
+    socket_mode: Option<(String, secrecy::SecretString)>,
     state: AppState,
     dispatcher: Arc<Dispatcher>,
     scheduler: Arc<Scheduler>,
@@ -211,6 +213,7 @@ impl Application {
             listener,
             smtp,
             max_message_bytes: settings.inbound.max_message_bytes,
+            socket_mode: settings.slack.app_token.clone().map(|token| (settings.slack.api_url.clone(), token)),
             state: AppState {
                 itsm,
                 links,
@@ -277,14 +280,18 @@ impl Application {
             let (inbound, limit, stopped3) = (self.state.inbound.clone(), self.max_message_bytes, stop.subscribe());
             tokio::spawn(crate::inbound::smtp::serve(listener, inbound, limit, stopped3))
         });
+        let socket = self.socket_mode.map(|(api_url, token)| {
+            let (state, stopped4) = (self.state.clone(), stop.subscribe());
+            tokio::spawn(crate::slack::socket::run(state, api_url, token, stopped4))
+        });
         tracing::info!(addr = %self.listener.local_addr()?, "deskbell listening");
         axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);
         for task in worker.into_iter().chain(jobs) {
             task.await?;
         }
-        if let Some(smtp) = smtp {
-            smtp.await?;
+        for task in smtp.into_iter().chain(socket) {
+            task.await?;
         }
         store.close().await;
         tracing::info!("deskbell stopped");

@@ -186,7 +186,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Manifest { public_url } => {
             print!(
                 "{}",
-                crate::slack::catalogue::manifest(public_url.as_deref().unwrap_or(&settings.server.public_url))
+                crate::slack::catalogue::manifest(
+                    public_url.as_deref().unwrap_or(&settings.server.public_url),
+                    settings.slack.app_token.is_some()
+                )
             );
             Ok(())
         }

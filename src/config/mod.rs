@@ -90,6 +90,9 @@ impl Default for DatabaseSettings {
 pub struct SlackSettings {
     pub signing_secret: Option<SecretString>,
     pub bot_token: Option<SecretString>,
+    /// An app-level token (`xapp-…`, scope `connections:write`): deskbell
+    /// then receives Slack over Socket Mode instead of public URLs.
+    pub app_token: Option<SecretString>,
     pub api_url: String,
     /// Without a bot token, messages are appended here instead of sent.
     pub log_file: PathBuf,
@@ -111,6 +114,7 @@ impl Default for SlackSettings {
         Self {
             signing_secret: None,
             bot_token: None,
+            app_token: None,
             api_url: "https://slack.com/api".into(),
             log_file: "var/slack.jsonl".into(),
             away_emoji: vec![":palm_tree:".into(), ":airplane:".into(), ":beach_with_umbrella:".into()],

@@ -57,28 +57,32 @@ pub fn help() -> String {
     )
 }
 
-/// The Slack app manifest for a deskbell reachable at `public_url`.
-pub fn manifest(public_url: &str) -> String {
+/// The Slack app manifest for a deskbell reachable at `public_url`, or,
+/// with `socket_mode` (an app token configured), reached over Socket Mode
+/// with no request URLs at all.
+pub fn manifest(public_url: &str, socket_mode: bool) -> String {
     #[derive(Serialize)]
     struct SlashCommand<'a> {
         command: &'a str,
-        url: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
         description: &'a str,
         usage_hint: &'a str,
         should_escape: bool,
     }
     let base = public_url.trim_end_matches('/');
+    let at = |path: &str| (!socket_mode).then(|| format!("{base}{path}"));
     let commands: Vec<SlashCommand> = COMMANDS
         .iter()
         .map(|c| SlashCommand {
             command: &c.command,
-            url: format!("{base}/slack/commands"),
+            url: at("/slack/commands"),
             description: &c.description,
             usage_hint: &c.usage,
             should_escape: c.mentions,
         })
         .collect();
-    let manifest = json!({
+    let mut manifest = json!({
         "_metadata": { "major_version": 1, "minor_version": 1 },
         "display_information": {
             "name": "deskbell",
@@ -93,16 +97,17 @@ pub fn manifest(public_url: &str) -> String {
             "scopes": { "bot": ["chat:write", "chat:write.public", "commands", "im:write", "users:read", "users:read.email"] },
         },
         "settings": {
-            "event_subscriptions": {
-                "request_url": format!("{base}/slack/events"),
-                "bot_events": ["app_home_opened", "team_join", "user_change"],
-            },
-            "interactivity": { "is_enabled": true, "request_url": format!("{base}/slack/interactions") },
+            "event_subscriptions": { "bot_events": ["app_home_opened", "team_join", "user_change"] },
+            "interactivity": { "is_enabled": true },
             "org_deploy_enabled": false,
-            "socket_mode_enabled": false,
+            "socket_mode_enabled": socket_mode,
             "token_rotation_enabled": false,
         },
     });
+    if let (Some(events), Some(clicks)) = (at("/slack/events"), at("/slack/interactions")) {
+        manifest["settings"]["event_subscriptions"]["request_url"] = events.into();
+        manifest["settings"]["interactivity"]["request_url"] = clicks.into();
+    }
     let header = "# Generated from commands/commands.toml by `deskbell manifest`; do not edit.\n";
     header.to_owned() + &serde_norway::to_string(&manifest).expect("the manifest serializes")
 }
@@ -119,13 +124,22 @@ mod tests {
     fn the_checked_in_manifest_is_generated_from_the_catalogue() {
         let shipped = include_str!("../../commands/manifest.yml");
         assert!(
-            shipped == manifest(EXAMPLE_URL),
+            shipped == manifest(EXAMPLE_URL, false),
             "commands/manifest.yml is stale: run `cargo run -- manifest --public-url {EXAMPLE_URL} > commands/manifest.yml`"
         );
         let parsed: serde_json::Value = serde_norway::from_str(shipped).unwrap();
         let commands = parsed["features"]["slash_commands"].as_array().unwrap();
         assert_eq!(commands.len(), COMMANDS.len());
         assert_eq!(commands[0]["url"], "https://deskbell.example.edu/slack/commands");
+    }
+
+    #[test]
+    fn with_socket_mode_the_manifest_has_no_request_urls() {
+        let text = manifest(EXAMPLE_URL, true);
+        assert!(!text.contains("https://"), "{text}");
+        let parsed: serde_json::Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(parsed["settings"]["socket_mode_enabled"], true);
+        assert_eq!(parsed["features"]["slash_commands"].as_array().unwrap().len(), COMMANDS.len());
     }
 
     #[test]

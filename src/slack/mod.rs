@@ -13,6 +13,7 @@ mod location;
 pub(crate) mod modals;
 mod reply;
 mod slots;
+pub mod socket;
 mod verify;
 
 pub use verify::{MAX_BODY, Refused, signature, verify};

@@ -24,6 +24,7 @@ mod simulate;
 mod slack_api;
 mod slack_http;
 mod slack_interactions;
+mod socket_mode;
 mod store;
 mod tdx_api;
 mod vocabulary;

@@ -47,6 +47,7 @@ pub struct Builder {
     slack_api_url: Option<String>,
     tdx_url: Option<String>,
     smtp_url: Option<String>,
+    socket_mode: bool,
     all_hours: bool,
     sim: Option<chrono::DateTime<Utc>>,
 }
@@ -59,6 +60,12 @@ impl Builder {
 
     pub fn slack(mut self, fake: &FakeSlack) -> Self {
         self.slack_api_url = Some(fake.url.clone());
+        self
+    }
+
+    /// Slack reaches the app over Socket Mode (the fake Slack's WebSocket).
+    pub fn socket_mode(mut self) -> Self {
+        self.socket_mode = true;
         self
     }
 
@@ -101,6 +108,9 @@ impl Builder {
         if let Some(url) = self.slack_api_url {
             settings.slack.api_url = url;
             settings.slack.bot_token = Some(super::fake_slack::TOKEN.into());
+        }
+        if self.socket_mode {
+            settings.slack.app_token = Some(super::fake_slack::APP_TOKEN.into());
         }
         if let Some(url) = self.smtp_url {
             settings.email.smtp_url = Some(url.into());

@@ -16,6 +16,15 @@ use serde_json::{Value, json};
 use tokio::sync::Notify;
 
 pub const TOKEN: &str = "xoxb-test-token";
+/// The app-level token Socket Mode connects with.
+pub const APP_TOKEN: &str = "xapp-1-test-token";
+
+/// What the test tells the Socket Mode connections.
+#[derive(Debug, Clone)]
+enum SocketCmd {
+    Send(String),
+    Drop,
+}
 
 /// What the next chat.postMessage answers instead of succeeding.
 #[derive(Debug, Clone)]
@@ -45,11 +54,16 @@ struct Inner {
     responses: Vec<Value>,
     views: Vec<(String, Value)>,
     published: Vec<(String, Value)>,
+    socket_connections: usize,
+    acks: Vec<Value>,
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Fake {
     inner: Arc<Mutex<Inner>>,
+    socket: tokio::sync::broadcast::Sender<SocketCmd>,
+    /// The WebSocket URL apps.connections.open hands out.
+    socket_url: Arc<Mutex<String>>,
     /// Never notified: held requests wait until their client goes away.
     gate: Arc<Notify>,
 }
@@ -62,13 +76,20 @@ pub struct FakeSlack {
 
 impl FakeSlack {
     pub async fn start() -> Self {
-        let fake = Fake::default();
+        let fake = Fake {
+            inner: Arc::default(),
+            socket: tokio::sync::broadcast::channel(64).0,
+            socket_url: Arc::default(),
+            gate: Arc::default(),
+        };
         let app = Router::new()
             .route("/api/{method}", get(handle).post(handle))
             .route("/response/{id}", post(respond))
+            .route("/socket", get(socket))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/api", listener.local_addr().unwrap());
+        *fake.socket_url.lock().unwrap() = format!("ws://{}/socket", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { url, fake }
     }
@@ -134,10 +155,66 @@ impl FakeSlack {
         self.fake.inner.lock().unwrap().published.clone()
     }
 
+    /// Sends a Socket Mode envelope to the connected client(s).
+    pub fn socket_send(&self, envelope: Value) {
+        let _ = self.fake.socket.send(SocketCmd::Send(envelope.to_string()));
+    }
+
+    /// Drops the Socket Mode connection mid-stream, as a network failure would.
+    pub fn socket_drop(&self) {
+        let _ = self.fake.socket.send(SocketCmd::Drop);
+    }
+
+    /// How many Socket Mode connections were opened so far.
+    pub fn socket_connections(&self) -> usize {
+        self.fake.inner.lock().unwrap().socket_connections
+    }
+
+    /// The acknowledgements the client sent, in order.
+    pub fn acks(&self) -> Vec<Value> {
+        self.fake.inner.lock().unwrap().acks.clone()
+    }
+
     /// Method names in call order (`conversations.open`, `chat.postMessage`, …).
     pub fn calls(&self) -> Vec<String> {
         self.fake.inner.lock().unwrap().calls.clone()
     }
+}
+
+/// A Socket Mode connection: `hello`, then what the test sends; every
+/// message the client sends is an acknowledgement, recorded.
+async fn socket(State(fake): State<Fake>, upgrade: axum::extract::ws::WebSocketUpgrade) -> Response {
+    use axum::extract::ws::Message;
+    upgrade.on_upgrade(move |mut ws| async move {
+        let mut commands = fake.socket.subscribe();
+        fake.inner.lock().unwrap().socket_connections += 1;
+        let hello = json!({ "type": "hello", "num_connections": 1, "debug_info": { "host": "fake-slack" },
+            "connection_info": { "app_id": "A123456" } });
+        if ws.send(Message::Text(hello.to_string().into())).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                cmd = commands.recv() => match cmd {
+                    Ok(SocketCmd::Send(text)) => {
+                        if ws.send(Message::Text(text.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                    // Gone without a close frame, as a dropped network would be.
+                    Ok(SocketCmd::Drop) | Err(_) => return,
+                },
+                msg = ws.recv() => match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        let ack: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                        fake.inner.lock().unwrap().acks.push(ack);
+                    }
+                    Some(Ok(_)) => {}
+                    _ => return,
+                },
+            }
+        }
+    })
 }
 
 fn ok(body: Value) -> Response {
@@ -158,9 +235,16 @@ async fn handle(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let authorized =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {TOKEN}"));
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorized = bearer.as_deref() == Some(&format!("Bearer {TOKEN}"));
     fake.inner.lock().unwrap().calls.push(method.clone());
+    if method == "apps.connections.open" {
+        // An app-level token, not the bot's (api.slack.com/methods/apps.connections.open).
+        return match bearer.as_deref() == Some(&format!("Bearer {APP_TOKEN}")) {
+            true => ok(json!({ "url": fake.socket_url.lock().unwrap().clone() })),
+            false => api_error("invalid_auth"),
+        };
+    }
     if !authorized {
         return api_error("not_authed");
     }
