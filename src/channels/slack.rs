@@ -162,9 +162,7 @@ impl SlackChannel {
                 return log(path, "views.open", trigger_id, &msg).await.map(drop);
             }
         };
-        let view: SlackView = serde_json::from_value(view.clone())
-            .map_err(|e| SendError::Permanent(format!("view does not match Block Kit: {e}")))?;
-        let req = SlackApiViewsOpenRequest::new(trigger_id.into(), view);
+        let req = SlackApiViewsOpenRequest::new(trigger_id.into(), block_kit(view)?);
         client.open_session(token).views_open(&req).await.map_err(classify)?;
         Ok(())
     }
@@ -178,9 +176,7 @@ impl SlackChannel {
                 return log(path, "views.publish", user, &msg).await.map(drop);
             }
         };
-        let view: SlackView = serde_json::from_value(view.clone())
-            .map_err(|e| SendError::Permanent(format!("view does not match Block Kit: {e}")))?;
-        let req = SlackApiViewsPublishRequest::new(SlackUserId::new(user.into()), view);
+        let req = SlackApiViewsPublishRequest::new(SlackUserId::new(user.into()), block_kit(view)?);
         client.open_session(token).views_publish(&req).await.map_err(classify)?;
         Ok(())
     }
@@ -197,6 +193,12 @@ impl SlackChannel {
             Err(e) => Err(classify(e)),
         }
     }
+}
+
+/// A view as the Web API types it; one that is not Block Kit cannot be sent.
+fn block_kit(view: &serde_json::Value) -> Result<SlackView, SendError> {
+    serde_json::from_value(view.clone())
+        .map_err(|e| SendError::Permanent(format!("view does not match Block Kit: {e}")))
 }
 
 /// The demo's stand-in for Slack: one JSON line per call.
