@@ -21,11 +21,11 @@ const LIST: i64 = 40;
 /// published again: a busy ticket republishes at most this often.
 pub const HOME_COALESCE_MS: i64 = 5_000;
 
-/// The roles whose Home shows tickets of this kind.
-fn roles_of(ticket: TicketRef) -> &'static [Role] {
+/// The roles whose Home shows tickets of this kind (three each).
+fn roles_of(ticket: TicketRef) -> [Role; 3] {
     match ticket {
-        TicketRef::Refresh(_) => &[Role::Approver, Role::RefreshManager, Role::RefreshAdmin],
-        TicketRef::Service(_) => &[Role::Engineer, Role::Dispatcher, Role::ServiceManager],
+        TicketRef::Refresh(_) => [Role::Approver, Role::RefreshManager, Role::RefreshAdmin],
+        TicketRef::Service(_) => [Role::Engineer, Role::Dispatcher, Role::ServiceManager],
     }
 }
 
@@ -35,23 +35,25 @@ fn roles_of(ticket: TicketRef) -> &'static [Role] {
 pub(super) async fn republish(conn: &mut AnyConnection, ticket: TicketRef, now: DateTime<Utc>) -> Result<()> {
     let window = ms(now) / HOME_COALESCE_MS;
     let due = (window + 1) * HOME_COALESCE_MS;
-    for role in roles_of(ticket) {
-        sqlx::query(
-            "INSERT INTO outbox (dedupe_key, ticket, channel, recipient, template, payload, not_before, created_at, updated_at)
-             SELECT 'home/' || slack_user || '/' || $1, NULL, $2, slack_user, $3, '{}', $4, $5, $5 FROM people
-             WHERE home_opened_at IS NOT NULL AND slack_user IS NOT NULL AND deactivated_at IS NULL
-               AND ',' || roles || ',' LIKE '%,' || $6 || ',%'
-             ON CONFLICT (dedupe_key) DO NOTHING",
-        )
-        .bind(window.to_string())
-        .bind(<&str>::from(Channel::SlackHome))
-        .bind(<&str>::from(Template::AppHome))
-        .bind(due)
-        .bind(ms(now))
-        .bind(<&str>::from(*role))
-        .execute(&mut *conn)
-        .await?;
-    }
+    let [a, b, c] = roles_of(ticket).map(<&str>::from);
+    sqlx::query(
+        "INSERT INTO outbox (dedupe_key, ticket, channel, recipient, template, payload, not_before, created_at, updated_at)
+         SELECT 'home/' || slack_user || '/' || $1, NULL, $2, slack_user, $3, '{}', $4, $5, $5 FROM people
+         WHERE home_opened_at IS NOT NULL AND slack_user IS NOT NULL AND deactivated_at IS NULL
+           AND (',' || roles || ',' LIKE '%,' || $6 || ',%' OR ',' || roles || ',' LIKE '%,' || $7 || ',%'
+                OR ',' || roles || ',' LIKE '%,' || $8 || ',%')
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(window.to_string())
+    .bind(<&str>::from(Channel::SlackHome))
+    .bind(<&str>::from(Template::AppHome))
+    .bind(due)
+    .bind(ms(now))
+    .bind(a)
+    .bind(b)
+    .bind(c)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
