@@ -232,7 +232,7 @@ impl Default for SchedulerSettings {
             slot_discovery: "0 0 7,13 * * *".into(),
             tdx_check: "0 0 6 * * *".into(),
             approval_digest: "0 0 8 * * Fri".into(),
-            approval_routing: "0 0 * * * *".into(),
+            approval_routing: "0 0 0 * * *".into(),
             kpi_digest: "0 0 7 * * *".into(),
             slack_link: "0 */10 * * * *".into(),
         }

@@ -34,7 +34,7 @@ pub enum Job {
     TdxCheck,
     /// Email approvers their unit's open refreshes (Fridays).
     ApprovalDigest,
-    /// Move approval requests whose delegation began or ended (hourly).
+    /// Move approval requests whose delegation began or ended (at midnight).
     ApprovalRouting,
     /// Yesterday's service desk KPIs to `[service] kpi_channel`.
     KpiDigest,

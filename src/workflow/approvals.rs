@@ -1,7 +1,7 @@
 //! Approvals that keep moving. Every change of a ticket awaiting approval
 //! routes it by what the directory says at that instant (the domain's
 //! [`RefreshTicket::route_approval`]); so do delegations, Slack statuses,
-//! directory syncs and the hourly job, for every ticket waiting, so a
+//! directory syncs and the midnight job, for every ticket waiting, so a
 //! delegation's first and last day move requests without anyone acting.
 
 use chrono::NaiveDate;

@@ -6,7 +6,7 @@
 //! [`Approvers`] is what the directory says at one instant; [`route`]
 //! works out, purely, who holds each approver's request from it, so the
 //! same answer comes from a decision, a delegation, a Slack status or the
-//! hourly check.
+//! midnight check.
 
 use std::collections::HashSet;
 
