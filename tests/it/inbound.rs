@@ -10,7 +10,6 @@ use deskbell::domain::{Actor, Email, RefreshTicketId, ServiceTicketId, TicketRef
 use deskbell::store::Store;
 use lettre::address::Envelope;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use serde_json::Value;
 
 use crate::support::app::TestApp;
 use crate::support::{Fixture, fixture};
@@ -51,19 +50,6 @@ async fn by_smtp(app: &TestApp, to: &str, raw: &str) {
     let smtp = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1").port(app.smtp_port).build();
     let envelope = Envelope::new(Some("cara@example.edu".parse().unwrap()), vec![to.parse().unwrap()]).unwrap();
     smtp.send_raw(&envelope, raw.as_bytes()).await.unwrap();
-}
-
-async fn by_webhook(app: &TestApp, raw: impl Into<reqwest::Body>) -> Value {
-    let client = deskbell::net::http_client(std::time::Duration::from_secs(60));
-    let resp = client
-        .post(format!("{}/inbound/email", app.address))
-        .bearer_auth("inbound-secret")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
-    resp.json().await.unwrap()
 }
 
 /// Queues a mail to Cara about `r` and delivers it; returns its Message-ID.
@@ -134,12 +120,12 @@ async fn replies_are_threaded_by_address_message_id_and_subject() {
         &format!("Subject: Re: your computer\r\nIn-Reply-To: {message_id}\r\n"),
         "Tuesday at 9 please.\r\n",
     );
-    let answer = by_webhook(&app, raw).await;
+    let answer = app.mail_in(raw).await;
     assert_eq!((answer["status"].as_str(), answer["ticket"].as_str()), (Some("threaded"), Some("R-1")), "{answer}");
 
     // By the subject, from the ticket's own customer.
     let raw = mail("support@example.edu", "Subject: Re: [R-1] Your new computer\r\n", "Thanks!\r\n");
-    assert_eq!(by_webhook(&app, raw).await["ticket"], "R-1");
+    assert_eq!(app.mail_in(raw).await["ticket"], "R-1");
     assert_eq!(notes(store, r.into()).await, ["Tuesday at 9 please.", "Thanks!"]);
     // The team hears of it in its channel (R-1 has no single engineer).
     let told: Vec<_> =
@@ -181,7 +167,7 @@ async fn forgeries_strangers_and_auto_replies_change_nothing() {
     // A stranger naming R-1 in the subject.
     let stranger = mail("support@example.edu", "Subject: Re: [R-1] x\r\n", "mine now\r\n")
         .replace("cara@example.edu", "eve@evil.example");
-    assert_eq!(by_webhook(&app, stranger).await["status"], "unmatched");
+    assert_eq!(app.mail_in(stranger).await["status"], "unmatched");
 
     // Cara's out-of-office, to her reply address: recorded, nothing else.
     let to = token_address(s.into());
@@ -190,7 +176,7 @@ async fn forgeries_strangers_and_auto_replies_change_nothing() {
     let row = last_inbound(store).await;
     assert_eq!((row.status.as_str(), row.reason.as_deref()), ("auto_reply", Some("Auto-Submitted: auto-replied")));
     let bulk = mail("support@example.edu", "Subject: [R-1] News\r\nPrecedence: bulk\r\n", "Sale!\r\n");
-    assert_eq!(by_webhook(&app, bulk).await["status"], "auto_reply");
+    assert_eq!(app.mail_in(bulk).await["status"], "auto_reply");
 
     assert_eq!(notes(store, r.into()).await, ["fine"], "no other note");
     assert!(notes(store, s.into()).await.is_empty());
@@ -220,7 +206,7 @@ async fn a_bounce_marks_the_message_and_the_address() {
     let message_id = sent_mail(&app, r, "R-1/bouncing").await;
     let dsn =
         dsn("Mail Delivery System <MAILER-DAEMON@mx.example.edu>", "Auto-Submitted: auto-replied\r\n", &message_id);
-    let answer = by_webhook(&app, dsn).await;
+    let answer = app.mail_in(dsn).await;
     assert_eq!(answer["status"], "bounce", "{answer}");
     let row = store.outbox_of(r.into()).await.unwrap().into_iter().find(|m| m.dedupe_key == "R-1/bouncing").unwrap();
     assert_eq!(row.status, "bounced");
@@ -240,7 +226,7 @@ async fn html_latin1_huge_and_broken_mail_is_read_or_kept_with_a_reason() {
         &format!("{subject}Content-Type: text/html; charset=utf-8\r\n"),
         "<html><body><p>Wednesday <b>afternoon</b> suits me.</p></body></html>\r\n",
     );
-    assert_eq!(by_webhook(&app, html).await["status"], "threaded");
+    assert_eq!(app.mail_in(html).await["status"], "threaded");
 
     let mut latin1 = mail(
         "support@example.edu",
@@ -250,7 +236,7 @@ async fn html_latin1_huge_and_broken_mail_is_read_or_kept_with_a_reason() {
     .into_bytes();
     let at = latin1.windows(2).position(|w| w == "è".as_bytes()).unwrap();
     latin1.splice(at..at + 2, [0xE8]);
-    assert_eq!(by_webhook(&app, latin1.clone()).await["status"], "threaded");
+    assert_eq!(app.mail_in(latin1.clone()).await["status"], "threaded");
     assert_eq!(last_inbound(store).await.raw, latin1, "the original bytes are kept");
 
     let big = "A".repeat(20 * 1024 * 1024);
@@ -260,11 +246,11 @@ async fn html_latin1_huge_and_broken_mail_is_read_or_kept_with_a_reason() {
          Content-Disposition: attachment; filename=\"label.raw\"\r\n\r\n{big}\r\n--M--\r\n"
     );
     let huge = mail("support@example.edu", &attached, &body);
-    assert_eq!(by_webhook(&app, huge.clone()).await["status"], "threaded");
+    assert_eq!(app.mail_in(huge.clone()).await["status"], "threaded");
     assert_eq!(last_inbound(store).await.raw.len(), huge.len(), "stored whole");
 
     let broken = b"\x00\xff\xfe not a message at all".to_vec();
-    let answer = by_webhook(&app, broken.clone()).await;
+    let answer = app.mail_in(broken.clone()).await;
     assert_eq!(answer["status"], "malformed", "{answer}");
     assert_eq!(last_inbound(store).await.raw, broken);
 
@@ -376,8 +362,8 @@ async fn a_new_mail_quoting_the_reference_threads_from_its_own_contact_only() {
     let (_, _, s) = tickets(&app).await;
     // As "We received your request: S-1" asks: a new mail, no reply address, the bare reference.
     let quoted = mail("support@example.edu", "Subject: Re: We received your request: S-1\r\n", "Still broken.\r\n");
-    assert_eq!(by_webhook(&app, quoted.clone()).await["status"], "threaded");
+    assert_eq!(app.mail_in(quoted.clone()).await["status"], "threaded");
     assert_eq!(notes(store, s.into()).await, ["Still broken."]);
     let stranger = quoted.replace("cara@example.edu", "eve@evil.example");
-    assert_eq!(by_webhook(&app, stranger).await["status"], "unmatched", "only the ticket's own contact");
+    assert_eq!(app.mail_in(stranger).await["status"], "unmatched", "only the ticket's own contact");
 }

@@ -49,15 +49,7 @@ async fn the_figures_of_a_scenario_move_where_they_should() {
     app.advance_clock(chrono::Duration::minutes(16)).await;
     app.advance_clock(chrono::Duration::seconds(5)).await;
     let raw = "From: Cara Customer <cara@example.edu>\r\nTo: support@example.edu\r\nSubject: hello\r\nMessage-ID: <m1@example.edu>\r\n\r\nMy VPN is still down.\r\n";
-    let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
-    let resp = client
-        .post(format!("{}/inbound/email", app.address))
-        .bearer_auth("inbound-secret")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
+    app.mail_in(raw).await;
 
     let (text, after) = scrape(&app).await;
     let slack_sent = value(&after, "deskbell_send_attempts_total", &[("channel", "slack"), ("outcome", "sent")]);

@@ -288,6 +288,21 @@ impl TestApp {
         self.interact(block_actions(fake, user, trigger, action_id, value)).await.0
     }
 
+    /// A raw message posted to the inbound-mail webhook, as a mail service
+    /// forwards it; the answer (202 asserted).
+    pub async fn mail_in(&self, raw: impl Into<reqwest::Body>) -> Value {
+        let client = deskbell::net::http_client(std::time::Duration::from_secs(60));
+        let resp = client
+            .post(format!("{}/inbound/email", self.address))
+            .bearer_auth("inbound-secret")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+        resp.json().await.unwrap()
+    }
+
     /// A button pressed on the App Home: `block_actions` from a view
     /// container, which Slack sends without a `response_url`.
     pub async fn click_home(&self, user: &str, trigger: &str, action_id: &str, value: &str) -> u16 {
