@@ -136,8 +136,8 @@ impl Metrics {
             Outcome::Sent { .. } => ("sent", None),
             Outcome::Retry { .. } => ("retry", Some("transient")),
             Outcome::Dead { .. } => ("dead", Some("permanent")),
-            Outcome::Deferred { reason, .. } if reason.contains("429") => ("deferred", Some("rate_limited")),
-            Outcome::Deferred { .. } => ("deferred", Some("paced")),
+            Outcome::Deferred { .. } => ("deferred", Some("rate_limited")),
+            Outcome::Paced { .. } => ("deferred", Some("paced")),
         };
         self.attempts.get_or_create(&Attempt { channel: channel.clone(), outcome: name.into() }).inc();
         if let Some(reason) = reason {

@@ -26,7 +26,7 @@ use crate::links::Links;
 use crate::mail_hours::MailHours;
 use crate::outbox::Dispatcher;
 use crate::scheduler::{Scheduler, TimerTick};
-use crate::store::{Routing, Store, SyncReport};
+use crate::store::{Holder, Routing, Store, SyncReport, keep_alive};
 use crate::templates::Templates;
 use crate::workflow::Workflow;
 
@@ -159,6 +159,9 @@ pub struct Application {
     state: AppState,
     dispatcher: Arc<Dispatcher>,
     scheduler: Arc<Scheduler>,
+    /// Holds this process's claims; renewed while it serves.
+    holder: Holder,
+    clock: Arc<dyn Clock>,
 }
 
 impl Application {
@@ -168,7 +171,7 @@ impl Application {
         let tdx = &settings.tdx;
         let itsm = match (&tdx.base_url, tdx.login()) {
             (Some(url), Some(login)) => {
-                let client = TdxClient::new(url, login);
+                let client = TdxClient::new(url, login, res.store.clone());
                 Some(Arc::new(ItsmSender { client, settings: tdx.clone(), workflow: workflow.clone() }))
             }
             _ => {
@@ -182,7 +185,9 @@ impl Application {
             .clone()
             .map(|secret| Links { public_url: settings.server.public_url.clone(), secret });
         let metrics = Arc::new(crate::metrics::Metrics::default());
-        let mut dispatcher = dispatcher(settings, res, clock.clone())?.with_metrics(metrics.clone());
+        let holder = Holder::new(chrono::Duration::seconds(settings.database.lease_seconds as i64));
+        let mut dispatcher =
+            dispatcher(settings, res, clock.clone())?.with_metrics(metrics.clone()).with_holder(holder.clone());
         if let Some(itsm) = &itsm {
             dispatcher = dispatcher.with_itsm(itsm.clone());
         }
@@ -190,7 +195,7 @@ impl Application {
             dispatcher = dispatcher.with_links(links.clone());
         }
         let scheduler = Scheduler {
-            tick: TimerTick::new(workflow.clone(), 500).with_metrics(metrics.clone()),
+            tick: TimerTick::new(workflow.clone(), 500).with_metrics(metrics.clone()).with_holder(holder.clone()),
             itsm: itsm.clone(),
             jobs: settings.scheduler.schedules().map_err(anyhow::Error::msg)?,
             time_zone: res.zone,
@@ -231,6 +236,8 @@ impl Application {
             },
             dispatcher: Arc::new(dispatcher),
             scheduler: Arc::new(scheduler),
+            holder,
+            clock,
         })
     }
 
@@ -276,6 +283,9 @@ impl Application {
         let (dispatcher, scheduler, stopped2) = (self.dispatcher.clone(), self.scheduler.clone(), stopped.clone());
         let worker = background.then(|| tokio::spawn(async move { dispatcher.run(stopped).await }));
         let jobs = background.then(|| tokio::spawn(async move { scheduler.run(stopped2).await }));
+        let heartbeat = background.then(|| {
+            tokio::spawn(keep_alive(store.clone(), self.clock.clone(), self.holder.clone(), stop.subscribe()))
+        });
         let smtp = self.smtp.map(|listener| {
             let (inbound, limit, stopped3) = (self.state.inbound.clone(), self.max_message_bytes, stop.subscribe());
             tokio::spawn(crate::inbound::smtp::serve(listener, inbound, limit, stopped3))
@@ -287,7 +297,7 @@ impl Application {
         tracing::info!(addr = %self.listener.local_addr()?, "deskbell listening");
         axum::serve(self.listener, http::router(self.state)).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);
-        for task in worker.into_iter().chain(jobs) {
+        for task in worker.into_iter().chain(jobs).chain(heartbeat) {
             task.await?;
         }
         for task in smtp.into_iter().chain(socket) {

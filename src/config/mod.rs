@@ -75,11 +75,16 @@ impl Default for ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
+    /// How long a claim (a message being sent, a timer being fired, a job
+    /// running) outlives the last renewal by its process: the time another
+    /// replica waits to take over from one that died.
+    pub lease_seconds: u64,
 }
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: "sqlite://var/deskbell.db".into(), max_connections: 8 }
+        let lease_seconds = crate::store::DEFAULT_LEASE_SECONDS;
+        Self { url: "sqlite://var/deskbell.db".into(), max_connections: 8, lease_seconds }
     }
 }
 
@@ -164,12 +169,9 @@ pub struct OutboxSettings {
     /// First retry delay; doubles per attempt up to `max_delay_seconds`.
     pub base_delay_seconds: u64,
     pub max_delay_seconds: u64,
-    /// How long a claimed message stays with one dispatcher before another
-    /// may take it (a dispatcher that crashed mid-send).
-    pub lease_seconds: u64,
     pub batch_size: u32,
-    /// Emails sent at once, each on its own pooled SMTP connection. Slack
-    /// messages go one at a time, to keep each channel's order and pace.
+    /// Recipients served at once (emails each on its own pooled SMTP
+    /// connection); each recipient's messages go one at a time, in order.
     pub email_concurrency: u32,
     /// Pause between polls when nothing is due.
     pub poll_interval_ms: u64,
@@ -187,7 +189,6 @@ impl Default for OutboxSettings {
             max_attempts: 8,
             base_delay_seconds: 30,
             max_delay_seconds: 3600,
-            lease_seconds: 300,
             batch_size: 100,
             email_concurrency: 8,
             poll_interval_ms: 1000,
@@ -501,6 +502,11 @@ impl Settings {
         }
         if self.database.max_connections == 0 {
             return Err("key 'database.max_connections': expected at least 1".into());
+        }
+        if self.database.lease_seconds < 3 {
+            return Err(
+                "key 'database.lease_seconds': expected at least 3 (a lease is renewed every third of it)".into()
+            );
         }
         if !self.slack.api_url.starts_with("http://") && !self.slack.api_url.starts_with("https://") {
             return Err("key 'slack.api_url': expected an http(s) URL".into());

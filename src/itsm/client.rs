@@ -1,10 +1,10 @@
 //! A client for the TeamDynamix Web API: a login (admin service account or
 //! user) for a JWT that is reused until shortly before it expires (24 h),
 //! and the ticket, task, feed and asset calls deskbell makes. TDX allows 60
-//! calls per 60 seconds per address; past that the client answers "rate
-//! limited" at once so the outbox defers the call instead of sleeping.
+//! calls per 60 seconds per address; the window is counted in the database,
+//! so replicas share it, and past it the client answers "rate limited" at
+//! once so the outbox defers the call instead of sleeping.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -14,9 +14,12 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::channels::SendError;
+use crate::store::Store;
 
-const CALLS_PER_WINDOW: usize = 60;
-const WINDOW: Duration = Duration::from_secs(60);
+const CALLS_PER_WINDOW: i64 = 60;
+const WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// The window's key in the shared rate limits.
+const RATE_KEY: &str = "tdx";
 /// TDX tokens live 24 hours; renew an hour early.
 const TOKEN_LIFETIME: Duration = Duration::from_secs(23 * 3600);
 
@@ -35,7 +38,8 @@ pub struct TdxClient {
     base: String,
     login: TdxLogin,
     token: Mutex<Option<(String, Instant)>>,
-    calls: Mutex<VecDeque<Instant>>,
+    /// Where the calls of every replica are counted.
+    store: Store,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -62,32 +66,21 @@ impl TdxStatus {
 }
 
 impl TdxClient {
-    pub fn new(base: &str, login: TdxLogin) -> Self {
+    pub fn new(base: &str, login: TdxLogin, store: Store) -> Self {
         let http = crate::net::http_client(Duration::from_secs(30));
-        Self {
-            http,
-            base: base.trim_end_matches('/').to_owned(),
-            login,
-            token: Mutex::new(None),
-            calls: Mutex::new(VecDeque::new()),
-        }
+        Self { http, base: base.trim_end_matches('/').to_owned(), login, token: Mutex::new(None), store }
     }
 
     /// Counts a call against the 60-per-60-s window, or says how long to wait.
-    /// TDX's window and token lifetime run on real time, so these use
-    /// `Instant`, not the business clock (which a simulation moves at will).
+    /// TDX's window runs on real time, not the business clock (which a
+    /// simulation moves at will).
     async fn admit(&self) -> Result<(), SendError> {
-        let mut calls = self.calls.lock().await;
-        let now = Instant::now();
-        while calls.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
-            calls.pop_front();
+        let now = chrono::Utc::now();
+        let admitted = self.store.admit_call(RATE_KEY, now, CALLS_PER_WINDOW, WINDOW).await;
+        match admitted.map_err(|e| SendError::Transient(e.to_string()))? {
+            None => Ok(()),
+            Some(at) => Err(SendError::RateLimited { retry_after: (at - now).to_std().unwrap_or_default() }),
         }
-        if calls.len() >= CALLS_PER_WINDOW {
-            let retry_after = WINDOW.saturating_sub(now.duration_since(calls[0]));
-            return Err(SendError::RateLimited { retry_after });
-        }
-        calls.push_back(now);
-        Ok(())
     }
 
     /// Whether TDX lets deskbell sign in (a token is reused while valid).
@@ -95,11 +88,10 @@ impl TdxClient {
         self.token(false).await.map(|_| "ok".into())
     }
 
-    /// Calls made in the last 60 seconds (TDX allows 60).
+    /// Calls made by every replica in the last 60 seconds (TDX allows 60).
     pub async fn calls_in_window(&self) -> usize {
-        let calls = self.calls.lock().await;
-        let now = Instant::now();
-        calls.iter().filter(|t| now.duration_since(**t) < WINDOW).count()
+        let counted = self.store.calls_in_window(RATE_KEY, chrono::Utc::now(), WINDOW).await;
+        counted.map_or(0, |n| n as usize)
     }
 
     async fn login(&self) -> Result<String, SendError> {
@@ -155,7 +147,7 @@ impl TdxClient {
                 s if s.is_success() => return Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
                 StatusCode::UNAUTHORIZED if !renew => continue,
                 StatusCode::TOO_MANY_REQUESTS => {
-                    return Err(SendError::RateLimited { retry_after: retry_after.unwrap_or(WINDOW) });
+                    return Err(SendError::RateLimited { retry_after: retry_after.unwrap_or(Duration::from_secs(60)) });
                 }
                 s if s.is_server_error() => return Err(SendError::Transient(format!("TDX {path}: HTTP {s}"))),
                 s => return Err(SendError::Permanent(format!("TDX {path}: HTTP {s}: {}", text.trim()))),

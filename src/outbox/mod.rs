@@ -1,23 +1,27 @@
 //! The dispatcher: every message deskbell sends leaves through here. It
 //! claims due outbox rows under a lease, renders each from its snapshot,
 //! sends it, and records the outcome: sent (with the external id), retried
-//! with backoff, deferred (Slack pacing, `Retry-After`), or dead, which
-//! alerts the admins once. Several dispatchers (replicas) share the work.
+//! with backoff, deferred (`Retry-After`), paced, or dead, which alerts the
+//! admins once. Several dispatchers (replicas) share the work.
+//!
+//! A claimed batch is split into queues, one per recipient: a queue is sent
+//! in the order its messages were queued, the queues side by side. Outcomes
+//! are recorded as they come, many per transaction, and are kept (and
+//! written again) while the database is away: a message handed to SMTP or
+//! Slack is never forgotten while the process lives.
 
 mod backoff;
-mod pacing;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
-use futures::{StreamExt, TryStreamExt, stream};
+use futures::{StreamExt, stream};
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tracing::Instrument;
 
 pub use backoff::retry_delay;
-pub use pacing::Pacing;
 
 use crate::channels::SendError;
 use crate::channels::email::{EmailChannel, Outgoing};
@@ -28,7 +32,7 @@ use crate::domain::{Channel, Content, SlackMessageRef, Template, TicketRef};
 use crate::itsm::ItsmSender;
 use crate::links::Links;
 use crate::metrics::Metrics;
-use crate::store::{Claimed, NewMessage, Outcome, Routing, Store, StoreError};
+use crate::store::{Claimed, Finished, Holder, Outcome, OwnedMessage, Routing, Store, StoreError};
 use crate::templates::Templates;
 
 pub struct Dispatcher {
@@ -38,21 +42,14 @@ pub struct Dispatcher {
     email: EmailChannel,
     slack: SlackChannel,
     settings: OutboxSettings,
-    pacing: Mutex<Pacing>,
+    /// Holds this dispatcher's claims (the process's, kept alive).
+    holder: Holder,
     itsm: Option<Arc<ItsmSender>>,
     links: Option<Links>,
     /// When held mail may leave: a retry of it waits for business hours too.
     routing: Routing,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
-}
-
-/// The admin alert for a dead message, ready to enqueue.
-struct Alert {
-    key: String,
-    channel: Channel,
-    recipient: String,
-    payload: String,
 }
 
 impl Dispatcher {
@@ -64,7 +61,6 @@ impl Dispatcher {
         slack: SlackChannel,
         settings: OutboxSettings,
     ) -> Self {
-        let pacing = Mutex::new(Pacing::new(Duration::milliseconds(settings.slack_gap_ms as i64)));
         let wake = Arc::new(Notify::new());
         let routing = Routing::default();
         let metrics = Arc::default();
@@ -75,7 +71,7 @@ impl Dispatcher {
             email,
             slack,
             settings,
-            pacing,
+            holder: Holder::default(),
             itsm: None,
             links: None,
             routing,
@@ -87,6 +83,11 @@ impl Dispatcher {
     /// Retries of mail held to business hours wait for them (DESIGN rule 9).
     pub fn with_routing(self, routing: Routing) -> Self {
         Self { routing, ..self }
+    }
+
+    /// Claims under `holder` (the process's, whose leases are kept alive).
+    pub fn with_holder(self, holder: Holder) -> Self {
+        Self { holder, ..self }
     }
 
     /// Rings the dispatcher awake before its poll interval: whoever queues a
@@ -110,77 +111,105 @@ impl Dispatcher {
         Self { itsm: Some(itsm), ..self }
     }
 
-    /// Delivers one batch of due messages: Slack messages one at a time (each
-    /// channel keeps its order and pace), emails several at once. If `stop`
-    /// turns true midway, what was not started is released untouched for the
-    /// next dispatcher.
+    /// Delivers one batch of due messages, each recipient's in order, the
+    /// recipients side by side; returns how many were handled. If `stop`
+    /// turns true midway, what was not started is given back untouched for
+    /// the next dispatcher.
     pub async fn run_once(&self, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
         let now = self.clock.now();
-        let lease_until = now + Duration::seconds(self.settings.lease_seconds as i64);
         let limit = i64::from(self.settings.batch_size);
-        let rows = self.store.claim_outbox(now, lease_until, limit, self.itsm.is_some()).await?;
-        let (slack, other): (Vec<Claimed>, Vec<Claimed>) = rows.iter().cloned().partition(|r| r.channel.is_slack());
-        let slack_lane = async {
-            let mut done = 0;
-            for row in &slack {
-                if *stop.borrow() {
-                    break;
-                }
-                self.handle(row).await?;
-                done += 1;
-            }
-            Ok::<_, StoreError>(done)
+        let rows = self.store.claim_outbox(now, &self.holder, limit, self.itsm.is_some()).await?;
+        let (done, finished) = mpsc::unbounded_channel();
+        let sending = async move {
+            stream::iter(queues(rows))
+                .for_each_concurrent(self.settings.email_concurrency as usize, |queue| {
+                    let done = done.clone();
+                    async move { self.send_queue(queue, stop, &done).await }
+                })
+                .await;
         };
-        let email_lane = stream::iter(other)
-            .map(|row| async move { self.handle_unless_stopped(&row, stop).await })
-            .buffer_unordered(self.settings.email_concurrency as usize)
-            .try_fold(0, |n, one| async move { Ok(n + one) });
-        let (slack_done, email_done) = tokio::try_join!(slack_lane, email_lane)?;
+        let ((), handled) = tokio::join!(sending, self.record(finished, stop));
         if *stop.borrow() {
             // Only rows still 'sending' are given back; finished ones stay.
-            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            self.store.release_outbox(&ids).await?;
+            self.store.release_outbox(&self.holder.id).await?;
         }
-        Ok(slack_done + email_done)
+        Ok(handled)
     }
 
-    async fn handle_unless_stopped(&self, row: &Claimed, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
-        if *stop.borrow() {
-            return Ok(0);
+    /// Sends one recipient's messages in order. A message that must wait
+    /// (a retry, a 429, the channel's pace) holds the ones after it until
+    /// the same time, without a call, so they keep their order.
+    async fn send_queue(&self, queue: Vec<Claimed>, stop: &watch::Receiver<bool>, done: &Done) {
+        let mut waiting = None;
+        for row in queue {
+            if *stop.borrow() {
+                return;
+            }
+            let finished = match waiting {
+                Some(at) => Finished { row, outcome: Outcome::Paced { at }, at: self.clock.now(), alert: None },
+                None => self.handle(row).await,
+            };
+            waiting = finished.outcome.later();
+            // The receiver lives until every queue is done.
+            let _ = done.send(finished);
         }
-        self.handle(row).await.map(|()| 1)
     }
 
-    /// Delivers one message and records the outcome (and any dead alert).
-    async fn handle(&self, row: &Claimed) -> Result<(), StoreError> {
+    /// Records outcomes as they come, all that are ready in one transaction.
+    async fn record(&self, mut finished: mpsc::UnboundedReceiver<Finished>, stop: &watch::Receiver<bool>) -> usize {
+        let (mut handled, mut batch) = (0, Vec::new());
+        while finished.recv_many(&mut batch, self.settings.batch_size as usize).await > 0 {
+            self.write(&batch, stop).await;
+            handled += batch.len();
+            batch.clear();
+        }
+        handled
+    }
+
+    /// Writes outcomes, again and again while the database is away (the
+    /// heartbeat keeps the claims meanwhile), so a message already sent is
+    /// not sent again after an outage. Only a dispatcher told to stop gives
+    /// up, after a lease's time.
+    async fn write(&self, batch: &[Finished], stop: &watch::Receiver<bool>) {
+        let (started, mut wait) = (std::time::Instant::now(), StdDuration::from_millis(100));
+        let patience = self.holder.lease.to_std().unwrap_or_default();
+        loop {
+            match self.store.finish_outbox(batch).await {
+                Ok(()) => return,
+                Err(e) if *stop.borrow() && started.elapsed() >= patience => {
+                    tracing::error!(error = %e, messages = batch.len(), "outcomes not recorded: these may be sent again");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, messages = batch.len(), "cannot record outcomes yet; trying again")
+                }
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(StdDuration::from_secs(5));
+        }
+    }
+
+    /// Delivers one message: its outcome, and the admin alert it raises.
+    async fn handle(&self, row: Claimed) -> Finished {
         let ticket = row.ticket.map(|t| t.to_string()).unwrap_or_default();
         let span = tracing::info_span!("delivery", key = %row.dedupe_key, %ticket, channel = %row.channel);
         self.handle_in(row).instrument(span).await
     }
 
-    async fn handle_in(&self, row: &Claimed) -> Result<(), StoreError> {
+    async fn handle_in(&self, row: Claimed) -> Finished {
         let now = self.clock.now();
-        let outcome = self.deliver(row, now).await;
-        self.metrics.delivered(row, &outcome, self.clock.now());
+        let outcome = self.deliver(&row, now).await;
+        self.metrics.delivered(&row, &outcome, self.clock.now());
         match &outcome {
             Outcome::Dead { error } => tracing::error!(key = %row.dedupe_key, %error, "message dead"),
             Outcome::Retry { error, .. } => tracing::warn!(key = %row.dedupe_key, %error, "message will be retried"),
             _ => tracing::debug!(key = %row.dedupe_key, ?outcome, "message handled"),
         }
         let alert = match &outcome {
-            Outcome::Dead { error } => self.alert(row, error),
+            Outcome::Dead { error } => self.alert(&row, error),
             _ => None,
         };
-        let alert_msg = alert.as_ref().map(|a| NewMessage {
-            dedupe_key: &a.key,
-            ticket: row.ticket,
-            channel: a.channel,
-            recipient: &a.recipient,
-            content: Template::DeliveryDead.into(),
-            payload: &a.payload,
-            hours: None,
-        });
-        self.store.finish_outbox(row, &outcome, now, alert_msg).await
+        Finished { row, outcome, at: now, alert }
     }
 
     /// Runs until `stop` is set: a batch whenever something is due, a short
@@ -249,18 +278,27 @@ impl Dispatcher {
                 Err(e) => return dead(format!("template: {e}")),
             },
             Channel::Slack => {
-                if let Some(at) = self.pacing.lock().await.wait_until(&row.recipient, now) {
-                    return Outcome::Deferred { at, reason: "slack pacing".into() };
-                }
                 let msg = match self.templates.slack(template, &ctx) {
                     Ok(msg) => msg,
                     Err(e) => return dead(format!("template: {e}")),
                 };
+                // The channel's pace is shared by every replica.
+                let pace = format!("slack:{}", row.recipient);
+                let gap = Duration::milliseconds(self.settings.slack_gap_ms as i64);
+                match self.store.take_turn(&pace, now, gap).await {
+                    Ok(None) => {}
+                    Ok(Some(at)) => return Outcome::Paced { at },
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read the channel's pace; waiting a second");
+                        return Outcome::Paced { at: now + Duration::seconds(1) };
+                    }
+                }
                 let sent = within(self.slack.post(&row.recipient, &msg)).await;
-                let mut pacing = self.pacing.lock().await;
-                match &sent {
-                    Err(SendError::RateLimited { retry_after }) => pacing.pause_until(now + to_chrono(*retry_after)),
-                    _ => pacing.sent(&row.recipient, now),
+                if let Err(SendError::RateLimited { retry_after }) = &sent {
+                    // This channel waits; the others go on.
+                    if let Err(e) = self.store.hold_turns(&pace, now + to_chrono(*retry_after)).await {
+                        tracing::warn!(error = %e, "cannot record Slack's Retry-After");
+                    }
                 }
                 sent
             }
@@ -308,7 +346,7 @@ impl Dispatcher {
 
     /// One alert per dead message, to the admins' Slack channel or mailbox;
     /// never for a dead alert itself, which would loop.
-    fn alert(&self, row: &Claimed, error: &str) -> Option<Alert> {
+    fn alert(&self, row: &Claimed, error: &str) -> Option<OwnedMessage> {
         if row.content == Content::Message(Template::DeliveryDead) {
             return None;
         }
@@ -333,8 +371,36 @@ impl Dispatcher {
             },
             "recipient": { "name": "deskbell admins" },
         });
-        Some(Alert { key: format!("{}/dead", row.dedupe_key), channel, recipient, payload: payload.to_string() })
+        Some(OwnedMessage {
+            dedupe_key: format!("{}/dead", row.dedupe_key),
+            ticket: row.ticket,
+            channel,
+            recipient,
+            template: Template::DeliveryDead,
+            payload: payload.to_string(),
+        })
     }
+}
+
+type Done = mpsc::UnboundedSender<Finished>;
+
+/// A batch split into queues, one per recipient (a person, a Slack channel,
+/// one posted message), each in the order its messages were queued.
+fn queues(rows: Vec<Claimed>) -> Vec<Vec<Claimed>> {
+    let mut queues: Vec<Vec<Claimed>> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for row in rows {
+        let key = (row.channel, row.recipient.clone());
+        let i = *index.entry(key).or_insert_with(|| {
+            queues.push(Vec::new());
+            queues.len() - 1
+        });
+        queues[i].push(row);
+    }
+    for queue in &mut queues {
+        queue.sort_by_key(|r| r.id);
+    }
+    queues
 }
 
 /// A service that does not answer in time is a transient failure, so one

@@ -75,9 +75,9 @@ impl Scheduler {
             let now = self.tick.workflow.clock.now();
             // A job that never ran looks back a day, so a fresh deskbell
             // brings its state up to date at once.
-            let since = store.last_job_due(name).await?.unwrap_or(now - chrono::Duration::days(1));
+            let since = store.last_job_due(name, now).await?.unwrap_or(now - chrono::Duration::days(1));
             let Some(due) = due_now(schedule, self.time_zone, since, now) else { continue };
-            let Some(run) = store.claim_job_run(name, due, now).await? else { continue };
+            let Some(run) = store.claim_job_run(name, due, now, &self.tick.holder).await? else { continue };
             let outcome = self.run_job(*job).await;
             tracing::info!(job = name, %due, %outcome, "job run");
             store.finish_job_run(run, self.tick.workflow.clock.now(), &outcome).await?;

@@ -5,27 +5,32 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
 use tracing::Instrument;
 
 use crate::domain::refresh::RefreshEvent;
 use crate::domain::service::ServiceEvent;
 use crate::domain::{Actor, DomainError, TicketRef};
 use crate::metrics::Metrics;
-use crate::store::{DueTimer, Result, StoreError};
+use crate::store::{DueTimer, Holder, Result, StoreError};
 use crate::workflow::Workflow;
 
 pub struct TimerTick {
     pub workflow: Workflow,
     pub batch: i64,
-    pub lease: Duration,
+    /// Holds the claims of the timers being fired (and of the cron runs).
+    pub holder: Holder,
     metrics: Arc<Metrics>,
 }
 
 impl TimerTick {
-    /// Claims up to `batch` due timers at a time, each for five minutes.
+    /// Claims up to `batch` due timers at a time, under a holder of its own.
     pub fn new(workflow: Workflow, batch: i64) -> Self {
-        Self { workflow, batch, lease: Duration::minutes(5), metrics: Arc::default() }
+        Self { workflow, batch, holder: Holder::default(), metrics: Arc::default() }
+    }
+
+    /// Claims under `holder` (the process's, whose leases are kept alive).
+    pub fn with_holder(self, holder: Holder) -> Self {
+        Self { holder, ..self }
     }
 
     /// Counts each firing's lag behind its due time in `metrics`.
@@ -36,11 +41,15 @@ impl TimerTick {
     /// Fires what is due now; returns how many timers were handled.
     pub async fn run_once(&self) -> Result<usize> {
         let now = self.workflow.clock.now();
-        let due = self.workflow.store.claim_due_timers(now, now + self.lease, self.batch).await?;
+        let store = &self.workflow.store;
+        let due = store.claim_due_timers(now, &self.holder, self.batch).await?;
         for timer in &due {
             self.metrics.timer_fired(timer.due_at, now);
             let span = tracing::info_span!("timer", ticket = %timer.ticket, kind = %timer.kind, step = timer.step);
             self.fire(timer).instrument(span).await?;
+        }
+        if !due.is_empty() {
+            store.release_timers(&self.holder.id).await?;
         }
         Ok(due.len())
     }
@@ -58,15 +67,15 @@ impl TimerTick {
         };
         match result {
             Ok(()) => Ok(()),
-            // Another writer changed the ticket first: the lease runs out and
-            // the step is fired against the new state.
+            // Another writer changed the ticket first: the timer is given
+            // back and fired against the new state at the next tick.
             Err(StoreError::Conflict { .. }) => Ok(()),
             Err(e @ (StoreError::Domain(DomainError::IllegalTransition { .. }) | StoreError::NotFound(_))) => {
                 tracing::warn!(ticket = %t.ticket, kind = %t.kind, reason = %e, "timer no longer applies; dropped");
                 self.workflow.store.drop_timer(t.id).await
             }
-            // Anything else (the database, a missing calendar) is kept and
-            // tried again when the lease runs out: a step is never lost.
+            // Anything else (the database, a missing calendar) is given back
+            // and tried again (or its lease runs out): a step is never lost.
             Err(e) => {
                 tracing::error!(ticket = %t.ticket, kind = %t.kind, error = %e, "timer failed; will retry");
                 Ok(())

@@ -347,13 +347,14 @@ impl Sim {
 
     /// Records every due message as sent and answers TDX calls.
     async fn deliver(&mut self) -> anyhow::Result<()> {
-        let store = self.workflow.store.clone();
+        let (store, holder) = (self.workflow.store.clone(), crate::store::Holder::default());
         loop {
             let now = self.clock.now();
-            let rows = store.claim_outbox(now, now + Duration::minutes(5), 1_000, true).await?;
+            let rows = store.claim_outbox(now, &holder, 1_000, true).await?;
             if rows.is_empty() {
                 return Ok(());
             }
+            let mut done = Vec::with_capacity(rows.len());
             for row in rows {
                 let subject = self.subject(&row)?;
                 if row.channel == Channel::Tdx {
@@ -368,8 +369,10 @@ impl Sim {
                     subject,
                     dedupe_key: row.dedupe_key.clone(),
                 });
-                store.finish_outbox(&row, &Outcome::Sent { external_id: "simulated".into() }, now, None).await?;
+                let outcome = Outcome::Sent { external_id: "simulated".into() };
+                done.push(crate::store::Finished { row, outcome, at: now, alert: None });
             }
+            store.finish_outbox(&done).await?;
         }
     }
 

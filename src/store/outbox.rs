@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::leases::Holder;
 use super::rows::{from_ms, ms};
 use super::{Backend, Claim, Result, Store, StoreError, claim_sql, parse_col};
 use crate::domain::{Channel, Content, Template, TicketRef};
@@ -42,11 +43,47 @@ pub enum Outcome {
     Dead {
         error: String,
     },
-    /// Not attempted (rate limit or `Retry-After`); try at `at`, no attempt used.
+    /// Slack said "429, retry after": try at `at`, no attempt used.
     Deferred {
         at: DateTime<Utc>,
         reason: String,
     },
+    /// Not attempted: its channel's pace, or an earlier message to the same
+    /// recipient that must wait, holds it until `at`. No call was made, so
+    /// the delivery log has no line for it.
+    Paced {
+        at: DateTime<Utc>,
+    },
+}
+
+impl Outcome {
+    /// When a message that was not delivered or given up goes next.
+    pub fn later(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Retry { at, .. } | Self::Deferred { at, .. } | Self::Paced { at } => Some(*at),
+            Self::Sent { .. } | Self::Dead { .. } => None,
+        }
+    }
+}
+
+/// An attempt to record: the claimed row, what became of it, when, and the
+/// admin alert it raises (a dead message's).
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub row: Claimed,
+    pub outcome: Outcome,
+    pub at: DateTime<Utc>,
+    pub alert: Option<OwnedMessage>,
+}
+
+impl Finished {
+    /// An approval request just posted: a decision taken meanwhile must
+    /// follow it (see [`follow_decision`]).
+    fn posted_request(&self) -> bool {
+        matches!(self.outcome, Outcome::Sent { .. })
+            && self.row.channel == Channel::Slack
+            && self.row.content == Content::Message(Template::ApprovalRequest)
+    }
 }
 
 /// One line of a ticket's delivery log.
@@ -63,12 +100,15 @@ pub struct Delivery {
     pub external_id: Option<String>,
 }
 
-// Rows due now, or claimed by a dispatcher whose lease ran out (it crashed);
-// TDX calls only when TDX is configured ($4).
+// Rows due now, or claimed by a holder whose lease ran out (it died); TDX
+// calls only when TDX is configured ($4). A recipient's messages wait while
+// an earlier one is being sent: each recipient gets them in order.
 const CLAIM: Claim = claim_sql!(
-    "UPDATE outbox SET status = 'sending', locked_until = $2
-    WHERE id IN (SELECT id FROM outbox WHERE (channel <> $5 OR $4)
+    "UPDATE outbox SET status = 'sending', locked_until = $2, claimed_by = $6
+    WHERE id IN (SELECT id FROM outbox o WHERE (channel <> $5 OR $4)
         AND ((status = 'pending' AND not_before <= $1) OR (status = 'sending' AND locked_until <= $1))
+        AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.recipient = o.recipient AND e.channel = o.channel
+            AND e.id < o.id AND e.status = 'sending' AND e.locked_until > $1)
         ORDER BY not_before, id LIMIT $3",
     ") RETURNING id, dedupe_key, ticket, channel, recipient, template, payload, attempts, not_before, hours"
 );
@@ -94,106 +134,69 @@ fn claimed_from_row(row: &AnyRow) -> Result<Claimed> {
 }
 
 impl Store {
-    /// Claims up to `limit` due messages until `lease_until`, oldest first,
-    /// TDX calls included `with_tdx`. On PostgreSQL, replicas skip each
-    /// other's locked rows.
+    /// Claims up to `limit` due messages for `holder`, oldest first, TDX
+    /// calls included `with_tdx`. Claims are taken one at a time (on
+    /// PostgreSQL under an advisory lock), so a replica never takes a
+    /// recipient's next message while another takes the one before it.
     pub async fn claim_outbox(
         &self,
         now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
+        holder: &Holder,
         limit: i64,
         with_tdx: bool,
     ) -> Result<Vec<Claimed>> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(1818)").execute(&mut *tx).await?;
+        }
         let rows = sqlx::query(CLAIM.sql(self.backend))
             .bind(ms(now))
-            .bind(ms(lease_until))
+            .bind(ms(holder.until(now)))
             .bind(limit)
             .bind(with_tdx)
             .bind(<&str>::from(Channel::Tdx))
-            .fetch_all(&self.pool)
+            .bind(&*holder.id)
+            .fetch_all(&mut *tx)
             .await?;
+        tx.commit().await?;
         let mut claimed = rows.iter().map(claimed_from_row).collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|c| (c.not_before, c.id));
         Ok(claimed)
     }
 
-    /// Records an attempt's outcome and its delivery-log line together.
-    /// `alert` is a message to enqueue in the same transaction (the admin
-    /// alert of a dead row).
-    pub async fn finish_outbox(
-        &self,
-        row: &Claimed,
-        outcome: &Outcome,
-        now: DateTime<Utc>,
-        alert: Option<NewMessage<'_>>,
-    ) -> Result<()> {
-        let (status, not_before, error, external_id, counts) = match outcome {
-            Outcome::Sent { external_id } => ("sent", row.not_before, None, Some(external_id.as_str()), true),
-            Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None, true),
-            Outcome::Dead { error } => ("dead", row.not_before, Some(error.as_str()), None, true),
-            Outcome::Deferred { at, reason } => ("pending", *at, Some(reason.as_str()), None, false),
-        };
-        let attempts = row.attempts + i64::from(counts);
-        let posted_request = matches!(outcome, Outcome::Sent { .. })
-            && row.channel == Channel::Slack
-            && row.content == Content::Message(Template::ApprovalRequest);
-        let mut tx = if posted_request { self.begin_write().await? } else { self.pool.begin().await? };
-        if posted_request {
-            lock_ticket(&mut tx, self.backend, row).await?;
+    /// Records attempts and their delivery-log lines in one transaction
+    /// (one commit for many messages), with the admin alerts they raise.
+    pub async fn finish_outbox(&self, done: &[Finished]) -> Result<()> {
+        if done.is_empty() {
+            return Ok(());
         }
-        sqlx::query(
-            "UPDATE outbox SET status = $2, attempts = $3, not_before = $4, last_error = $5,
-                external_id = COALESCE($6, external_id), locked_until = NULL, updated_at = $7
-             WHERE id = $1",
-        )
-        .bind(row.id)
-        .bind(status)
-        .bind(attempts)
-        .bind(ms(not_before))
-        .bind(error)
-        .bind(external_id)
-        .bind(ms(now))
-        .execute(&mut *tx)
-        .await?;
-        let outcome_name = match outcome {
-            Outcome::Sent { .. } => "sent",
-            Outcome::Retry { .. } => "retry",
-            Outcome::Dead { .. } => "dead",
-            Outcome::Deferred { .. } => "deferred",
-        };
-        sqlx::query(
-            "INSERT INTO delivery_attempts (outbox_id, ticket, attempt, at, outcome, error, external_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(row.id)
-        .bind(row.ticket.map(|t| t.to_string()))
-        .bind(attempts)
-        .bind(ms(now))
-        .bind(outcome_name)
-        .bind(error)
-        .bind(external_id)
-        .execute(&mut *tx)
-        .await?;
-        if let Some(m) = alert {
-            insert_message(&mut tx, &m, now, now).await?;
+        let mut locked: Vec<TicketRef> =
+            done.iter().filter(|f| f.posted_request()).filter_map(|f| f.row.ticket).collect();
+        let mut tx = if locked.is_empty() { self.pool.begin().await? } else { self.begin_write().await? };
+        // The tickets first, in one order: a decision taken meanwhile waits
+        // for this batch, and two batches never wait for each other.
+        locked.sort_by_key(|t| t.to_string());
+        locked.dedup();
+        for ticket in &locked {
+            lock_ticket(&mut tx, self.backend, *ticket).await?;
         }
-        if let (true, Outcome::Sent { external_id }) = (posted_request, outcome) {
-            follow_decision(&mut tx, row, external_id, now).await?;
+        for f in done {
+            record(&mut tx, f).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Gives claimed rows back untouched (a dispatcher stopping cleanly).
-    pub async fn release_outbox(&self, ids: &[i64]) -> Result<()> {
-        for id in ids {
-            sqlx::query(
-                "UPDATE outbox SET status = 'pending', locked_until = NULL WHERE id = $1 AND status = 'sending'",
-            )
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        }
+    /// Gives `holder`'s claimed rows back untouched (a dispatcher stopping
+    /// cleanly).
+    pub async fn release_outbox(&self, holder: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'pending', locked_until = NULL, claimed_by = NULL
+             WHERE claimed_by = $1 AND status = 'sending'",
+        )
+        .bind(holder)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -269,10 +272,72 @@ impl Store {
 
 /// Holds the ticket's row until the transaction ends, so a decision on it
 /// and the recording of one of its approval requests never interleave.
-async fn lock_ticket(conn: &mut sqlx::AnyConnection, backend: Backend, row: &Claimed) -> Result<()> {
-    if let (Backend::Postgres, Some(TicketRef::Refresh(id))) = (backend, row.ticket) {
+async fn lock_ticket(conn: &mut sqlx::AnyConnection, backend: Backend, ticket: TicketRef) -> Result<()> {
+    if let (Backend::Postgres, TicketRef::Refresh(id)) = (backend, ticket) {
         sqlx::query("SELECT id FROM refresh_tickets WHERE id = $1 FOR UPDATE").bind(id.0).execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// Records one attempt: the row's new state, its delivery-log line (none
+/// for a message that was only paced: no call was made), and its alert.
+async fn record(conn: &mut sqlx::AnyConnection, f: &Finished) -> Result<()> {
+    let Finished { row, outcome, at, alert } = f;
+    let (status, not_before, error, external_id, outcome_name) = match outcome {
+        Outcome::Sent { external_id } => ("sent", row.not_before, None, Some(external_id.as_str()), "sent"),
+        Outcome::Retry { at, error } => ("pending", *at, Some(error.as_str()), None, "retry"),
+        Outcome::Dead { error } => ("dead", row.not_before, Some(error.as_str()), None, "dead"),
+        Outcome::Deferred { at, reason } => ("pending", *at, Some(reason.as_str()), None, "deferred"),
+        Outcome::Paced { at: next } => return paced(conn, row.id, *next, *at).await,
+    };
+    let attempts = row.attempts + i64::from(!matches!(outcome, Outcome::Deferred { .. }));
+    sqlx::query(
+        "UPDATE outbox SET status = $2, attempts = $3, not_before = $4, last_error = $5,
+            external_id = COALESCE($6, external_id), locked_until = NULL, claimed_by = NULL, updated_at = $7
+         WHERE id = $1",
+    )
+    .bind(row.id)
+    .bind(status)
+    .bind(attempts)
+    .bind(ms(not_before))
+    .bind(error)
+    .bind(external_id)
+    .bind(ms(*at))
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO delivery_attempts (outbox_id, ticket, attempt, at, outcome, error, external_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(row.id)
+    .bind(row.ticket.map(|t| t.to_string()))
+    .bind(attempts)
+    .bind(ms(*at))
+    .bind(outcome_name)
+    .bind(error)
+    .bind(external_id)
+    .execute(&mut *conn)
+    .await?;
+    if let Some(m) = alert {
+        insert_message(conn, &m.as_new(), *at, *at).await?;
+    }
+    if let (true, Outcome::Sent { external_id }) = (f.posted_request(), outcome) {
+        follow_decision(conn, row, external_id, *at).await?;
+    }
+    Ok(())
+}
+
+/// A message held back without a call keeps its attempts and log as they were.
+async fn paced(conn: &mut sqlx::AnyConnection, id: i64, next: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'pending', not_before = $2, locked_until = NULL, claimed_by = NULL,
+            updated_at = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ms(next))
+    .bind(ms(now))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

@@ -3,12 +3,13 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::leases::Holder;
 use super::rows::{from_ms, ms};
 use super::{Claim, Result, Store, StoreError, claim_sql, parse_col};
 
 // Due, unpaused, and not leased by a live claim.
 const CLAIM: Claim = claim_sql!(
-    "UPDATE timers SET locked_until = $2
+    "UPDATE timers SET locked_until = $2, claimed_by = $4
     WHERE id IN (SELECT id FROM timers WHERE due_at <= $1 AND paused_at IS NULL
         AND (locked_until IS NULL OR locked_until <= $1) ORDER BY due_at, id LIMIT $3",
     ") RETURNING id, ticket, kind, step, due_at, paused_at"
@@ -26,25 +27,32 @@ pub struct DueTimer {
 }
 
 impl Store {
-    /// Claims up to `limit` due timers until `lease_until`, oldest first. The
+    /// Claims up to `limit` due timers for `holder`, oldest first. The
     /// query touches only due rows (the `due_at` index), so a tick costs the
     /// same with a thousand open tickets or a million. On PostgreSQL,
     /// replicas skip each other's claims.
-    pub async fn claim_due_timers(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<DueTimer>> {
+    pub async fn claim_due_timers(&self, now: DateTime<Utc>, holder: &Holder, limit: i64) -> Result<Vec<DueTimer>> {
         let rows = sqlx::query(CLAIM.sql(self.backend))
             .bind(ms(now))
-            .bind(ms(lease_until))
+            .bind(ms(holder.until(now)))
             .bind(limit)
+            .bind(&*holder.id)
             .fetch_all(&self.pool)
             .await?;
         let mut timers = rows.iter().map(timer_from_row).collect::<Result<Vec<_>>>()?;
         timers.sort_by_key(|t| (t.due_at, t.id));
         Ok(timers)
+    }
+
+    /// Gives back the timers `holder` claimed and did not consume (their
+    /// ticket was changed meanwhile, or the database failed): the next tick
+    /// tries them again.
+    pub async fn release_timers(&self, holder: &str) -> Result<()> {
+        sqlx::query("UPDATE timers SET locked_until = NULL, claimed_by = NULL WHERE claimed_by = $1")
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// When the next unpaused timer is due: where a simulated clock jumps to.

@@ -16,6 +16,7 @@ use crate::support::{fixture, local};
 both_databases!(
     each_due_time_runs_once_across_replicas_and_a_restart_catches_up,
     three_replicas_fire_each_due_step_exactly_once,
+    a_run_whose_replica_died_is_run_again_when_its_lease_runs_out,
 );
 
 fn replica(store: &Store, clock: &Arc<SimClock>) -> Scheduler {
@@ -129,4 +130,23 @@ async fn three_replicas_fire_each_due_step_exactly_once(store: &Store) {
     assert_eq!(a + b + c, 200, "every due step claimed once ({a} + {b} + {c})");
     assert_eq!(store.outbox_status_count("pending").await.unwrap(), 200, "one invite per ticket, none twice");
     assert!(store.next_timer_due().await.unwrap().unwrap() > clock.now(), "nothing due is left behind");
+}
+
+async fn a_run_whose_replica_died_is_run_again_when_its_lease_runs_out(store: &Store) {
+    let clock = Arc::new(SimClock::new(local(11, 3, 1, 0)));
+    // A replica claims the catch-up run of the slot generation and dies.
+    let dead = deskbell::store::Holder::default();
+    let due = local(11, 2, 1, 30);
+    assert!(store.claim_job_run("slot_generation", due, clock.now(), &dead).await.unwrap().is_some());
+    let generation = || async {
+        store.job_runs(100).await.unwrap().into_iter().filter(|r| r.job == "slot_generation").collect::<Vec<_>>()
+    };
+    let survivor = replica(store, &clock);
+    survivor.run_once().await.unwrap();
+    assert_eq!(generation().await[0].outcome, None, "still leased to the dead replica");
+    clock.advance(chrono::Duration::seconds(deskbell::store::DEFAULT_LEASE_SECONDS as i64));
+    survivor.run_once().await.unwrap();
+    let runs = generation().await;
+    assert_eq!(runs.len(), 1, "the same run, taken over");
+    assert_eq!((runs[0].due_at, runs[0].outcome.as_deref()), (due, Some("ok: 0 slots added")));
 }

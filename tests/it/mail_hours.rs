@@ -68,7 +68,8 @@ async fn the_digest_job_at_two_in_the_morning_mails_approvers_at_10_05(store: &S
     let sim = Sim::new(store, local(12, 4, 2, 0)).await; // Friday
     sim.create(new_refresh(&f, "SER-1")).await;
     assert!(sim.workflow.send_digests().await.unwrap() > 0);
-    let due = |at| async move { store.claim_outbox(at, at, 100, false).await.unwrap() };
+    let due =
+        |at| async move { store.claim_outbox(at, &deskbell::store::Holder::default(), 100, false).await.unwrap() };
     let claimed = due(local(12, 4, 10, 4)).await;
     assert!(
         claimed.iter().all(|r| r.content != deskbell::domain::Template::ApprovalDigest.into()),

@@ -28,10 +28,13 @@ both_databases!(
     transient_failures_back_off_then_die_with_one_admin_alert,
     permanent_failures_die_at_once_and_smtp_4xx_retries,
     a_channel_the_app_is_not_in_tells_the_admins_what_to_do,
-    retry_after_defers_without_using_an_attempt,
+    retry_after_defers_that_channel_only_without_using_an_attempt,
     one_message_per_second_per_channel,
     a_dispatcher_killed_mid_send_loses_nothing_and_sends_nothing_twice,
     a_stopping_dispatcher_gives_back_the_rest_of_its_batch,
+    each_recipient_gets_its_messages_in_order_across_replicas,
+    replicas_share_a_channels_pace,
+    a_living_holder_keeps_its_claims_and_a_dead_ones_lapse,
 );
 
 struct Rig {
@@ -218,21 +221,29 @@ fn one_line_text(mail: &str) -> String {
     mail.replace("=\r\n", "").replace("\r\n", " ").replace('\n', " ")
 }
 
-async fn retry_after_defers_without_using_an_attempt(store: &Store) {
+async fn retry_after_defers_that_channel_only_without_using_an_attempt(store: &Store) {
     let rig = Rig::new(store).await;
-    rig.slack.fail_next(Failure::RateLimited { retry_after_secs: 7 });
+    rig.slack.fail_next_in("C0NORTH", Failure::RateLimited { retry_after_secs: 7 });
     rig.enqueue("R-5/team_tdx_alert", Channel::Slack, "C0NORTH", Template::TeamTdxAlert, "R-5").await;
     rig.enqueue("R-6/team_tdx_alert", Channel::Slack, "C0SOUTH", Template::TeamTdxAlert, "R-6").await;
+    rig.enqueue("R-10/team_tdx_alert", Channel::Slack, "C0NORTH", Template::TeamTdxAlert, "R-10").await;
     let dispatcher = rig.dispatcher();
-    assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 2);
-    assert!(rig.slack.posted().is_empty(), "after a 429 nothing goes to Slack until Retry-After");
+    assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 3);
+    let channels = || rig.slack.posted().into_iter().map(|p| p.channel).collect::<Vec<_>>();
+    assert_eq!(channels(), ["C0SOUTH"], "a 429 holds its channel only");
     let log = store.deliveries(TicketRef::parse("R-5").unwrap()).await.unwrap();
     assert_eq!((log[0].outcome.as_str(), log[0].attempt), ("deferred", 0));
+    let behind = store.deliveries(TicketRef::parse("R-10").unwrap()).await.unwrap();
+    assert!(behind.is_empty(), "a message held without a call writes no log line: {behind:?}");
     rig.clock.advance(Duration::seconds(6));
     assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 0);
     rig.clock.advance(Duration::seconds(1));
-    assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 2);
-    assert_eq!(rig.slack.posted().len(), 2);
+    assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 2, "R-5 goes, R-10 waits for the channel's pace");
+    rig.clock.advance(Duration::seconds(1));
+    assert_eq!(dispatcher.run_once(&rig.stop.1).await.unwrap(), 1);
+    assert_eq!(channels(), ["C0SOUTH", "C0NORTH", "C0NORTH"]);
+    let north: Vec<_> = rig.slack.posted().into_iter().filter(|p| p.channel == "C0NORTH").map(|p| p.text).collect();
+    assert!(north[0].contains("R-5") && north[1].contains("R-10"), "in order: {north:?}");
     assert_eq!(rig.status("R-5").await, ["sent"]);
 }
 
@@ -287,16 +298,25 @@ async fn a_dispatcher_killed_mid_send_loses_nothing_and_sends_nothing_twice(stor
         tokio::task::yield_now().await;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    // Killed once the five it sent are recorded: only what is in flight
+    // when a process dies can ever be sent twice.
+    for _ in 0..500 {
+        if store.outbox_status_count("sent").await.unwrap() == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
     assert_eq!(rig.slack.posted().len(), 5);
+    assert_eq!(store.outbox_status_count("sent").await.unwrap(), 5);
     rig.slack.release();
 
     // A new dispatcher (a restart) finds the crashed one's rows leased until
     // the lease runs out, then delivers all of them.
     let restarted = rig.dispatcher();
     assert_eq!(restarted.run_once(&rig.stop.1).await.unwrap(), 0, "still leased");
-    rig.clock.advance(Duration::seconds(rig.settings.lease_seconds as i64));
+    rig.clock.advance(Duration::seconds(deskbell::store::DEFAULT_LEASE_SECONDS as i64));
     while restarted.run_once(&rig.stop.1).await.unwrap() > 0 {}
     let mut refs: Vec<String> =
         rig.slack.posted().iter().map(|p| p.text.split_whitespace().last().unwrap().to_owned()).collect();
@@ -323,4 +343,150 @@ async fn a_stopping_dispatcher_gives_back_the_rest_of_its_batch(store: &Store) {
     assert_eq!(rig.dispatcher().run_once(&stop.1).await.unwrap(), 0);
     assert_eq!(store.outbox_status_count("pending").await.unwrap(), 4, "released, not stuck in 'sending'");
     assert_eq!(rig.run().await, 4, "and sent by the next dispatcher at once");
+}
+
+/// The ticket reference in a mail's subject, e.g. "R-103".
+fn subject_ref(mail: &str) -> String {
+    let subject = mail.lines().find_map(|l| l.strip_prefix("Subject: ")).unwrap();
+    subject.rsplit('(').next().unwrap().trim_end_matches(')').to_owned()
+}
+
+async fn each_recipient_gets_its_messages_in_order_across_replicas(store: &Store) {
+    let mut rig = Rig::new(store).await;
+    rig.settings.batch_size = 8;
+    rig.settings.slack_gap_ms = 0;
+    // Five messages each to eight people and two channels, queued interleaved.
+    for seq in 1..=5 {
+        for who in 1..=8 {
+            let (key, r) = (format!("R-{who}{seq:02}/customer_begin"), format!("R-{who}{seq:02}"));
+            rig.enqueue(&key, Channel::Email, &format!("p{who}@example.edu"), Template::CustomerBegin, &r).await;
+        }
+        for team in 1..=2 {
+            let (key, r) = (format!("R-9{team}{seq:02}/team_tdx_alert"), format!("R-9{team}{seq:02}"));
+            rig.enqueue(&key, Channel::Slack, &format!("C0TEAM{team}"), Template::TeamTdxAlert, &r).await;
+        }
+    }
+    let replicas = [rig.dispatcher(), rig.dispatcher(), rig.dispatcher()];
+    async fn drain(d: &Dispatcher, stop: &watch::Receiver<bool>) {
+        while d.run_once(stop).await.unwrap() > 0 {}
+    }
+    let stop = &rig.stop.1;
+    tokio::join!(drain(&replicas[0], stop), drain(&replicas[1], stop), drain(&replicas[2], stop));
+    assert_eq!(store.outbox_status_count("sent").await.unwrap(), 50);
+
+    let mail = rig.smtp.messages();
+    assert_eq!(mail.len(), 40, "each mail once");
+    for who in 1..=8 {
+        let to = format!("To: p{who}@example.edu");
+        let got: Vec<String> = mail.iter().filter(|m| m.contains(&to)).map(|m| subject_ref(m)).collect();
+        let queued: Vec<String> = (1..=5).map(|seq| format!("R-{who}{seq:02}")).collect();
+        assert_eq!(got, queued, "p{who} gets their mail in the order it was queued");
+    }
+    for team in 1..=2 {
+        let channel = format!("C0TEAM{team}");
+        let got: Vec<String> = rig
+            .slack
+            .posted()
+            .into_iter()
+            .filter(|p| p.channel == channel)
+            .map(|p| p.text.split_whitespace().last().unwrap().to_owned())
+            .collect();
+        let queued: Vec<String> = (1..=5).map(|seq| format!("R-9{team}{seq:02}")).collect();
+        assert_eq!(got, queued, "{channel} in order");
+    }
+}
+
+async fn replicas_share_a_channels_pace(store: &Store) {
+    let rig = Rig::new(store).await;
+    for i in 1..=4 {
+        let (key, r) = (format!("R-{i}/team_tdx_alert"), format!("R-{i}"));
+        rig.enqueue(&key, Channel::Slack, "C0BUSY", Template::TeamTdxAlert, &r).await;
+    }
+    let replicas = [rig.dispatcher(), rig.dispatcher(), rig.dispatcher()];
+    let mut per_second = Vec::new();
+    for _ in 0..4 {
+        let before = rig.slack.posted().len();
+        let (a, b, c) = tokio::join!(
+            replicas[0].run_once(&rig.stop.1),
+            replicas[1].run_once(&rig.stop.1),
+            replicas[2].run_once(&rig.stop.1)
+        );
+        for handled in [a, b, c] {
+            handled.unwrap();
+        }
+        per_second.push(rig.slack.posted().len() - before);
+        rig.clock.advance(Duration::seconds(1));
+    }
+    assert_eq!(per_second, [1, 1, 1, 1], "three replicas together keep one message a second");
+    let busy: Vec<_> =
+        rig.slack.posted().into_iter().map(|p| p.text.split_whitespace().last().unwrap().to_owned()).collect();
+    assert_eq!(busy, ["R-1", "R-2", "R-3", "R-4"]);
+    let log = store.deliveries(TicketRef::parse("R-4").unwrap()).await.unwrap();
+    assert_eq!(log.len(), 1, "waiting for the pace writes no log lines: {log:?}");
+}
+
+/// PostgreSQL goes away while three sent messages wait to be recorded: the
+/// dispatcher keeps their outcomes and writes them when it is back, so
+/// nothing is sent twice.
+#[tokio::test]
+async fn outcomes_wait_out_a_database_outage_and_nothing_is_sent_twice() {
+    let url = crate::support::postgres::fresh_database_url().await;
+    let store = Store::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let rig = Rig::new(&store).await;
+    for i in 1..=3 {
+        let (key, r) = (format!("R-{i}/team_tdx_alert"), format!("R-{i}"));
+        rig.enqueue(&key, Channel::Slack, &format!("C0TEAM{i}"), Template::TeamTdxAlert, &r).await;
+    }
+    rig.slack.hold_after(0);
+    let dispatcher = Arc::new(rig.dispatcher());
+    let (d, stop) = (dispatcher.clone(), rig.stop.1.clone());
+    let task = tokio::spawn(async move { d.run_once(&stop).await });
+    let calls = || rig.slack.calls().iter().filter(|c| *c == "chat.postMessage").count();
+    while calls() < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // The outage: no new connections, and the open ones cut.
+    let (admin_url, name) = url.rsplit_once('/').unwrap();
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin_url}/postgres")).await.unwrap();
+    let outage = |allow: bool| {
+        format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS {allow}; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+        )
+    };
+    let sql = |s: String| sqlx::raw_sql(sqlx::AssertSqlSafe(s));
+    sqlx::Executor::execute(&mut admin, sql(outage(false))).await.unwrap();
+    rig.slack.answer_held();
+    while rig.slack.posted().len() < 3 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // Long enough for the first attempts to record to fail.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!task.is_finished(), "the outcomes wait for the database");
+    sqlx::Executor::execute(&mut admin, sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))).await.unwrap();
+    assert_eq!(task.await.unwrap().unwrap(), 3);
+    assert_eq!(store.outbox_status_count("sent").await.unwrap(), 3);
+
+    // Long after any lease: nothing is left to send again.
+    rig.clock.advance(Duration::minutes(10));
+    assert_eq!(rig.dispatcher().run_once(&rig.stop.1).await.unwrap(), 0);
+    assert_eq!(rig.slack.posted().len(), 3, "none twice");
+}
+
+async fn a_living_holder_keeps_its_claims_and_a_dead_ones_lapse(store: &Store) {
+    let rig = Rig::new(store).await;
+    rig.enqueue("R-1/team_tdx_alert", Channel::Slack, "C0TEAM1", Template::TeamTdxAlert, "R-1").await;
+    rig.enqueue("R-2/team_tdx_alert", Channel::Slack, "C0TEAM2", Template::TeamTdxAlert, "R-2").await;
+    let (alive, dead) = (deskbell::store::Holder::default(), deskbell::store::Holder::default());
+    let t0 = rig.clock.now();
+    assert_eq!(store.claim_outbox(t0, &alive, 1, false).await.unwrap().len(), 1);
+    assert_eq!(store.claim_outbox(t0, &dead, 1, false).await.unwrap().len(), 1);
+    // The living holder renews two thirds into its lease; the dead one cannot.
+    rig.clock.advance(Duration::seconds(20));
+    assert_eq!(store.renew_leases(&alive.id, alive.until(rig.clock.now())).await.unwrap(), 1);
+    rig.clock.advance(Duration::seconds(15));
+    let taken = store.claim_outbox(rig.clock.now(), &deskbell::store::Holder::default(), 10, false).await.unwrap();
+    let refs: Vec<_> = taken.iter().map(|c| c.dedupe_key.as_str()).collect();
+    assert_eq!(refs, ["R-2/team_tdx_alert"], "only the dead holder's claim lapsed");
 }

@@ -101,7 +101,7 @@ impl Sim {
             TdxSettings { base_url: Some(tdx.url.clone()), app_id: APP, asset_app_id: 40, ..TdxSettings::default() };
         let login =
             TdxLogin::Admin { beid: SecretString::from(fake_tdx::BEID), key: SecretString::from(fake_tdx::KEY) };
-        let client = TdxClient::new(&tdx.url, login);
+        let client = TdxClient::new(&tdx.url, login, store.clone());
         let itsm = Arc::new(ItsmSender { client, settings, workflow: workflow.clone() });
         let templates = Templates::load(concat!(env!("CARGO_MANIFEST_DIR"), "/templates").as_ref(), calendars);
         let email = EmailChannel {

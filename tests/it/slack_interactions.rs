@@ -100,10 +100,12 @@ async fn approvers_approve_once_and_everyone_else_is_refused() {
     assert!(fake.updated().len() == 2, "both requests edited");
     let mut edited: Vec<(String, String)> = fake.updated().into_iter().map(|(c, ts, _)| (c, ts)).collect();
     edited.sort();
-    assert_eq!(
-        edited,
-        [("DABE00001".into(), "1700000000.000002".into()), ("DANN00001".into(), "1700000000.000001".into())]
-    );
+    // Each at the ts its DM was posted with (the two DMs go side by side, in either order).
+    let mut requests: Vec<(String, String)> =
+        fake.posted().into_iter().enumerate().map(|(i, p)| (p.channel, format!("1700000000.{:06}", i + 1))).collect();
+    requests.sort();
+    assert_eq!(requests.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>(), ["DABE00001", "DANN00001"]);
+    assert_eq!(edited, requests);
     assert!(fake.updated().iter().all(|(_, _, text)| text == "R-1: approved by Ann Approver"));
 }
 

@@ -47,6 +47,7 @@ struct Inner {
     calls: Vec<String>,
     posted: Vec<Posted>,
     script: VecDeque<Failure>,
+    channel_script: HashMap<String, VecDeque<Failure>>,
     broken_channels: HashMap<String, &'static str>,
     hold_after: Option<usize>,
     updated: Vec<(String, String, String)>,
@@ -96,6 +97,11 @@ impl FakeSlack {
 
     pub fn fail_next(&self, f: Failure) {
         self.fake.inner.lock().unwrap().script.push_back(f);
+    }
+
+    /// The next chat.postMessage to `channel` fails so.
+    pub fn fail_next_in(&self, channel: &str, f: Failure) {
+        self.fake.inner.lock().unwrap().channel_script.entry(channel.into()).or_default().push_back(f);
     }
 
     pub fn break_channel(&self, channel: &str, code: &'static str) {
@@ -323,7 +329,8 @@ async fn post_message(fake: Fake, req: Value) -> Response {
     let channel = req["channel"].as_str().unwrap_or_default().to_owned();
     let held = {
         let mut inner = fake.inner.lock().unwrap();
-        if let Some(failure) = inner.script.pop_front() {
+        let scripted = inner.channel_script.get_mut(&channel).and_then(VecDeque::pop_front);
+        if let Some(failure) = scripted.or_else(|| inner.script.pop_front()) {
             return match failure {
                 Failure::RateLimited { retry_after_secs } => (
                     StatusCode::TOO_MANY_REQUESTS,

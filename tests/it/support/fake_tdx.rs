@@ -113,6 +113,8 @@ fn refused(fake: &Fake, headers: &HeaderMap, call: String) -> Option<Response> {
     let mut inner = fake.0.lock().unwrap();
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if bearer != format!("Bearer jwt-{}", inner.logins) || inner.logins == 0 {
+        // A refused call still counts against TDX's rate limit.
+        inner.calls.push(format!("{call} (401)"));
         return Some((StatusCode::UNAUTHORIZED, "unauthorized").into_response());
     }
     if inner.calls.len() > 60 {
