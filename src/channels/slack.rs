@@ -95,7 +95,10 @@ impl SlackChannel {
 
     /// Posts to a channel id, or to a user's DM for a user id. Returns
     /// `channel:ts`, what `chat.update` needs to edit the message later.
-    pub async fn post(&self, to: &str, msg: &RenderedSlack) -> Result<String, SendError> {
+    /// Posts `msg` to a channel or a person's DM; `key` (the outbox row's
+    /// dedupe key) rides along as message metadata, so a message posted
+    /// twice is recognisably the same one.
+    pub async fn post(&self, to: &str, msg: &RenderedSlack, key: &str) -> Result<String, SendError> {
         let (client, token, dms) = match self {
             Self::Api { client, token, dms } => (client, token, dms),
             Self::Log(path) => return log(path, "post", to, msg).await,
@@ -115,7 +118,12 @@ impl SlackChannel {
         } else {
             SlackChannelId::new(to.into())
         };
-        let req = SlackApiChatPostMessageRequest::new(channel, content(msg)?);
+        let mut content = content(msg)?;
+        content.metadata = Some(SlackMessageMetadata {
+            event_type: "deskbell_message".into(),
+            event_payload: Some([("key".to_owned(), key.to_owned())].into()),
+        });
+        let req = SlackApiChatPostMessageRequest::new(channel, content);
         let resp = session.chat_post_message(&req).await.map_err(classify)?;
         Ok(crate::domain::SlackMessageRef { channel: resp.channel.to_string(), ts: resp.ts.to_string() }.to_string())
     }

@@ -293,7 +293,7 @@ impl Dispatcher {
                         return Outcome::Paced { at: now + Duration::seconds(1) };
                     }
                 }
-                let sent = within(self.slack.post(&row.recipient, &msg)).await;
+                let sent = within(self.slack.post(&row.recipient, &msg, &row.dedupe_key)).await;
                 if let Err(SendError::RateLimited { retry_after }) = &sent {
                     // This channel waits; the others go on.
                     if let Err(e) = self.store.hold_turns(&pace, now + to_chrono(*retry_after)).await {

@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 use strum::{Display, EnumString, IntoStaticStr};
 
 use super::rows::ms;
-use super::{Result, Store, StoreError, parse_col};
+use super::{Result, Serial, Store, StoreError, parse_col};
 pub use crate::directory::NewPerson;
 use crate::directory::{ApproverRef, DirConfig, DirTeam, Directory};
 use crate::domain::refresh::{Delegation, Platform};
@@ -199,6 +199,7 @@ impl Store {
     /// without an active approver. `dry_run` reports and rolls back.
     pub async fn sync_directory(&self, d: &Directory, now: DateTime<Utc>, dry_run: bool) -> Result<SyncReport> {
         let mut tx = self.begin_write().await?;
+        Serial::Directory.take(&mut tx, self.backend).await?;
         let mut report = SyncReport::default();
         sync_people(&mut tx, d, now, &mut report).await?;
         sync_groups(&mut tx, d, &mut report).await?;
@@ -243,6 +244,7 @@ impl Store {
     /// deactivates anyone), all in one transaction.
     pub async fn import_people(&self, people: &[NewPerson]) -> Result<SyncReport> {
         let mut tx = self.begin_write().await?;
+        Serial::Directory.take(&mut tx, self.backend).await?;
         let mut report = SyncReport::default();
         for p in people {
             record_person(&mut report, p, put_person(&mut tx, p, PersonSource::Import).await?.1);

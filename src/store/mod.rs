@@ -77,6 +77,27 @@ impl Claim {
     }
 }
 
+/// What replicas must do one at a time on PostgreSQL (a transaction-scoped
+/// advisory lock each); SQLite has a single writer anyway.
+#[derive(Debug, Clone, Copy)]
+enum Serial {
+    /// Claiming outbox rows: a recipient's next message is never claimed by
+    /// one replica while another claims the one before it.
+    OutboxClaim = 1818,
+    /// Applying the directory: replicas starting together apply it in turn.
+    Directory = 1819,
+}
+
+impl Serial {
+    /// Waits for the other replicas' transactions doing the same.
+    async fn take(self, conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
+        if backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(self as i64).execute(conn).await?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,

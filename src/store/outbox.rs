@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::leases::Holder;
 use super::rows::{from_ms, ms};
-use super::{Backend, Claim, Result, Store, StoreError, claim_sql, parse_col};
+use super::{Backend, Claim, Result, Serial, Store, StoreError, claim_sql, parse_col};
 use crate::domain::{Channel, Content, Template, TicketRef};
 
 /// A message claimed for delivery.
@@ -146,9 +146,7 @@ impl Store {
         with_tdx: bool,
     ) -> Result<Vec<Claimed>> {
         let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(1818)").execute(&mut *tx).await?;
-        }
+        Serial::OutboxClaim.take(&mut tx, self.backend).await?;
         let rows = sqlx::query(CLAIM.sql(self.backend))
             .bind(ms(now))
             .bind(ms(holder.until(now)))

@@ -19,7 +19,7 @@ use secrecy::SecretString;
 use tokio::sync::watch;
 
 use crate::both_databases;
-use crate::support::fake_slack::{Failure, FakeSlack, TOKEN};
+use crate::support::fake_slack::{Failure, FakeSlack, Storm, TOKEN};
 use crate::support::smtp::SmtpSink;
 use crate::support::{calendar, fixture, local, new_refresh};
 
@@ -35,6 +35,7 @@ both_databases!(
     each_recipient_gets_its_messages_in_order_across_replicas,
     replicas_share_a_channels_pace,
     a_living_holder_keeps_its_claims_and_a_dead_ones_lapse,
+    a_storm_of_429s_and_500s_delivers_everything_once_in_order,
 );
 
 struct Rig {
@@ -489,4 +490,46 @@ async fn a_living_holder_keeps_its_claims_and_a_dead_ones_lapse(store: &Store) {
     let taken = store.claim_outbox(rig.clock.now(), &deskbell::store::Holder::default(), 10, false).await.unwrap();
     let refs: Vec<_> = taken.iter().map(|c| c.dedupe_key.as_str()).collect();
     assert_eq!(refs, ["R-2/team_tdx_alert"], "only the dead holder's claim lapsed");
+}
+
+async fn a_storm_of_429s_and_500s_delivers_everything_once_in_order(store: &Store) {
+    let rig = Rig::new(store).await;
+    // One post in five a 429 (Retry-After: 1), one in twenty a 500.
+    rig.slack.storm(Storm { rate_limited: 5, server_error: 20, retry_after_secs: 1 });
+    for seq in 1..=3 {
+        for team in 1..=10 {
+            let (key, r) = (format!("R-{team}{seq:02}/team_tdx_alert"), format!("R-{team}{seq:02}"));
+            rig.enqueue(&key, Channel::Slack, &format!("C0TEAM{team}"), Template::TeamTdxAlert, &r).await;
+        }
+    }
+    let dispatcher = rig.dispatcher();
+    for _ in 0..600 {
+        dispatcher.run_once(&rig.stop.1).await.unwrap();
+        if store.outbox_status_count("sent").await.unwrap() == 30 {
+            break;
+        }
+        rig.clock.advance(Duration::seconds(1));
+    }
+    assert_eq!(store.outbox_status_count("sent").await.unwrap(), 30, "nothing lost");
+    let posted = rig.slack.posted();
+    let mut keys: Vec<_> = posted.iter().filter_map(|p| p.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!((posted.len(), keys.len()), (30, 30), "each once");
+    for team in 1..=10 {
+        let channel = format!("C0TEAM{team}");
+        let got: Vec<_> = posted.iter().filter(|p| p.channel == channel).filter_map(|p| p.key.clone()).collect();
+        let queued: Vec<_> = (1..=3).map(|seq| format!("R-{team}{seq:02}/team_tdx_alert")).collect();
+        assert_eq!(got, queued, "{channel} in order through the storm");
+    }
+    // One log line per call Slack answered, none for messages held back.
+    let calls = rig.slack.calls().iter().filter(|c| *c == "chat.postMessage").count();
+    let mut lines = 0;
+    for team in 1..=10 {
+        for seq in 1..=3 {
+            lines += store.deliveries(TicketRef::parse(&format!("R-{team}{seq:02}")).unwrap()).await.unwrap().len();
+        }
+    }
+    assert!(calls > 30, "the storm hit: {calls} calls");
+    assert_eq!(lines, calls);
 }

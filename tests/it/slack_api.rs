@@ -20,7 +20,8 @@ async fn post_update_respond_and_lookup() {
     let fake = FakeSlack::start().await;
     let slack = SlackChannel::api(&fake.url, TOKEN);
 
-    let id = slack.post("C0NORTH01", &msg("Approval needed: R-1")).await.unwrap();
+    let id = slack.post("C0NORTH01", &msg("Approval needed: R-1"), "R-1/approval_request/1").await.unwrap();
+    assert_eq!(fake.posted()[0].key.as_deref(), Some("R-1/approval_request/1"), "the key rides as metadata");
     let (channel, ts) = id.split_once(':').unwrap();
     slack.update(channel, ts, &msg("Approved by Ann at 10:42")).await.unwrap();
     assert_eq!(fake.updated(), [(channel.to_owned(), ts.to_owned(), "Approved by Ann at 10:42".to_owned())]);
@@ -38,5 +39,5 @@ async fn post_update_respond_and_lookup() {
 async fn a_bad_token_is_a_permanent_error() {
     let fake = FakeSlack::start().await;
     let slack = SlackChannel::api(&fake.url, "xoxb-wrong");
-    assert_eq!(slack.post("C0NORTH01", &msg("hi")).await, Err(SendError::Permanent("not_authed".into())));
+    assert_eq!(slack.post("C0NORTH01", &msg("hi"), "k").await, Err(SendError::Permanent("not_authed".into())));
 }

@@ -40,6 +40,18 @@ pub struct Posted {
     pub blocks: Value,
     /// When it arrived, by the machine's clock (for lateness figures).
     pub at: chrono::DateTime<chrono::Utc>,
+    /// The sender's key, from the message metadata.
+    pub key: Option<String>,
+}
+
+/// A share of chat.postMessage calls answered with failures, by a counter
+/// (so a run is repeatable): every `rate_limited`-th call a 429, every
+/// `server_error`-th a 500 (0: never).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Storm {
+    pub rate_limited: usize,
+    pub server_error: usize,
+    pub retry_after_secs: u64,
 }
 
 #[derive(Default)]
@@ -50,6 +62,8 @@ struct Inner {
     channel_script: HashMap<String, VecDeque<Failure>>,
     broken_channels: HashMap<String, &'static str>,
     hold_after: Option<usize>,
+    storm: Storm,
+    post_calls: usize,
     updated: Vec<(String, String, String)>,
     edits: Vec<Posted>,
     responses: Vec<Value>,
@@ -97,6 +111,11 @@ impl FakeSlack {
 
     pub fn fail_next(&self, f: Failure) {
         self.fake.inner.lock().unwrap().script.push_back(f);
+    }
+
+    /// Answers a share of chat.postMessage calls with 429s and 500s.
+    pub fn storm(&self, storm: Storm) {
+        self.fake.inner.lock().unwrap().storm = storm;
     }
 
     /// The next chat.postMessage to `channel` fails so.
@@ -273,6 +292,7 @@ async fn handle(
                 text: s("text"),
                 blocks: req["blocks"].clone(),
                 at: chrono::Utc::now(),
+                key: None,
             };
             inner.edits.push(edit);
             drop(inner);
@@ -329,8 +349,17 @@ async fn post_message(fake: Fake, req: Value) -> Response {
     let channel = req["channel"].as_str().unwrap_or_default().to_owned();
     let held = {
         let mut inner = fake.inner.lock().unwrap();
+        inner.post_calls += 1;
+        let (n, storm) = (inner.post_calls, inner.storm);
+        let stormy = if storm.rate_limited > 0 && n % storm.rate_limited == 0 {
+            Some(Failure::RateLimited { retry_after_secs: storm.retry_after_secs })
+        } else if storm.server_error > 0 && n % storm.server_error == 1 {
+            Some(Failure::ServerError)
+        } else {
+            None
+        };
         let scripted = inner.channel_script.get_mut(&channel).and_then(VecDeque::pop_front);
-        if let Some(failure) = scripted.or_else(|| inner.script.pop_front()) {
+        if let Some(failure) = scripted.or_else(|| inner.script.pop_front()).or(stormy) {
             return match failure {
                 Failure::RateLimited { retry_after_secs } => (
                     StatusCode::TOO_MANY_REQUESTS,
@@ -353,7 +382,8 @@ async fn post_message(fake: Fake, req: Value) -> Response {
     let mut inner = fake.inner.lock().unwrap();
     let text = req["text"].as_str().unwrap_or_default().to_owned();
     let at = chrono::Utc::now();
-    inner.posted.push(Posted { channel: channel.clone(), text: text.clone(), blocks: req["blocks"].clone(), at });
+    let key = req["metadata"]["event_payload"]["key"].as_str().map(str::to_owned);
+    inner.posted.push(Posted { channel: channel.clone(), text: text.clone(), blocks: req["blocks"].clone(), at, key });
     let ts = format!("1700000000.{:06}", inner.posted.len());
     ok(json!({
         "channel": channel,

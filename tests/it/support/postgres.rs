@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 struct Server {
     port: u16,
+    bin: PathBuf,
+    ids: Option<(u32, u32)>,
+    dir: PathBuf,
 }
 
 /// Started once; a failed start is kept so every test fails at once with it.
@@ -122,46 +125,77 @@ fn start() -> Server {
     assert!(status.success(), "initdb failed in {}", data.display());
 
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let log = std::fs::File::create(dir.join("postgres.log")).expect("create postgres log");
-    let mut cmd = command(&bin.join("postgres"), ids);
-    cmd.arg("-D")
-        .arg(&data)
-        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
-        .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-        .args(["-c", "max_connections=300"])
-        .stdout(Stdio::null())
-        .stderr(log);
-    // SAFETY: prctl is async-signal-safe; this runs in the child before exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-            Ok(())
-        });
-    }
-    // The parent-death signal follows the spawning *thread*, so spawn from a
-    // thread that lives as long as the test process.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let child = cmd.spawn();
-        tx.send(child.map(|c| c.id())).unwrap();
-        loop {
-            std::thread::park();
-        }
-    });
-    rx.recv().unwrap().expect("spawn postgres");
+    let server = Server { port, bin, ids, dir };
+    server.launch();
+    server
+}
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = Command::new(bin.join("pg_isready"))
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+impl Server {
+    /// Starts `postgres` on the data directory and waits until it answers.
+    fn launch(&self) {
+        let (bin, dir, port) = (&self.bin, &self.dir, self.port);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("postgres.log"))
+            .expect("open postgres log");
+        let mut cmd = command(&bin.join("postgres"), self.ids);
+        cmd.arg("-D")
+            .arg(dir.join("data"))
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .args(["-c", "max_connections=300"])
             .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ready {
-            break;
+            .stderr(log);
+        // SAFETY: prctl is async-signal-safe; this runs in the child before exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
         }
-        assert!(Instant::now() < deadline, "postgres did not start; see {}", dir.join("postgres.log").display());
-        std::thread::sleep(Duration::from_millis(100));
+        // The parent-death signal follows the spawning *thread*, so spawn from a
+        // thread that lives as long as the test process.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let child = cmd.spawn();
+            tx.send(child.map(|c| c.id())).unwrap();
+            loop {
+                std::thread::park();
+            }
+        });
+        rx.recv().unwrap().expect("spawn postgres");
+
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = Command::new(bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                break;
+            }
+            assert!(Instant::now() < deadline, "postgres did not start; see {}", dir.join("postgres.log").display());
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
-    Server { port }
+}
+
+/// Stops the shared server as an operator would in a hurry (`pg_ctl stop
+/// -m fast`: open connections are cut), keeps it down for `down`, and
+/// starts it again (for the fault-injection benchmark).
+#[allow(dead_code)]
+pub fn restart(down: Duration) {
+    let Some(Ok(server)) = SERVER.get() else { panic!("restart before the server started") };
+    let status = command(&server.bin.join("pg_ctl"), server.ids)
+        .args(["-D"])
+        .arg(server.dir.join("data"))
+        .args(["-m", "fast", "-w", "stop"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run pg_ctl");
+    assert!(status.success(), "pg_ctl stop failed");
+    std::thread::sleep(down);
+    server.launch();
 }

@@ -35,17 +35,24 @@ impl SmtpSink {
 
     /// Every message received so far, raw, in arrival order.
     pub fn messages(&self) -> Vec<String> {
-        let mut files: Vec<(u32, String)> = std::fs::read_dir(self.dir.path())
+        self.arrivals().into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// Every message received so far with the time it was stored, in
+    /// arrival order.
+    pub fn arrivals(&self) -> Vec<(std::time::SystemTime, String)> {
+        let mut files: Vec<(u32, std::time::SystemTime, String)> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .flatten()
             .filter_map(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
                 let n = name.strip_suffix(".eml")?.parse().ok()?;
-                Some((n, std::fs::read_to_string(e.path()).unwrap()))
+                let at = e.metadata().ok()?.modified().ok()?;
+                Some((n, at, std::fs::read_to_string(e.path()).unwrap()))
             })
             .collect();
-        files.sort();
-        files.into_iter().map(|(_, m)| m).collect()
+        files.sort_by_key(|f| f.0);
+        files.into_iter().map(|(_, at, m)| (at, m)).collect()
     }
 }
 
