@@ -208,6 +208,11 @@ fn write_desk(dir: &Path, size: Size, teams: usize) {
             &format!("[[teams]]\nname = \"Team {t}\"\nslack_channel = \"C0T{t:06}\"\ncalendar = \"umich\"\n\n");
     }
     std::fs::write(dir.join("directory.toml"), directory).unwrap();
+    // Open all hours: the clients' receipts (customer mail) are not held to
+    // business hours, whenever the run is.
+    std::fs::create_dir_all(dir.join("calendars")).unwrap();
+    let always = "time_zone = \"America/Detroit\"\nbusiness_day_start = \"00:00\"\nbusiness_day_end = \"23:59\"\nweekend = []\nholidays = []\n";
+    std::fs::write(dir.join("calendars/umich.toml"), always).unwrap();
     let shipped = std::fs::read_to_string(repo("config/escalation.toml")).unwrap();
     let mut policy = shipped;
     for (minutes, secs) in ["15m", "20m", "30m"].iter().zip(size.steps) {
@@ -232,12 +237,11 @@ fn start_replica(dir: &Path, i: usize, db: &str, slack: &str, smtp: &str, size: 
          [outbox]\nbatch_size = {BATCH}\nemail_concurrency = 16\npoll_interval_ms = 200\n\
          [api]\ntokens = [{{ name = \"chaos\", token = \"chaos-token\", roles = [\"dispatcher\"] }}]\n\
          [directory]\nfile = \"{d}/directory.toml\"\n[templates]\ndir = \"{templates}\"\n\
-         [refresh]\ncalendars_dir = \"{calendars}\"\n[service]\nescalation_policy = \"{d}/escalation.toml\"\n\
+         [refresh]\ncalendars_dir = \"{d}/calendars\"\n[service]\nescalation_policy = \"{d}/escalation.toml\"\n\
          [inbound]\nsmtp_bind = \"127.0.0.1:0\"\n[log]\nformat = \"json\"\nfilter = \"warn\"\n",
         lease = size.lease_seconds,
         token = fake_slack::TOKEN,
         templates = repo("templates"),
-        calendars = repo("config/calendars"),
     );
     let config = dir.join(format!("replica{i}.toml"));
     std::fs::write(&config, settings).unwrap();
