@@ -114,6 +114,9 @@ pub(super) async fn commit_change(
                         hours: calendar.filter(|_| t.channel == Channel::Email),
                     };
                     insert_message(conn, &m, now, routing.release(m.hours, now)).await?;
+                    if t.parked {
+                        park(conn, &t.key).await?;
+                    }
                 }
             }
             Effect::Itsm(request) => {
@@ -212,5 +215,11 @@ pub(super) async fn commit_change(
             }
         }
     }
+    Ok(())
+}
+
+/// Keeps a message as a record only: it is never claimed or sent.
+async fn park(conn: &mut AnyConnection, key: &str) -> Result<()> {
+    sqlx::query("UPDATE outbox SET status = 'parked' WHERE dedupe_key = $1").bind(key).execute(&mut *conn).await?;
     Ok(())
 }

@@ -19,11 +19,15 @@ pub(super) struct Target {
     pub to: String,
     pub name: String,
     pub person: Option<PersonId>,
+    /// A decision about an approval request that is being posted right now
+    /// (no address to edit yet): kept as a record, never sent; the
+    /// dispatcher edits the request from it once the post is recorded.
+    pub parked: bool,
 }
 
 fn target(key: String, address: Address, name: String) -> Target {
     let (channel, to) = address.route();
-    Target { key, channel, to, name, person: None }
+    Target { key, channel, to, name, person: None, parked: false }
 }
 
 fn to_person(key: String, p: crate::domain::Person, as_customer: bool) -> Target {
@@ -139,24 +143,28 @@ async fn approval_messages(conn: &mut AnyConnection, ticket: TicketRef, n: &Noti
         .await?;
     }
     let rows = sqlx::query(
-        "SELECT o.id, o.external_id, p.id AS person_id, p.name FROM outbox o
+        "SELECT o.id, o.external_id, o.status, p.id AS person_id, p.name FROM outbox o
          LEFT JOIN people p ON p.slack_user = o.recipient
          WHERE o.ticket = $1 AND o.template = $2 AND o.channel = $3
-            AND o.status = 'sent' AND o.external_id IS NOT NULL ORDER BY o.id",
+            AND ((o.status = 'sent' AND o.external_id IS NOT NULL) OR (o.status = 'sending' AND $4))
+         ORDER BY o.id",
     )
     .bind(ticket.to_string())
     .bind(request)
     .bind(<&str>::from(Channel::Slack))
+    .bind(n.template == Template::ApprovalDecided)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|r| {
+            let parked = r.try_get::<String, _>("status")? == "sending";
             Ok(Target {
                 key: format!("{}/{}", n.dedupe_key, r.try_get::<i64, _>("id")?),
                 channel: Channel::SlackUpdate,
-                to: r.try_get("external_id")?,
+                to: r.try_get::<Option<String>, _>("external_id")?.unwrap_or_default(),
                 name: r.try_get::<Option<String>, _>("name")?.unwrap_or_else(|| "approvers".into()),
                 person: r.try_get::<Option<i64>, _>("person_id")?.map(PersonId),
+                parked,
             })
         })
         .collect()

@@ -111,31 +111,51 @@ async fn approvers_approve_once_and_everyone_else_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_at_the_decision_ends_showing_it_on_sqlite() {
-    a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(None).await;
+    a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(None, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_at_the_decision_ends_showing_it_on_postgres() {
     let url = crate::support::postgres::fresh_database_url().await;
-    a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(Some(url)).await;
+    a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(Some(url), 1).await;
 }
 
-async fn a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(database_url: Option<String>) {
+/// Both requests are being posted (side by side) when the decision comes:
+/// neither has a message to edit yet, and both end showing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_in_flight_at_the_decision_ends_showing_it_on_sqlite() {
+    a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(None, 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_in_flight_at_the_decision_ends_showing_it_on_postgres() {
+    let url = crate::support::postgres::fresh_database_url().await;
+    a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(Some(url), 0).await;
+}
+
+/// Slack answers `answered` approval requests and holds the rest while the
+/// decision is taken.
+async fn a_request_slack_was_still_posting_when_the_decision_came_ends_showing_it(
+    database_url: Option<String>,
+    answered: usize,
+) {
     let fake = FakeSlack::start().await;
     let app = TestApp::builder().database(database_url).slack(&fake).start().await;
     let store = &app.res.store;
     let f = fixture(store).await;
     store.upsert_person(&person("Abe Approver", "abe@example.edu", "UABE00001", vec![Role::Approver])).await.unwrap();
     let t = app.create(&f, "SLOW1").await;
-    // Slack answers Ann's request, then holds Abe's: it is in flight, claimed by the dispatcher.
-    fake.hold_after(1);
+    // Slack answers `answered` requests, then holds the others: in flight, claimed by the dispatcher.
+    fake.hold_after(answered);
     let walked =
         RefreshEvent::WizardCompleted { needs_approval: true, location: None, shipping_address: None, answers: None };
     app.workflow().refresh(t, &Actor::System, walked).await.unwrap();
     let r = TicketRef::from(t).to_string();
     let decide_meanwhile = async {
         // The delivery round is on the other branch; Slack holds Abe's post.
-        while !(fake.posted().len() == 1 && fake.calls().iter().filter(|c| *c == "chat.postMessage").count() == 2) {
+        while !(fake.posted().len() == answered
+            && fake.calls().iter().filter(|c| *c == "chat.postMessage").count() == 2)
+        {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         app.click(&fake, "UANN00001", "trigger-ann", "approve", &r).await;
