@@ -145,18 +145,24 @@ impl Store {
         limit: i64,
         with_tdx: bool,
     ) -> Result<Vec<Claimed>> {
-        let mut tx = self.pool.begin().await?;
-        Serial::OutboxClaim.take(&mut tx, self.backend).await?;
-        let rows = sqlx::query(CLAIM.sql(self.backend))
+        let claim = sqlx::query(CLAIM.sql(self.backend))
             .bind(ms(now))
             .bind(ms(holder.until(now)))
             .bind(limit)
             .bind(with_tdx)
             .bind(<&str>::from(Channel::Tdx))
-            .bind(&*holder.id)
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
+            .bind(&*holder.id);
+        let rows = match self.backend {
+            // One statement: SQLite's single writer already takes turns.
+            Backend::Sqlite => claim.fetch_all(&self.pool).await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                Serial::OutboxClaim.take(&mut tx, self.backend).await?;
+                let rows = claim.fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                rows
+            }
+        };
         let mut claimed = rows.iter().map(claimed_from_row).collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|c| (c.not_before, c.id));
         Ok(claimed)
