@@ -1,8 +1,9 @@
 //! Outbox throughput: 10 000 messages through one dispatcher to the fake
 //! Slack Web API, then 10 000 to a real SMTP server, both on loopback, with
 //! the store on a SQLite file (or `BENCH_DATABASE_URL`). The email figure is
-//! given as a ratio to a plain SMTP client (lettre, the same pool size, no
-//! database) sending the same mails into the same server in the same run.
+//! given as a ratio to a plain SMTP client (Python's smtplib on as many
+//! connections, no database) sending the same mail into the same server in
+//! the same run.
 //!
 //! `cargo bench --bench outbox` runs the full size; under `cargo test` it
 //! runs 50 messages of each, as a smoke test of the benchmark itself.
@@ -26,7 +27,6 @@ use deskbell::domain::{Channel, Template};
 use deskbell::outbox::Dispatcher;
 use deskbell::store::{NewMessage, Store};
 use deskbell::templates::{Templates, sample_context};
-use futures::StreamExt;
 use secrecy::SecretString;
 
 async fn store(dir: &std::path::Path) -> Store {
@@ -73,35 +73,36 @@ fn report(what: &str, n: usize, start: Instant) -> f64 {
     n as f64 / secs
 }
 
-/// The reference: the same customer mails rendered up front and sent by a
-/// plain SMTP client, `concurrency` at a time, with nothing recorded.
-async fn plain_smtp(url: &str, n: usize, concurrency: usize, templates: &Templates) -> f64 {
-    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .unwrap()
-        .pool_config(lettre::transport::smtp::PoolConfig::new().max_size(concurrency as u32))
-        .build();
+/// The reference: Python's `smtplib`, a plain SMTP client, sending the
+/// same customer mail (rendered once) `concurrency` connections at a time,
+/// with nothing recorded.
+async fn plain_smtp(port: u16, n: usize, concurrency: usize, templates: &Templates) -> f64 {
     let mail = templates.email(Template::CustomerBegin, &sample_context(Template::CustomerBegin, "umich")).unwrap();
-    let messages: Vec<Message> = (0..n)
-        .map(|i| {
-            Message::builder()
-                .from("Service Desk <servicedesk@example.edu>".parse().unwrap())
-                .to(format!("customer{i}@example.edu").parse().unwrap())
-                .subject(mail.subject.clone())
-                .multipart(lettre::message::MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
-                .unwrap()
-        })
-        .collect();
+    let body = format!(
+        "From: Service Desk <servicedesk@example.edu>\r\nSubject: {}\r\nContent-Type: text/html\r\n\r\n{}",
+        mail.subject, mail.html
+    );
+    let script = r#"
+import smtplib, sys, threading
+port, n, k, body = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.stdin.read()
+def run(part):
+    s = smtplib.SMTP("127.0.0.1", port)
+    for i in part:
+        s.sendmail("servicedesk@example.edu", [f"customer{i}@example.edu"], body.encode())
+    s.quit()
+threads = [threading.Thread(target=run, args=(range(j, n, k),)) for j in range(k)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+"#;
     let start = Instant::now();
-    futures::stream::iter(messages)
-        .for_each_concurrent(concurrency, |m| {
-            let t = &transport;
-            async move {
-                t.send(m).await.unwrap();
-            }
-        })
-        .await;
-    report("plain SMTP client (lettre)", n, start)
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script, &port.to_string(), &n.to_string(), &concurrency.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), body.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success(), "the reference client failed");
+    report("plain SMTP client (smtplib)", n, start)
 }
 
 #[tokio::main]
@@ -130,7 +131,7 @@ async fn main() {
     drain(&dispatcher, n, "slack chat.postMessage").await;
     assert_eq!(slack_fake.posted().len(), n);
 
-    let reference = plain_smtp(&sink.url(), n, 16, &templates).await;
+    let reference = plain_smtp(sink.port, n, 16, &templates).await;
     let mail_store = store(&dir.path().join("mail")).await;
     fill(&mail_store, n, Channel::Email, Template::CustomerBegin, |i| format!("customer{i}@example.edu")).await;
     let email = EmailChannel {

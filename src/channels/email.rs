@@ -1,23 +1,23 @@
-//! Email over SMTP (lettre, pooled; STARTTLS or TLS from the URL), or into
-//! `.eml` files when no SMTP server is configured, as in the demo.
+//! Email over SMTP (lettre on our own pooled connections; STARTTLS or TLS
+//! from the URL), or into `.eml` files when no SMTP server is configured,
+//! as in the demo.
 
 use std::path::PathBuf;
 
+use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::Error as SmtpError;
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::SendError;
 use super::reply_token::reply_address;
+use super::smtp_pool::SmtpPool;
 use crate::domain::{Email, Template, TicketRef};
 use crate::templates::RenderedEmail;
 
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(SmtpPool),
     /// Writes each message to `DIR/<outbox id>-<template>.eml`.
     Files(PathBuf),
 }
@@ -43,30 +43,17 @@ impl Mailer {
     /// (TLS) or `smtp://127.0.0.1:2525` (plain, for a local relay).
     /// `connections` is the pool size: as many as emails sent at once.
     pub fn smtp(url: &SecretString, connections: u32) -> Result<Self, String> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
-            .map_err(|e| format!("email.smtp_url: {e}"))?
-            .pool_config(PoolConfig::new().max_size(connections))
-            .build();
-        Ok(Self::Smtp(transport))
+        let pool = SmtpPool::from_url(url.expose_secret(), connections).map_err(|e| format!("email.smtp_url: {e}"))?;
+        Ok(Self::Smtp(pool))
     }
-}
 
-impl Mailer {
     /// Whether the SMTP server answers (a connection and EHLO).
     pub async fn check(&self) -> Result<String, SendError> {
         match self {
-            Self::Smtp(t) => match t.test_connection().await {
-                Ok(true) => Ok("ok".into()),
-                Ok(false) => Err(SendError::Transient("the SMTP server did not answer".into())),
-                Err(e) => Err(classify(&e)),
-            },
+            Self::Smtp(pool) => pool.check().await.map(|()| "ok".into()),
             Self::Files(dir) => Ok(format!("not configured: mail goes to {}", dir.display())),
         }
     }
-}
-
-fn classify(e: &SmtpError) -> SendError {
-    if e.is_permanent() { SendError::Permanent(e.to_string()) } else { SendError::Transient(e.to_string()) }
 }
 
 impl EmailChannel {
@@ -105,9 +92,7 @@ impl EmailChannel {
     pub async fn send(&self, m: &Outgoing<'_>, mail: &RenderedEmail) -> Result<String, SendError> {
         let message = self.build(m, mail)?;
         match &self.mailer {
-            Mailer::Smtp(transport) => {
-                transport.send(message).await.map_err(|e| classify(&e))?;
-            }
+            Mailer::Smtp(pool) => pool.send(&message).await?,
             Mailer::Files(dir) => {
                 let path = dir.join(format!("{}-{}.eml", m.outbox_id, m.template));
                 tokio::fs::create_dir_all(dir)

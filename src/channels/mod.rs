@@ -5,6 +5,7 @@
 pub mod email;
 pub mod reply_token;
 pub mod slack;
+mod smtp_pool;
 
 use std::time::Duration;
 
