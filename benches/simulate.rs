@@ -52,8 +52,18 @@ fn scenario(tickets: usize, incidents: usize) -> String {
     s
 }
 
-#[tokio::main]
-async fn main() {
+/// The same simulation on a multi-threaded runtime (as `simulate` ran
+/// before 2026-12-02) and on one thread (as the command runs it now).
+fn main() {
+    let multi = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let before = multi.block_on(run("multi-threaded runtime"));
+    let single = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let now = single.block_on(run("one thread (the command)"));
+    println!("simulate on one thread: {:.2}x the multi-threaded runtime's speed", before / now);
+}
+
+/// Runs the scenario; seconds taken.
+async fn run(runtime: &str) -> f64 {
     let full = std::env::args().any(|a| a == "--bench");
     let (tickets, incidents) = if full { (10_000, 1_000) } else { (200, 20) };
     let dir = tempfile::tempdir().unwrap();
@@ -69,7 +79,8 @@ async fn main() {
     let lines = out.lines().count();
     assert!(lines > tickets * 3, "every ticket produced messages and status changes ({lines} lines)");
     println!(
-        "simulate: 90 days, {tickets} refresh tickets and {incidents} incidents: {lines} lines in {:.1} s",
+        "simulate ({runtime}): 90 days, {tickets} refresh tickets and {incidents} incidents: {lines} lines in {:.1} s",
         took.as_secs_f64()
     );
+    took.as_secs_f64()
 }

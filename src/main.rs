@@ -6,9 +6,23 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match deskbell::cli::run(deskbell::cli::Cli::parse()).await {
+fn main() -> ExitCode {
+    let cli = deskbell::cli::Cli::parse();
+    // A simulation is one long chain of database round trips: on a single
+    // thread each hand-off to sqlx's SQLite worker wakes no other scheduler
+    // thread (benches/simulate measures both).
+    let mut runtime = match cli.is_simulation() {
+        true => tokio::runtime::Builder::new_current_thread(),
+        false => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match runtime.enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(deskbell::cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

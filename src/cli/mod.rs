@@ -156,10 +156,17 @@ fn template_names() -> clap::builder::PossibleValuesParser {
     Template::iter().map(<&str>::from).collect::<Vec<_>>().into()
 }
 
+impl Cli {
+    /// Whether this is `deskbell simulate`, which runs on one thread.
+    pub fn is_simulation(&self) -> bool {
+        matches!(self.command, Command::Simulate { .. })
+    }
+}
+
 /// Runs one command with the settings it names.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut settings = Settings::load(cli.config.as_deref())?;
-    if matches!(cli.command, Command::Simulate { .. }) {
+    if cli.is_simulation() {
         // The report is the output; the engine's own progress is noise there.
         settings.log.filter = "warn".into();
     }
