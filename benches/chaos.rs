@@ -338,6 +338,9 @@ struct Counts {
     duplicates: usize,
     missed: usize,
     late: Vec<f64>,
+    /// How long after its due time each message was queued (s): a ping's
+    /// timer firing late, as opposed to its delivery.
+    queued: Vec<f64>,
 }
 
 async fn measure(
@@ -390,6 +393,7 @@ async fn measure(
         let id = if channel == "email" { email.message_id(&key) } else { key.clone() };
         let c = counts.entry(channel.clone()).or_default();
         c.expected += 1;
+        c.queued.push((created - due(&key, created)) as f64 / 1000.0);
         match received.get(&(channel, id)) {
             Some(times) => {
                 c.delivered += 1;
@@ -430,19 +434,21 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 impl Report {
     fn print(&self) {
         println!("\nscenario {} (incidents opened in {:.1} s)", self.fault.name(), self.opening.as_secs_f64());
-        println!("  channel  expected delivered duplicates missed  late p50    p99    max (s)");
+        println!("  channel  expected delivered duplicates missed  late p50    p99    max  queued p99 (s)");
         for (name, c) in &self.channels {
-            let mut late = c.late.clone();
+            let (mut late, mut queued) = (c.late.clone(), c.queued.clone());
             late.sort_by(f64::total_cmp);
+            queued.sort_by(f64::total_cmp);
             println!(
-                "  {name:<8} {:>8} {:>9} {:>10} {:>6} {:>9.2} {:>6.2} {:>6.2}",
+                "  {name:<8} {:>8} {:>9} {:>10} {:>6} {:>9.2} {:>6.2} {:>6.2} {:>11.2}",
                 c.expected,
                 c.delivered,
                 c.duplicates,
                 c.missed,
                 percentile(&late, 0.5),
                 percentile(&late, 0.99),
-                late.last().copied().unwrap_or(0.0)
+                late.last().copied().unwrap_or(0.0),
+                percentile(&queued, 0.99)
             );
         }
         println!("  most posts one Slack channel received within one second: {}", self.burst);

@@ -1,17 +1,20 @@
 //! `deskbell simulate` speed: a 90-day scenario with 10 000 refresh tickets
 //! (created over the first month; half walk the wizard three days later,
 //! half never do and run through reminders and expiry) and 1 000 P2
-//! incidents (assigned after 40 minutes, resolved an hour later).
+//! incidents (assigned after 40 minutes, resolved an hour later), run by
+//! the `deskbell` binary as a user runs it.
 //!
-//! `cargo bench --bench simulate` runs the full size; under `cargo test` it
-//! runs 200 tickets as a smoke test.
+//! `cargo bench --bench simulate -- --against BIN` also runs an earlier
+//! release's binary on the same file in the same run, and checks that both
+//! print the same bytes (`scripts/simulate-against REV` builds REV and does
+//! this). Under `cargo test` it runs 200 tickets as a smoke test.
 
 use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, FixedOffset};
-use deskbell::config::Settings;
-use deskbell::simulate::{Format, simulate};
 
 fn scenario(tickets: usize, incidents: usize) -> String {
     let start: DateTime<FixedOffset> = "2026-09-01T08:00:00-04:00".parse().unwrap();
@@ -52,35 +55,47 @@ fn scenario(tickets: usize, incidents: usize) -> String {
     s
 }
 
-/// The same simulation on a multi-threaded runtime (as `simulate` ran
-/// before 2026-12-02) and on one thread (as the command runs it now).
 fn main() {
-    let multi = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let before = multi.block_on(run("multi-threaded runtime"));
-    let single = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let now = single.block_on(run("one thread (the command)"));
-    println!("simulate on one thread: {:.2}x the multi-threaded runtime's speed", before / now);
-}
-
-/// Runs the scenario; seconds taken.
-async fn run(runtime: &str) -> f64 {
-    let full = std::env::args().any(|a| a == "--bench");
+    let args: Vec<String> = std::env::args().collect();
+    let full = args.iter().any(|a| a == "--bench");
+    let against = args.iter().position(|a| a == "--against").and_then(|i| args.get(i + 1));
     let (tickets, incidents) = if full { (10_000, 1_000) } else { (200, 20) };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.toml");
     std::fs::write(&file, scenario(tickets, incidents)).unwrap();
-    let mut settings = Settings::default();
-    settings.refresh.calendars_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/calendars").into();
-    settings.templates.dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates").into();
-    settings.service.escalation_policy = concat!(env!("CARGO_MANIFEST_DIR"), "/config/escalation.toml").into();
+    let config = dir.path().join("deskbell.toml");
+    let repo = env!("CARGO_MANIFEST_DIR");
+    std::fs::write(
+        &config,
+        format!(
+            "[refresh]\ncalendars_dir = \"{repo}/config/calendars\"\n[templates]\ndir = \"{repo}/templates\"\n\
+             [service]\nescalation_policy = \"{repo}/config/escalation.toml\"\n"
+        ),
+    )
+    .unwrap();
+    println!("simulate: 90 days, {tickets} refresh tickets and {incidents} incidents");
+    let before = against.map(|bin| run(bin.as_ref(), &config, &file, "before"));
+    let now = run(env!("CARGO_BIN_EXE_deskbell").as_ref(), &config, &file, "now");
+    assert!(now.lines > tickets * 3, "every ticket produced messages and status changes ({} lines)", now.lines);
+    if let Some(before) = before {
+        assert!(before.output == now.output, "both releases print the same report");
+        println!("simulate now: {:.2}x the speed before, the same {} bytes", before.took / now.took, now.output.len());
+    }
+}
+
+struct Run {
+    took: f64,
+    lines: usize,
+    output: Vec<u8>,
+}
+
+/// Runs `bin simulate` on the scenario as a user would.
+fn run(bin: &Path, config: &Path, file: &Path, label: &str) -> Run {
     let start = Instant::now();
-    let out = simulate(settings, &file, Format::Jsonl).await.unwrap();
-    let took = start.elapsed();
-    let lines = out.lines().count();
-    assert!(lines > tickets * 3, "every ticket produced messages and status changes ({lines} lines)");
-    println!(
-        "simulate ({runtime}): 90 days, {tickets} refresh tickets and {incidents} incidents: {lines} lines in {:.1} s",
-        took.as_secs_f64()
-    );
-    took.as_secs_f64()
+    let out = Command::new(bin).arg("--config").arg(config).arg("simulate").arg(file).output().expect("run deskbell");
+    let took = start.elapsed().as_secs_f64();
+    assert!(out.status.success(), "{}: {}", bin.display(), String::from_utf8_lossy(&out.stderr));
+    let lines = out.stdout.iter().filter(|b| **b == b'\n').count();
+    println!("  {label:<6} {}: {lines} lines in {took:.1} s", bin.display());
+    Run { took, lines, output: out.stdout }
 }

@@ -9,10 +9,13 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = deskbell::cli::Cli::parse();
     // A simulation is one long chain of database round trips: on a single
-    // thread each hand-off to sqlx's SQLite worker wakes no other scheduler
-    // thread (benches/simulate measures both).
+    // thread and a single CPU each hand-off to sqlx's SQLite worker wakes no
+    // other thread or core (benches/simulate measures it).
     let mut runtime = match cli.is_simulation() {
-        true => tokio::runtime::Builder::new_current_thread(),
+        true => {
+            deskbell::simulate::keep_to_one_cpu();
+            tokio::runtime::Builder::new_current_thread()
+        }
         false => tokio::runtime::Builder::new_multi_thread(),
     };
     let runtime = match runtime.enable_all().build() {

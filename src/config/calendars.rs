@@ -53,11 +53,14 @@ impl Calendars {
 
     /// The team's calendar, or an error naming the team and the calendar.
     pub fn for_team(&self, team: &SupportTeam) -> Result<&Arc<BusinessCalendar>, ConfigError> {
-        self.get(&team.calendar).ok_or_else(|| {
-            ConfigError(format!(
-                "team '{}' uses calendar '{}', which is not in the calendars directory",
-                team.name, team.calendar
-            ))
+        self.of_team(&team.name, &team.calendar)
+    }
+
+    /// The calendar `calendar` of the team called `team`, or an error
+    /// naming both.
+    pub fn of_team(&self, team: &str, calendar: &str) -> Result<&Arc<BusinessCalendar>, ConfigError> {
+        self.get(calendar).ok_or_else(|| {
+            ConfigError(format!("team '{team}' uses calendar '{calendar}', which is not in the calendars directory"))
         })
     }
 }

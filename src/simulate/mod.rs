@@ -17,6 +17,19 @@ use crate::config::Settings;
 use crate::startup::Resources;
 use run::Line;
 
+/// Keeps the calling thread, and the threads it starts from now on (the
+/// runtime's, sqlx's SQLite worker), on one CPU. A simulation is one chain
+/// of round trips between the runtime and the SQLite worker: on one CPU
+/// each hand-off is a plain context switch, where across CPUs it is a
+/// wake-up of a sleeping core (about 5x slower end to end; benches/simulate
+/// measures it). Call it before the runtime is built; where the platform
+/// cannot pin, nothing changes.
+pub fn keep_to_one_cpu() {
+    if let Some(first) = core_affinity::get_core_ids().and_then(|ids| ids.into_iter().next()) {
+        core_affinity::set_for_current(first);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Jsonl,

@@ -192,14 +192,25 @@ pub struct Event {
     pub action: Action,
 }
 
-fn line(text: &str, at: usize) -> usize {
-    text[..at.min(text.len())].matches('\n').count() + 1
+/// Line numbers of byte offsets, from the newlines' offsets counted once
+/// (a scenario has one event per few lines, tens of thousands of them).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(text: &str) -> Self {
+        Lines(text.match_indices('\n').map(|(i, _)| i).collect())
+    }
+
+    fn at(&self, offset: usize) -> usize {
+        self.0.partition_point(|&newline| newline < offset) + 1
+    }
 }
 
 /// Reads and checks a scenario; errors are `line: why`.
 pub fn parse(text: &str) -> Result<(Scenario, Vec<Event>), String> {
+    let lines = Lines::of(text);
     let mut scenario: Scenario = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| line(text, s.start)).unwrap_or(1);
+        let at = e.span().map(|s| lines.at(s.start)).unwrap_or(1);
         format!("{at}: {}", crate::config::one_line(e.message()))
     })?;
     if scenario.end <= scenario.start {
@@ -208,7 +219,7 @@ pub fn parse(text: &str) -> Result<(Scenario, Vec<Event>), String> {
     let (mut refresh, mut service) = (0, 0);
     let mut events = Vec::new();
     for spanned in std::mem::take(&mut scenario.events) {
-        let l = line(text, spanned.span().start);
+        let l = lines.at(spanned.span().start);
         let e = spanned.into_inner();
         let ticket = TicketRef::parse(&e.ticket).map_err(|err| format!("{l}: {err}"))?;
         if e.at < scenario.start || e.at > scenario.end {

@@ -40,7 +40,7 @@ pub use jobs::JobRun;
 pub use kpis::Kpis;
 pub use leases::{DEFAULT_LEASE_SECONDS, Holder, keep_alive};
 pub use outbox::{Claimed, Delivery, Finished, NewMessage, Outcome, OwnedMessage};
-pub use refresh::{ApproverDigest, RefreshChange, Versioned};
+pub use refresh::{ApproverDigest, RefreshChange, TeamCalendar, Versioned};
 pub use service::ServiceMove;
 pub use timers::DueTimer;
 

@@ -35,11 +35,25 @@ pub struct ApproverDigest {
     pub tickets: Vec<serde_json::Value>,
 }
 
-/// A value as read, with the row version a save must still find.
+/// A ticket as read, with the row version a save must still find and its
+/// team's calendar (read in the same query: every change needs it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned<T> {
     pub value: T,
     pub version: i64,
+    pub team: TeamCalendar,
+}
+
+/// A team's name and the name of its business calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamCalendar {
+    pub name: String,
+    pub calendar: String,
+}
+
+/// Read from `tm.name AS team_name, tm.calendar AS team_calendar`.
+pub(super) fn team_calendar(row: &AnyRow) -> Result<TeamCalendar> {
+    Ok(TeamCalendar { name: row.try_get("team_name")?, calendar: row.try_get("team_calendar")? })
 }
 
 fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
@@ -80,7 +94,7 @@ fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
         reschedules: u32::try_from(row.try_get::<i64, _>("reschedules")?).unwrap_or(u32::MAX),
         created_at: from_ms(row.try_get("created_at")?)?,
     };
-    Ok(Versioned { value, version: row.try_get("version")? })
+    Ok(Versioned { value, version: row.try_get("version")?, team: team_calendar(row)? })
 }
 
 /// A nullable JSON column as its value.
@@ -295,11 +309,14 @@ impl Store {
     }
 
     pub async fn load_refresh(&self, id: RefreshTicketId) -> Result<Versioned<RefreshTicket>> {
-        let row = sqlx::query("SELECT * FROM refresh_tickets WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("R-{id}")))?;
+        let row = sqlx::query(
+            "SELECT t.*, tm.name AS team_name, tm.calendar AS team_calendar
+             FROM refresh_tickets t JOIN teams tm ON tm.id = t.team_id WHERE t.id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("R-{id}")))?;
         refresh_from_row(&row)
     }
 

@@ -7,7 +7,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::commit::{Change, Routing, commit_change};
-use super::refresh::Versioned;
+use super::refresh::{Versioned, team_calendar};
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
 use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceTicket};
@@ -36,7 +36,7 @@ fn service_from_row(row: &AnyRow) -> Result<Versioned<ServiceTicket>> {
         response_due_at: opt_from_ms(row.try_get("response_due_at")?)?,
         responded_at: opt_from_ms(row.try_get("responded_at")?)?,
     };
-    Ok(Versioned { value, version: row.try_get("version")? })
+    Ok(Versioned { value, version: row.try_get("version")?, team: team_calendar(row)? })
 }
 
 fn update_row(t: &ServiceTicket, expected: i64, now: DateTime<Utc>) -> Query<'static, Any, AnyArguments> {
@@ -110,11 +110,14 @@ impl Store {
     }
 
     pub async fn load_service(&self, id: ServiceTicketId) -> Result<Versioned<ServiceTicket>> {
-        let row = sqlx::query("SELECT * FROM service_tickets WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("S-{id}")))?;
+        let row = sqlx::query(
+            "SELECT t.*, tm.name AS team_name, tm.calendar AS team_calendar
+             FROM service_tickets t JOIN teams tm ON tm.id = t.team_id WHERE t.id = $1",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("S-{id}")))?;
         service_from_row(&row)
     }
 

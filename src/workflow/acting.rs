@@ -207,7 +207,7 @@ impl Workflow {
             let same = audits.iter().filter(|b| b.at == a.at).map(|b| &b.change);
             ApprovalDecision::in_change(same).map(|d| (a, d))
         });
-        let ticket = self.store.load_refresh(id).await.map_err(about)?.value;
+        let Versioned { value: ticket, team, .. } = self.store.load_refresh(id).await.map_err(about)?;
         let Some((a, verb)) = decided else {
             return Ok(format!("{t} is not waiting for approval (it is {}).", ticket.status));
         };
@@ -215,7 +215,7 @@ impl Workflow {
             Actor::Person(p) => self.store.person(*p).await.map_err(about)?.name,
             other => other.to_string(),
         };
-        let tz = self.calendar(ticket.team).await.map_err(about)?.tz;
+        let tz = self.calendar_of(&team).map_err(about)?.tz;
         Ok(format!("{t} was already {verb} by {by} ({}).", crate::calendar::staff_time(a.at, tz)))
     }
 }

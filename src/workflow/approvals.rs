@@ -31,9 +31,9 @@ impl Workflow {
     pub async fn reroute_approvals(&self) -> Result<usize> {
         let now = self.clock.now();
         let mut moved = 0;
-        for (id, team) in self.store.refresh_in_status(RefreshStatus::RequiresApproval).await? {
+        for (id, _) in self.store.refresh_in_status(RefreshStatus::RequiresApproval).await? {
             let current = self.store.load_refresh(id).await?;
-            let calendar = self.calendar(team).await?;
+            let calendar = self.calendar_of(&current.team)?;
             let ctx = Ctx { now, calendar: &calendar, policy: &self.cadence };
             let (next, effects) = match self.route_approval(current.value.clone(), &ctx).await {
                 Ok(routed) => routed,

@@ -18,7 +18,7 @@ use crate::domain::refresh::{AwayStatus, Cadence, Ctx, NewRefreshTicket, Refresh
 use crate::domain::service::policy::EscalationPolicy;
 use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceEvent, ServiceTicket};
 use crate::domain::{Actor, RefreshTicketId, ServiceTicketId, SlotId, TeamId};
-use crate::store::{RefreshChange, Result, Routing, ServiceMove, Store, StoreError, Versioned};
+use crate::store::{RefreshChange, Result, Routing, ServiceMove, Store, StoreError, TeamCalendar, Versioned};
 
 pub use acting::{Error, Request, Requester};
 pub use jobs::SLOT_HORIZON_DAYS;
@@ -42,6 +42,11 @@ impl Workflow {
     pub async fn calendar(&self, team: TeamId) -> Result<Arc<BusinessCalendar>> {
         let team = self.store.team(team).await?;
         self.calendars.for_team(&team).cloned().map_err(|e| StoreError::Invalid(e.0))
+    }
+
+    /// The calendar of a ticket's team, as read with the ticket.
+    pub fn calendar_of(&self, team: &TeamCalendar) -> Result<Arc<BusinessCalendar>> {
+        self.calendars.of_team(&team.name, &team.calendar).cloned().map_err(|e| StoreError::Invalid(e.0))
     }
 
     pub async fn create_refresh(&self, new: NewRefreshTicket, actor: &Actor) -> Result<RefreshTicket> {
@@ -98,7 +103,7 @@ impl Workflow {
         let now = self.clock.now();
         let mut moves = Vec::with_capacity(events.len());
         for (i, (current, event)) in events.into_iter().enumerate() {
-            let calendar = self.calendar(current.value.team).await.map_err(|e| (i, e))?;
+            let calendar = self.calendar_of(&current.team).map_err(|e| (i, e))?;
             let ctx = Ctx { now, calendar: &calendar, policy: &self.cadence };
             let (next, mut effects) = current.value.apply(event, &ctx).map_err(|e| (i, e.into()))?;
             let (next, routed) = self.route_approval(next, &ctx).await.map_err(|e| (i, e))?;
@@ -152,7 +157,7 @@ impl Workflow {
     /// not yet saved (the caller saves it with what else it writes).
     pub async fn service_move(&self, id: ServiceTicketId, event: ServiceEvent) -> Result<ServiceMove> {
         let current = self.store.load_service(id).await?;
-        let calendar = self.policy.sla_calendar(&*self.calendar(current.value.team).await?);
+        let calendar = self.policy.sla_calendar(&*self.calendar_of(&current.team)?);
         let ctx = ServiceCtx { now: self.clock.now(), calendar: &calendar, policy: &self.policy };
         let (next, effects) = current.value.apply(event, &ctx)?;
         Ok(ServiceMove { current, next, effects })
