@@ -195,7 +195,11 @@ impl Application {
             dispatcher = dispatcher.with_links(links.clone());
         }
         let scheduler = Scheduler {
-            tick: TimerTick::new(workflow.clone(), 500).with_metrics(metrics.clone()).with_holder(holder.clone()),
+            // Small claims, so that replicas share a burst of due steps.
+            tick: TimerTick::new(workflow.clone(), 4 * i64::from(settings.scheduler.timer_concurrency))
+                .with_concurrency(settings.scheduler.timer_concurrency as usize)
+                .with_metrics(metrics.clone())
+                .with_holder(holder.clone()),
             itsm: itsm.clone(),
             jobs: settings.scheduler.schedules().map_err(anyhow::Error::msg)?,
             time_zone: res.zone,

@@ -208,6 +208,8 @@ pub struct SchedulerSettings {
     pub time_zone: Option<chrono_tz::Tz>,
     /// How often due timers (cadence and escalation steps) are fired.
     pub tick_seconds: u64,
+    /// How many tickets' due timers a replica fires at once.
+    pub timer_concurrency: u32,
     /// Slots five weeks ahead from the teams' preferences (nightly).
     pub slot_generation: String,
     /// Invite waiting customers to pick a slot (twice a day).
@@ -229,6 +231,7 @@ impl Default for SchedulerSettings {
         Self {
             time_zone: None,
             tick_seconds: 1,
+            timer_concurrency: 8,
             slot_generation: "0 30 1 * * *".into(),
             slot_discovery: "0 0 7,13 * * *".into(),
             tdx_check: "0 0 6 * * *".into(),
@@ -521,8 +524,8 @@ impl Settings {
             return Err("keys 'tdx.beid' and 'tdx.web_services_key' (or 'tdx.username' and 'tdx.password'): required with tdx.base_url".into());
         }
         self.scheduler.schedules()?;
-        if self.scheduler.tick_seconds == 0 {
-            return Err("key 'scheduler.tick_seconds': expected at least 1".into());
+        if self.scheduler.tick_seconds == 0 || self.scheduler.timer_concurrency == 0 {
+            return Err("keys 'scheduler.tick_seconds', 'timer_concurrency': expected at least 1".into());
         }
         if self.outbox.max_attempts == 0 || self.outbox.batch_size == 0 || self.outbox.email_concurrency == 0 {
             return Err("keys 'outbox.max_attempts', 'batch_size', 'email_concurrency': expected at least 1".into());

@@ -4,7 +4,7 @@
 //! due time it missed instead of skipping it.
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
+use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -64,11 +64,22 @@ const SLACK_LOOKUPS_PER_RUN: i64 = 40;
 impl Scheduler {
     /// Fires due timers, then runs every job that is due.
     pub async fn run_once(&self) -> Result<()> {
+        self.fire_timers().await?;
+        self.run_jobs().await
+    }
+
+    /// Fires every timer that is due, ringing the dispatcher after each batch.
+    async fn fire_timers(&self) -> Result<()> {
         while self.tick.run_once().await? > 0 {
             if let Some(bell) = &self.doorbell {
                 bell.notify_one();
             }
         }
+        Ok(())
+    }
+
+    /// Runs every job that is due.
+    async fn run_jobs(&self) -> Result<()> {
         let store = &self.tick.workflow.store;
         for (job, schedule) in &self.jobs {
             let name: &str = job.into();
@@ -116,16 +127,40 @@ impl Scheduler {
         result.unwrap_or_else(|e| format!("error: {e}"))
     }
 
-    /// Runs every `interval` until `stop` is set.
+    /// Until `stop` is set: fires timers as they fall due (waking for the
+    /// next one, at most an `interval` apart) and looks for due jobs every
+    /// `interval`.
     pub async fn run(&self, mut stop: watch::Receiver<bool>) {
+        let mut jobs_at = Instant::now();
         while !*stop.borrow() {
-            if let Err(e) = self.run_once().await {
+            let mut round = self.fire_timers().await;
+            if round.is_ok() && Instant::now() >= jobs_at {
+                jobs_at = Instant::now() + self.interval;
+                round = self.run_jobs().await;
+            }
+            if let Err(e) = round {
                 tracing::error!(error = %e, "scheduler round failed");
             }
+            let wait = self.until_next_timer().await;
             tokio::select! {
                 _ = stop.changed() => {}
-                _ = tokio::time::sleep(self.interval) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
+        }
+    }
+
+    /// How long to sleep: until the next timer falls due (a step fires when
+    /// it is due, not up to an interval later), at least 50 ms and at most
+    /// `interval`. A timer already due was not claimable just now (another
+    /// replica holds it, or it failed): it waits the interval.
+    async fn until_next_timer(&self) -> StdDuration {
+        const SOONEST: StdDuration = StdDuration::from_millis(50);
+        let now = self.tick.workflow.clock.now();
+        match self.tick.workflow.store.next_timer_due().await {
+            Ok(Some(due)) if due > now => {
+                (due - now).to_std().unwrap_or_default().clamp(SOONEST, self.interval.max(SOONEST))
+            }
+            _ => self.interval,
         }
     }
 }

@@ -3,8 +3,10 @@
 //! transaction as the transition it causes, so it fires once; a step whose
 //! ticket moved on is dropped.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures::{TryStreamExt, stream};
 use tracing::Instrument;
 
 use crate::domain::refresh::RefreshEvent;
@@ -19,13 +21,23 @@ pub struct TimerTick {
     pub batch: i64,
     /// Holds the claims of the timers being fired (and of the cron runs).
     pub holder: Holder,
+    /// Tickets whose timers are fired at once, each in its own transaction.
+    concurrency: usize,
     metrics: Arc<Metrics>,
 }
 
 impl TimerTick {
-    /// Claims up to `batch` due timers at a time, under a holder of its own.
+    /// Claims up to `batch` due timers at a time, under a holder of its own,
+    /// and fires them one at a time (so a simulation is reproducible).
     pub fn new(workflow: Workflow, batch: i64) -> Self {
-        Self { workflow, batch, holder: Holder::default(), metrics: Arc::default() }
+        Self { workflow, batch, holder: Holder::default(), concurrency: 1, metrics: Arc::default() }
+    }
+
+    /// Fires the timers of up to `tickets` tickets at once: a burst of
+    /// steps due together (a major incident's pings) is not fired one
+    /// transaction after another.
+    pub fn with_concurrency(self, tickets: usize) -> Self {
+        Self { concurrency: tickets.max(1), ..self }
     }
 
     /// Claims under `holder` (the process's, whose leases are kept alive).
@@ -43,15 +55,32 @@ impl TimerTick {
         let now = self.workflow.clock.now();
         let store = &self.workflow.store;
         let due = store.claim_due_timers(now, &self.holder, self.batch).await?;
-        for timer in &due {
-            self.metrics.timer_fired(timer.due_at, now);
-            let span = tracing::info_span!("timer", ticket = %timer.ticket, kind = %timer.kind, step = timer.step);
-            self.fire(timer).instrument(span).await?;
+        let count = due.len();
+        // One ticket's timers in due order; the tickets side by side.
+        let mut tickets: Vec<Vec<DueTimer>> = Vec::new();
+        let mut index = HashMap::new();
+        for timer in due {
+            let i = *index.entry(timer.ticket).or_insert_with(|| {
+                tickets.push(Vec::new());
+                tickets.len() - 1
+            });
+            tickets[i].push(timer);
         }
-        if !due.is_empty() {
+        stream::iter(tickets.into_iter().map(Ok))
+            .try_for_each_concurrent(self.concurrency, |timers| async move {
+                for timer in &timers {
+                    self.metrics.timer_fired(timer.due_at, now);
+                    let span =
+                        tracing::info_span!("timer", ticket = %timer.ticket, kind = %timer.kind, step = timer.step);
+                    self.fire(timer).instrument(span).await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        if count > 0 {
             store.release_timers(&self.holder.id).await?;
         }
-        Ok(due.len())
+        Ok(count)
     }
 
     async fn fire(&self, t: &DueTimer) -> Result<()> {

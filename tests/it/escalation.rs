@@ -22,6 +22,7 @@ both_databases!(
     past_the_threshold_the_ticket_goes_up_a_tier,
     waiting_on_the_client_reminds_warns_and_hands_back,
     a_days_kpis_count_closures_breaches_and_what_is_left,
+    a_burst_of_due_steps_is_fired_tickets_side_by_side_each_ticket_in_order,
 );
 
 /// The fixture (Eve is engineer and dispatcher) plus Sam, a service
@@ -285,6 +286,48 @@ async fn waiting_on_the_client_reminds_warns_and_hands_back(store: &Store) {
     assert!(sim.smtp.messages().iter().any(|msg| msg.contains("cara@example.edu")));
 }
 
+/// 24 P1 incidents, all three unassigned steps overdue for each: a tick
+/// firing eight tickets at once queues every ticket's messages once, and
+/// each ticket's in the order of its steps (the same list for every ticket).
+async fn a_burst_of_due_steps_is_fired_tickets_side_by_side_each_ticket_in_order(store: &Store) {
+    use std::sync::Arc;
+
+    use deskbell::clock::{Clock, SimClock};
+    use deskbell::scheduler::TimerTick;
+
+    let d = desk(store).await;
+    let clock = Arc::new(SimClock::new(local(11, 2, 9, 0)));
+    let workflow = crate::support::workflow(store, clock.clone());
+    let mut tickets = Vec::new();
+    for _ in 0..24 {
+        tickets
+            .push(workflow.create_service(crate::support::incident(&d.f, Priority::P1), &Actor::System).await.unwrap());
+    }
+    clock.set(local(11, 2, 9, 31));
+    let tick = TimerTick::new(workflow.clone(), 1_000).with_concurrency(8);
+    while tick.run_once().await.unwrap() > 0 {}
+    assert!(store.next_timer_due().await.unwrap().unwrap() > clock.now(), "no due step left behind");
+    let mut first: Option<Vec<(String, String, String)>> = None;
+    for t in &tickets {
+        let reference = t.reference();
+        let rows = store.outbox_of(reference).await.unwrap();
+        let steps: Vec<u32> = rows
+            .iter()
+            .filter(|r| r.template == "escalation_ping")
+            .map(|r| r.dedupe_key.split('/').nth(3).unwrap().parse().unwrap())
+            .collect();
+        assert!(steps.len() >= 3 && steps.is_sorted(), "{reference}: steps {steps:?} in order");
+        let generic: Vec<_> = rows
+            .into_iter()
+            .map(|r| (r.template, r.recipient, r.dedupe_key.replace(&reference.to_string(), "S-n")))
+            .collect();
+        match &first {
+            None => first = Some(generic),
+            Some(f) => assert_eq!(&generic, f, "{reference} was told what the first ticket was, in that order"),
+        }
+    }
+}
+
 /// Three engine instances (timer tick and dispatcher each) on one
 /// PostgreSQL database; 1 000 P1 tickets, each of its own team, whose
 /// 15-minute ping falls due in the same minute. One instance dies in the
@@ -334,7 +377,7 @@ async fn three_engines_one_killed_mid_tick_send_every_ping_once_on_postgres() {
         workflow.calendars.clone(),
     ));
     let engine = |_| {
-        let tick = TimerTick::new(workflow.clone(), 50);
+        let tick = TimerTick::new(workflow.clone(), 50).with_concurrency(8);
         let email = EmailChannel {
             mailer: Mailer::Files(mail.path().to_owned()),
             from: "Service Desk <servicedesk@example.edu>".parse().unwrap(),
