@@ -171,9 +171,12 @@ async fn scenario(size: Size, fault: Fault) -> Report {
         }
     }
 
-    // Until nothing is left to send (bounded).
+    // Until nothing is left to send (bounded). In the storm one call in
+    // twenty is a 500, so a post may fail three times in a row and wait out
+    // 30 + 60 + 120 s of backoff, its channel's later posts behind it.
     let store = connect(&db).await;
-    let deadline = opened + Duration::from_secs(size.steps[2] + 3 * size.lease_seconds + 120);
+    let backoff = if fault == Fault::SlackStorm { 210 } else { 0 };
+    let deadline = opened + Duration::from_secs(size.steps[2] + 3 * size.lease_seconds + 120 + backoff);
     loop {
         let quiet = opened.elapsed() > Duration::from_secs(size.steps[2] + 2) && pending(&store).await == Some(0);
         if quiet || Instant::now() > deadline {
@@ -184,9 +187,27 @@ async fn scenario(size: Size, fault: Fault) -> Report {
     for r in &mut replicas {
         stop(r);
     }
-    let report = measure(&store, &slack, &sink, size, fault, opening).await;
+    let mut report = measure(&store, &slack, &sink, size, fault, opening).await;
     store.close().await;
+    report.complaints = complaints(dir.path(), size.replicas);
     report
+}
+
+/// What the replicas logged at warn or error, by message, most frequent first.
+fn complaints(dir: &Path, replicas: usize) -> Vec<(usize, String)> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for i in 0..replicas {
+        let log = std::fs::read_to_string(dir.join(format!("replica{i}.log"))).unwrap_or_default();
+        for line in log.lines() {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+            let message = entry["fields"]["message"].as_str().unwrap_or("?");
+            let level = entry["level"].as_str().unwrap_or("?");
+            *counts.entry(format!("{level} {message}")).or_default() += 1;
+        }
+    }
+    let mut sorted: Vec<(usize, String)> = counts.into_iter().map(|(m, n)| (n, m)).collect();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted
 }
 
 /// The desk: a dispatcher, a service manager and a director (pinged by
@@ -329,6 +350,8 @@ struct Report {
     /// Per channel (email, slack): expected, delivered, duplicates, missed, lateness (s).
     channels: Vec<(String, Counts)>,
     burst: usize,
+    /// The replicas' warnings and errors: (count, level and message).
+    complaints: Vec<(usize, String)>,
 }
 
 #[derive(Default)]
@@ -421,7 +444,7 @@ async fn measure(
         .unwrap_or(0);
     let mut channels: Vec<(String, Counts)> = counts.into_iter().collect();
     channels.sort_by(|a, b| a.0.cmp(&b.0));
-    Report { fault, opening, channels, burst }
+    Report { fault, opening, channels, burst, complaints: Vec::new() }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -452,6 +475,9 @@ impl Report {
             );
         }
         println!("  most posts one Slack channel received within one second: {}", self.burst);
+        for (n, message) in self.complaints.iter().take(5) {
+            println!("  logged {n}x: {message}");
+        }
     }
 
     /// The README's promises for this fault.

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{TryStreamExt, stream};
 use tracing::Instrument;
@@ -23,6 +24,10 @@ pub struct TimerTick {
     pub holder: Holder,
     /// Tickets whose timers are fired at once, each in its own transaction.
     concurrency: usize,
+    /// Timers may still be claimed by an earlier round that failed midway
+    /// (the database went away): the heartbeat would keep such claims alive
+    /// for ever, so the next round gives them back first.
+    unreleased: AtomicBool,
     metrics: Arc<Metrics>,
 }
 
@@ -30,7 +35,14 @@ impl TimerTick {
     /// Claims up to `batch` due timers at a time, under a holder of its own,
     /// and fires them one at a time (so a simulation is reproducible).
     pub fn new(workflow: Workflow, batch: i64) -> Self {
-        Self { workflow, batch, holder: Holder::default(), concurrency: 1, metrics: Arc::default() }
+        Self {
+            workflow,
+            batch,
+            holder: Holder::default(),
+            concurrency: 1,
+            unreleased: AtomicBool::new(false),
+            metrics: Arc::default(),
+        }
     }
 
     /// Fires the timers of up to `tickets` tickets at once: a burst of
@@ -52,9 +64,18 @@ impl TimerTick {
 
     /// Fires what is due now; returns how many timers were handled.
     pub async fn run_once(&self) -> Result<usize> {
-        let now = self.workflow.clock.now();
         let store = &self.workflow.store;
+        if self.unreleased.load(Ordering::Acquire) {
+            store.release_timers(&self.holder.id).await?;
+        }
+        let now = self.workflow.clock.now();
+        // A claim that fails may still have claimed (its answer was lost).
+        self.unreleased.store(true, Ordering::Release);
         let due = store.claim_due_timers(now, &self.holder, self.batch).await?;
+        if due.is_empty() {
+            self.unreleased.store(false, Ordering::Release);
+            return Ok(0);
+        }
         let count = due.len();
         // One ticket's timers in due order; the tickets side by side.
         let mut tickets: Vec<Vec<DueTimer>> = Vec::new();
@@ -66,7 +87,7 @@ impl TimerTick {
             });
             tickets[i].push(timer);
         }
-        stream::iter(tickets.into_iter().map(Ok))
+        let fired = stream::iter(tickets.into_iter().map(Ok))
             .try_for_each_concurrent(self.concurrency, |timers| async move {
                 for timer in &timers {
                     self.metrics.timer_fired(timer.due_at, now);
@@ -76,11 +97,11 @@ impl TimerTick {
                 }
                 Ok::<_, StoreError>(())
             })
-            .await?;
-        if count > 0 {
-            store.release_timers(&self.holder.id).await?;
-        }
-        Ok(count)
+            .await;
+        // What was not consumed goes back, whether or not firing failed.
+        store.release_timers(&self.holder.id).await?;
+        self.unreleased.store(false, Ordering::Release);
+        fired.map(|()| count)
     }
 
     async fn fire(&self, t: &DueTimer) -> Result<()> {
