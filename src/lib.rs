@@ -20,6 +20,7 @@ pub mod mail_hours;
 pub mod metrics;
 pub mod net;
 pub mod outbox;
+pub mod queues;
 pub mod scheduler;
 pub mod signing;
 pub mod simulate;

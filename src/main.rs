@@ -11,12 +11,11 @@ fn main() -> ExitCode {
     // A simulation is one long chain of database round trips: on a single
     // thread and a single CPU each hand-off to sqlx's SQLite worker wakes no
     // other thread or core (benches/simulate measures it).
-    let mut runtime = match cli.is_simulation() {
-        true => {
-            deskbell::simulate::keep_to_one_cpu();
-            tokio::runtime::Builder::new_current_thread()
-        }
-        false => tokio::runtime::Builder::new_multi_thread(),
+    let mut runtime = if cli.is_simulation() {
+        deskbell::simulate::keep_to_one_cpu();
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
     };
     let runtime = match runtime.enable_all().build() {
         Ok(r) => r,

@@ -9,13 +9,13 @@ use std::sync::Mutex;
 
 use lettre::Message;
 use lettre::transport::smtp::Error as SmtpError;
-
-use super::SendError;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
+
+use super::SendError;
 
 /// How the connection is secured, from the URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +147,7 @@ impl SmtpPool {
 }
 
 /// A 5xx reply is permanent; anything else may pass on a later attempt.
-pub fn classify(e: &SmtpError) -> SendError {
+fn classify(e: &SmtpError) -> SendError {
     if e.is_permanent() { SendError::Permanent(e.to_string()) } else { SendError::Transient(e.to_string()) }
 }
 

@@ -387,16 +387,7 @@ type Done = mpsc::UnboundedSender<Finished>;
 /// A batch split into queues, one per recipient (a person, a Slack channel,
 /// one posted message), each in the order its messages were queued.
 fn queues(rows: Vec<Claimed>) -> Vec<Vec<Claimed>> {
-    let mut queues: Vec<Vec<Claimed>> = Vec::new();
-    let mut index = std::collections::HashMap::new();
-    for row in rows {
-        let key = (row.channel, row.recipient.clone());
-        let i = *index.entry(key).or_insert_with(|| {
-            queues.push(Vec::new());
-            queues.len() - 1
-        });
-        queues[i].push(row);
-    }
+    let mut queues = crate::queues::by_key(rows, |row| (row.channel, row.recipient.clone()));
     for queue in &mut queues {
         queue.sort_by_key(|r| r.id);
     }

@@ -3,7 +3,6 @@
 //! transaction as the transition it causes, so it fires once; a step whose
 //! ticket moved on is dropped.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -78,15 +77,7 @@ impl TimerTick {
         }
         let count = due.len();
         // One ticket's timers in due order; the tickets side by side.
-        let mut tickets: Vec<Vec<DueTimer>> = Vec::new();
-        let mut index = HashMap::new();
-        for timer in due {
-            let i = *index.entry(timer.ticket).or_insert_with(|| {
-                tickets.push(Vec::new());
-                tickets.len() - 1
-            });
-            tickets[i].push(timer);
-        }
+        let tickets = crate::queues::by_key(due, |timer| timer.ticket);
         let fired = stream::iter(tickets.into_iter().map(Ok))
             .try_for_each_concurrent(self.concurrency, |timers| async move {
                 for timer in &timers {
