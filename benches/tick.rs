@@ -71,6 +71,7 @@ async fn main() {
             routing: Routing::default(),
             clock: Arc::new(SimClock::new(now)),
             policy: Arc::new(deskbell::config::escalation::load("config/escalation.toml".as_ref()).unwrap()),
+            requests: Arc::new(deskbell::config::requests::load("config/service_requests.toml".as_ref()).unwrap()),
             zone: chrono_tz::America::Detroit,
             away: Arc::default(),
         };

@@ -87,6 +87,8 @@ pub async fn stage(res: &Resources, links: Option<&Links>, now: DateTime<Utc>) -
         summary: "Nobody on floor 3 can log in".into(),
         contact,
         team: offered.team,
+        agency: None,
+        request: None,
     };
     let earlier = res.workflow(Arc::new(SimClock::new(now - Duration::minutes(14))));
     let p1 = earlier.create_service(incident, &Actor::System).await?;

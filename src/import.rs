@@ -85,7 +85,7 @@ impl From<StoreError> for ImportError {
     }
 }
 
-fn blank_to_none(s: Option<String>) -> Option<String> {
+pub(crate) fn blank_to_none(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
@@ -176,7 +176,7 @@ pub fn utf8(bytes: Vec<u8>) -> Result<String, ImportError> {
 /// Every checked row, each key once: a bad row or a key seen on an earlier
 /// line is an error naming the line, as is a file without rows; any error
 /// and nothing is applied.
-fn each_once<T, K: Eq + std::hash::Hash>(
+pub(crate) fn each_once<T, K: Eq + std::hash::Hash>(
     checked: Vec<Line<T>>,
     key: impl Fn(&T) -> (K, String),
 ) -> Result<Vec<(u64, T)>, ImportError> {
@@ -204,10 +204,10 @@ fn each_once<T, K: Eq + std::hash::Hash>(
 }
 
 /// A CSV record with its line number, parsed or the reason it could not be.
-type Line<T> = (u64, Result<T, String>);
+pub(crate) type Line<T> = (u64, Result<T, String>);
 
 /// Every record of a CSV. A header that cannot be read is line 1's error.
-fn read_rows<T: serde::de::DeserializeOwned>(csv_text: &str) -> Result<Vec<Line<T>>, ImportError> {
+pub(crate) fn read_rows<T: serde::de::DeserializeOwned>(csv_text: &str) -> Result<Vec<Line<T>>, ImportError> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
     let headers = reader.headers().map_err(|e| ImportError::Rows(vec![format!("line 1: {e}")]))?.clone();
     let mut rows = Vec::new();

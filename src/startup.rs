@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::config::{Calendars, Settings};
 use crate::domain::refresh::{AwayStatus, Cadence};
 use crate::domain::service::policy::EscalationPolicy;
+use crate::domain::service::request::RequestPolicy;
 use crate::http::{self, AppState};
 use crate::inbound::Inbound;
 use crate::itsm::{ItsmSender, TdxClient};
@@ -37,6 +38,7 @@ pub struct Resources {
     pub calendars: Arc<Calendars>,
     pub templates: Arc<Templates>,
     pub escalation: Arc<EscalationPolicy>,
+    pub requests: Arc<RequestPolicy>,
     pub cadence: Arc<Cadence>,
     pub routing: Routing,
     /// The desk's zone, in which the cron jobs run.
@@ -50,6 +52,7 @@ pub struct Policy {
     pub calendars: Arc<Calendars>,
     pub templates: Arc<Templates>,
     pub escalation: Arc<EscalationPolicy>,
+    pub requests: Arc<RequestPolicy>,
     pub cadence: Arc<Cadence>,
     pub zone: Tz,
 }
@@ -65,22 +68,27 @@ pub fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
     }
     let escalation =
         crate::config::escalation::load(&settings.service.escalation_policy).map_err(anyhow::Error::msg)?;
+    let requests = crate::config::requests::load(&settings.service.requests_policy).map_err(anyhow::Error::msg)?;
     let cadence = Arc::new(settings.cadence().map_err(anyhow::Error::msg)?);
-    Ok(Policy { calendars, templates: Arc::new(templates), escalation: Arc::new(escalation), cadence, zone })
+    let (escalation, requests) = (Arc::new(escalation), Arc::new(requests));
+    Ok(Policy { calendars, templates: Arc::new(templates), escalation, requests, cadence, zone })
 }
 
 impl Resources {
     pub async fn open(settings: &Settings) -> anyhow::Result<Self> {
-        let Policy { calendars, templates, escalation, cadence, zone } = load_policy(settings)?;
+        let Policy { calendars, templates, escalation, requests, cadence, zone } = load_policy(settings)?;
         let store = Store::connect(&settings.database.url, settings.database.max_connections)
             .await
             .context("cannot open the database")?;
         store.migrate().await?;
         let mail_hours = MailHours { calendars: calendars.clone(), morning: settings.email.held_mail_at };
-        let routing =
-            Routing { mac_engineering: settings.refresh.mac_engineering_email.clone(), mail_hours: Some(mail_hours) };
+        let routing = Routing {
+            mac_engineering: settings.refresh.mac_engineering_email.clone(),
+            asset_channel: settings.service.asset_channel.clone(),
+            mail_hours: Some(mail_hours),
+        };
         let away = Arc::new(settings.slack.away());
-        Ok(Self { store, calendars, templates, escalation, cadence, routing, zone, away })
+        Ok(Self { store, calendars, templates, escalation, requests, cadence, routing, zone, away })
     }
 
     /// Reads and checks a directory file against the calendars, then
@@ -107,6 +115,7 @@ impl Resources {
             routing: self.routing.clone(),
             clock,
             policy: self.escalation.clone(),
+            requests: self.requests.clone(),
             zone: self.zone,
             away: self.away.clone(),
         }

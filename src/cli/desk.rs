@@ -46,7 +46,8 @@ pub async fn import(settings: &Settings, what: ImportCommand) -> anyhow::Result<
         ImportCommand::People { file }
         | ImportCommand::RefreshBatch { file }
         | ImportCommand::Replacements { file }
-        | ImportCommand::Reschedules { file } => file.clone(),
+        | ImportCommand::Reschedules { file }
+        | ImportCommand::Devices { file } => file.clone(),
     };
     let csv = import::read_csv(&file)?;
     let res = Resources::open(settings).await?;
@@ -67,6 +68,9 @@ pub async fn import(settings: &Settings, what: ImportCommand) -> anyhow::Result<
         ImportCommand::Reschedules { .. } => {
             import::reschedules(&workflow, &csv).await.map(|done| format!("rescheduled {} ticket(s)", done.len()))
         }
+        ImportCommand::Devices { .. } => crate::devices::import(&res.store, &csv, res.zone, SystemClock.now())
+            .await
+            .map(|n| format!("imported {n} device(s)")),
     };
     println!("{}", said.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?);
     Ok(())
@@ -122,5 +126,25 @@ pub async fn jobs(settings: &Settings, limit: i64) -> anyhow::Result<()> {
             took.unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+pub async fn billing(settings: &Settings, at: chrono::NaiveDate) -> anyhow::Result<()> {
+    let res = Resources::open(settings).await?;
+    print!("{}", crate::devices::billing(&res.store, at, res.zone).await?);
+    Ok(())
+}
+
+pub async fn devices_due(settings: &Settings) -> anyhow::Result<()> {
+    let res = Resources::open(settings).await?;
+    let today = SystemClock.now().with_timezone(&res.zone).date_naive();
+    let due = res.store.due_devices(today + chrono::Days::new(res.requests.horizon_days.into()), true).await?;
+    print!("{}", crate::devices::refresh_batch(&due));
+    Ok(())
+}
+
+pub async fn transactions(settings: &Settings, from: chrono::NaiveDate, to: chrono::NaiveDate) -> anyhow::Result<()> {
+    let res = Resources::open(settings).await?;
+    print!("{}", crate::devices::transactions(&res.store, from, to, res.zone).await?);
     Ok(())
 }

@@ -82,6 +82,12 @@ pub enum Command {
     /// Inbound email: list what came in, or process a stored message again.
     #[command(subcommand)]
     Inbound(InboundCommand),
+    /// Managed devices: the billing view, those due for refresh.
+    #[command(subcommand)]
+    Devices(DevicesCommand),
+    /// Reports for the desk's invoice.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// The scheduled jobs with their next due time, then their recent runs.
     Jobs {
         #[arg(long, default_value_t = 20)]
@@ -101,6 +107,30 @@ pub enum InboundCommand {
     },
     /// Process a stored message again (after a failure or a fix).
     Retry { id: i64 },
+}
+
+#[derive(Subcommand)]
+pub enum DevicesCommand {
+    /// Devices in service per agency at the end of a day, as CSV.
+    Billing {
+        #[arg(long)]
+        at: chrono::NaiveDate,
+    },
+    /// Devices in service whose term ends within the policy's horizon and
+    /// that no refresh has yet, as a refresh batch CSV.
+    Due,
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Transactions per agency and kind from one day to another (both
+    /// included), as CSV.
+    Transactions {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        to: chrono::NaiveDate,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,6 +158,10 @@ pub enum ImportCommand {
     Replacements { file: PathBuf },
     /// Move booked appointments in bulk (ticket, slot).
     Reschedules { file: PathBuf },
+    /// Add or update managed devices (serial, platform, agency, team,
+    /// config, in_service, state, model, user_name, user_email, location,
+    /// term_months, warranty_end).
+    Devices { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -205,5 +239,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Inbound(InboundCommand::Retry { id }) => tickets::inbound_retry(&settings, id).await,
         Command::Jobs { limit } => desk::jobs(&settings, limit).await,
+        Command::Devices(DevicesCommand::Billing { at }) => desk::billing(&settings, at).await,
+        Command::Devices(DevicesCommand::Due) => desk::devices_due(&settings).await,
+        Command::Report(ReportCommand::Transactions { from, to }) => desk::transactions(&settings, from, to).await,
     }
 }

@@ -6,6 +6,7 @@
 
 mod calendars;
 pub mod escalation;
+pub mod requests;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -224,6 +225,8 @@ pub struct SchedulerSettings {
     pub kpi_digest: String,
     /// Ask Slack for the ids of staff who have none (users.lookupByEmail).
     pub slack_link: String,
+    /// Tell the refresh admins of devices whose term ends soon (nightly).
+    pub device_lifecycle: String,
 }
 
 impl Default for SchedulerSettings {
@@ -239,6 +242,7 @@ impl Default for SchedulerSettings {
             approval_routing: "0 0 0 * * *".into(),
             kpi_digest: "0 0 7 * * *".into(),
             slack_link: "0 */10 * * * *".into(),
+            device_lifecycle: "0 0 2 * * *".into(),
         }
     }
 }
@@ -273,6 +277,7 @@ impl SchedulerSettings {
                     Job::ApprovalRouting => &self.approval_routing,
                     Job::KpiDigest => &self.kpi_digest,
                     Job::SlackLink => &self.slack_link,
+                    Job::DeviceLifecycle => &self.device_lifecycle,
                 };
                 expr.parse()
                     .map(|s| (job, s))
@@ -395,11 +400,22 @@ pub struct ServiceSettings {
     pub escalation_policy: PathBuf,
     /// The Slack channel the daily KPI digest goes to; none, no digest.
     pub kpi_channel: Option<crate::domain::SlackChannelId>,
+    /// Request kinds, their fields and the transaction kinds (see
+    /// config/service_requests.toml).
+    pub requests_policy: PathBuf,
+    /// The asset team's Slack channel, told when a service request is
+    /// made and when it closes; none, nobody is told.
+    pub asset_channel: Option<crate::domain::SlackChannelId>,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        Self { escalation_policy: "config/escalation.toml".into(), kpi_channel: None }
+        Self {
+            escalation_policy: "config/escalation.toml".into(),
+            kpi_channel: None,
+            requests_policy: "config/service_requests.toml".into(),
+            asset_channel: None,
+        }
     }
 }
 

@@ -64,6 +64,12 @@ vocabulary! {
         ApprovalVote,
         /// An approver's request moved: from whom to whom (person ids, why).
         ApprovalWith,
+        /// A step of an order's approval decided: the step, and how.
+        OrderApproval,
+        /// The devices of a decommission were sanitized.
+        Sanitized,
+        /// The transaction a close recorded: its kind and minutes.
+        Transaction,
     }
 }
 

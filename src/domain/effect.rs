@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::service::request::TransactionKind;
 use super::{Change, PersonId, Role, SlotId, TeamId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,16 @@ pub enum Effect {
     PauseTimers,
     /// ... and start them again, shifted by the time spent paused.
     ResumeTimers,
+    /// Change a managed device's record.
+    Device(crate::domain::devices::DeviceChange),
+    /// Record a transaction for the desk's invoice (`002_*`), billed to
+    /// the agency, or else to the agency of the device with this serial.
+    Transaction {
+        kind: TransactionKind,
+        minutes: u32,
+        agency: Option<String>,
+        device: Option<String>,
+    },
 }
 
 vocabulary! {
@@ -66,6 +77,14 @@ vocabulary! {
         InteractionReply,
         /// Yesterday's service desk KPIs, to the configured channel.
         KpiDigest,
+        /// An order's approval step, to each person who may decide it.
+        RequestApproval,
+        /// The customer's order was denied.
+        RequestDenied,
+        /// A service request created or closed, to the asset team's channel.
+        AssetTeamNotice,
+        /// Devices whose term ends soon, to the refresh admins.
+        LifecycleDue,
         /// A customer's emailed reply, to the people working the ticket (or,
         /// matching no ticket, to the help desk).
         CustomerReply,
@@ -113,6 +132,8 @@ pub enum Subject {
     Kpis,
     /// A person's App Home.
     Home,
+    /// A team's devices whose term ends soon.
+    Lifecycle,
 }
 
 /// The forms a template must have: `(email, slack)`.
@@ -132,7 +153,9 @@ impl Template {
             | TechnicianAssigned
             | ClosingNotice => (true, false),
             LocationInfoNeeded | TeamTdxAlert | ApprovalDecided | InteractionReply | KpiDigest | CustomerReply
-            | AppHome => (false, true),
+            | AppHome | AssetTeamNotice => (false, true),
+            RequestDenied => (true, false),
+            RequestApproval | LifecycleDue => (true, true),
             SlotInvitation => (true, true),
             ApprovalRequest
             | ApprovalReminder
@@ -161,7 +184,11 @@ impl Template {
             InteractionReply | CustomerReply => Subject::Reply,
             KpiDigest => Subject::Kpis,
             AppHome => Subject::Home,
-            TicketReceived
+            LifecycleDue => Subject::Lifecycle,
+            RequestApproval
+            | RequestDenied
+            | AssetTeamNotice
+            | TicketReceived
             | TechnicianAssigned
             | EngineerAssigned
             | EscalatedToTier
@@ -195,6 +222,8 @@ pub enum Recipient {
     /// The approval requests already posted in Slack for this ticket,
     /// edited in place; those not yet sent are withdrawn.
     ApprovalMessages,
+    /// The asset team's Slack channel, from config.
+    AssetTeam,
     /// An escalation step: the assignee and everyone holding one of the
     /// roles, each once however many of them they hold, and the team channel.
     Escalation { roles: Vec<Role>, assignee: Option<PersonId>, team: Option<TeamId> },

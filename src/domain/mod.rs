@@ -38,6 +38,7 @@ macro_rules! vocabulary {
 
 pub mod access;
 mod audit;
+pub mod devices;
 mod effect;
 mod effects;
 mod email;

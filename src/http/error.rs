@@ -47,6 +47,7 @@ impl From<crate::workflow::Error> for HttpError {
         match e {
             Error::Missing(what) => Self::Missing(what),
             Error::Internal(e) => Self::Internal(e.into()),
+            Error::Invalid(problems) => Self::Unprocessable(problems),
             told => Self::Unprocessable(told.for_people().into_iter().collect()),
         }
     }

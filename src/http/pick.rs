@@ -67,7 +67,7 @@ pub async fn pick(
         }
         Err(Error::Internal(e)) => Err(e.into()),
         // Another team's slot (a tampered form), a race: the page again, never a 500.
-        Err(Error::Told(_)) => {
+        Err(Error::Told(_) | Error::Invalid(_)) => {
             render(&state, id, Some("That time is not offered for your appointment. Please pick one of these.")).await
         }
     }

@@ -2,12 +2,17 @@
 //! PSA's webhooks: `POST /api/v1/service-tickets` opens one (its SLA clock
 //! and escalation chains start), `POST /api/v1/service-tickets/S-n/events`
 //! moves it (assign, acknowledge, wait_on_client, client_replied, escalate,
-//! hold, release, resolve, close, reopen) and `GET …/S-n` shows it with its
-//! SLA state. Callers need the `help_desk` or `dispatcher` role.
+//! hold, release, resolve, close, reopen; on named requests approve, deny,
+//! sanitized) and `GET …/S-n` shows it with its SLA state. A named request
+//! (`001_*`) is opened with `"request": {"kind": …, "fields": {…}}` and an
+//! `agency`; every missing or bad field is answered at once (422). Callers
+//! need the `help_desk` or `dispatcher` role.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -17,6 +22,7 @@ use super::error::HttpError;
 use crate::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceTicket, Sla};
 use crate::domain::{Email, Role, ServiceTicketId, TicketRef};
 use crate::store::StoreError;
+use crate::workflow::{RequestForm, Requester};
 
 fn allowed(caller: &Caller) -> Result<(), HttpError> {
     if caller.roles.iter().any(|r| matches!(r, Role::HelpDesk | Role::Dispatcher)) {
@@ -43,6 +49,19 @@ pub struct NewTicket {
     contact_email: String,
     contact_name: String,
     team: String,
+    /// The client agency billed; required with a request.
+    #[serde(default)]
+    agency: Option<String>,
+    #[serde(default)]
+    request: Option<RequestBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestBody {
+    kind: String,
+    #[serde(default)]
+    fields: BTreeMap<String, String>,
 }
 
 pub async fn create(
@@ -76,8 +95,16 @@ pub async fn create(
         summary: t.summary,
         contact,
         team: team.id,
+        agency: t.agency,
+        request: None,
     };
-    let created = state.workflow.create_service(new, &caller.actor()).await.map_err(refused)?;
+    let created = match t.request {
+        Some(r) => {
+            let form = RequestForm { kind: r.kind, fields: r.fields };
+            state.workflow.create_request(new, &form, &caller.actor()).await?
+        }
+        None => state.workflow.create_service(new, &caller.actor()).await.map_err(refused)?,
+    };
     Ok((StatusCode::CREATED, Json(view(&state, &created).await?)))
 }
 
@@ -85,16 +112,40 @@ pub async fn create(
 #[derive(Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
 enum EventBody {
-    Assign { engineer: String },
-    Acknowledge { by: String },
+    Assign {
+        engineer: String,
+    },
+    Acknowledge {
+        by: String,
+    },
     WaitOnClient,
     ClientReplied,
     Escalate,
-    Hold { reason: String },
+    Hold {
+        reason: String,
+    },
     Release,
     Resolve,
-    Close,
+    /// Worked tickets record the transaction kind and the minutes spent
+    /// (required for billable requests).
+    Close {
+        #[serde(default)]
+        transaction: Option<String>,
+        #[serde(default)]
+        minutes: Option<u32>,
+    },
     Reopen,
+    /// An order's pending approval step, decided by one of its approvers.
+    Approve {
+        by: String,
+    },
+    Deny {
+        by: String,
+    },
+    /// A decommission's devices were sanitized, by this engineer.
+    Sanitized {
+        by: String,
+    },
 }
 
 fn service_id(reference: &str) -> Result<ServiceTicketId, HttpError> {
@@ -124,11 +175,29 @@ pub async fn event(
         EventBody::Hold { reason } => ServiceEvent::PutOnHold { reason },
         EventBody::Release => ServiceEvent::Released,
         EventBody::Resolve => ServiceEvent::Resolve,
-        EventBody::Close => ServiceEvent::Close,
+        EventBody::Close { transaction, minutes } => {
+            ServiceEvent::Close { work: state.workflow.work(transaction.as_deref(), minutes)? }
+        }
         EventBody::Reopen => ServiceEvent::Reopen,
+        EventBody::Approve { by } => return decide(&state, id, &by, true).await,
+        EventBody::Deny { by } => return decide(&state, id, &by, false).await,
+        EventBody::Sanitized { by } => {
+            let person = state.workflow.store.person(staff(&state, "by", &by).await?).await?;
+            let t = state.workflow.sanitized(&person, id).await?;
+            return Ok(Json(view(&state, &t).await?));
+        }
     };
     let t = state.workflow.service(id, &caller.actor(), event).await.map_err(refused)?;
     Ok(Json(view(&state, &t).await?))
+}
+
+/// An approver (by email) decides an order's pending step.
+async fn decide(state: &AppState, id: ServiceTicketId, by: &str, approve: bool) -> Result<Json<Value>, HttpError> {
+    let email = Email::parse(by).map_err(|e| invalid(format!("by: {e}")))?;
+    let person =
+        state.workflow.store.person_by_email(&email).await?.ok_or_else(|| invalid(format!("by: nobody is {email}")))?;
+    let t = state.workflow.decide_request(&Requester::Person(&person), id, approve).await?;
+    Ok(Json(view(state, &t).await?))
 }
 
 /// The person in `field` who may work service tickets: staff with an
@@ -190,6 +259,8 @@ async fn view(state: &AppState, t: &ServiceTicket) -> Result<Value, HttpError> {
         "tier": t.tier,
         "assignee": assignee,
         "summary": t.summary,
+        "agency": t.agency,
+        "request": t.request,
         "sla": {
             "state": sla,
             "client_response_due_at": due.map(|d| d.to_rfc3339()),

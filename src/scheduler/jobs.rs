@@ -40,6 +40,8 @@ pub enum Job {
     KpiDigest,
     /// Ask Slack for the ids of staff who have none.
     SlackLink,
+    /// Tell the refresh admins of devices whose term ends soon (nightly).
+    DeviceLifecycle,
 }
 
 pub struct Scheduler {
@@ -103,6 +105,7 @@ impl Scheduler {
             Job::SlotDiscovery => w.discover_slots().await.map(|n| format!("ok: {n} customers invited")),
             Job::ApprovalDigest => w.send_digests().await.map(|n| format!("ok: {n} digests queued")),
             Job::ApprovalRouting => w.reroute_approvals().await.map(|n| format!("ok: {n} approvals moved")),
+            Job::DeviceLifecycle => w.tell_lifecycle().await.map(|n| format!("ok: {n} devices due for refresh told")),
             Job::KpiDigest => match &self.kpi_channel {
                 Some(c) => w.send_kpis(c, self.time_zone).await.map(|()| format!("ok: KPIs sent to {c}")),
                 None => Ok("skipped: no [service] kpi_channel".into()),

@@ -253,6 +253,8 @@ impl Sim {
                     summary: summary.clone(),
                     contact,
                     team: team.id,
+                    agency: None,
+                    request: None,
                 };
                 let t = w.create_service(new, &Actor::System).await?;
                 anyhow::ensure!(TicketRef::from(t.id) == e.ticket, "created {} instead", t.reference());
@@ -328,7 +330,7 @@ impl Sim {
                     Action::CustomerReply => (Actor::System, Ev::S(ServiceEvent::ClientReplied)),
                     Action::Escalate => (Actor::System, Ev::S(ServiceEvent::Escalate)),
                     Action::Resolve => (Actor::System, Ev::S(ServiceEvent::Resolve)),
-                    Action::Close => (Actor::System, Ev::S(ServiceEvent::Close)),
+                    Action::Close => (Actor::System, Ev::S(ServiceEvent::Close { work: None })),
                     Action::CreateRefresh { .. }
                     | Action::CreateService { .. }
                     | Action::PickSlot { .. }

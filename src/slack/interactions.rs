@@ -145,8 +145,20 @@ async fn act(
         tracing::debug!(action = action.action_id, "ignored a block action");
         return Ok(());
     };
-    let answer = match name {
-        SlackAction::Approve => {
+    let answer = match (name, t) {
+        // An order's step: the same buttons, decided at once (no reason asked).
+        (SlackAction::Approve | SlackAction::Deny, Some(TicketRef::Service(id))) => {
+            let approve = name == SlackAction::Approve;
+            match state.workflow.decide_request(&requester, id, approve).await {
+                Ok(_) => format!(
+                    "{}: your {} is recorded.",
+                    TicketRef::from(id),
+                    if approve { "approval" } else { "denial" }
+                ),
+                Err(e) => super::told(e)?,
+            }
+        }
+        (SlackAction::Approve, _) => {
             let id = refresh_id(value)?;
             let approve = Request::Event(RefreshEvent::Approved { by: Some(who.id) });
             match state.workflow.act(&requester, Action::Approve, id, approve).await {
@@ -154,7 +166,7 @@ async fn act(
                 Err(e) => super::told(e)?,
             }
         }
-        SlackAction::Deny => {
+        (SlackAction::Deny, _) => {
             let id = refresh_id(value)?;
             match state.workflow.check(&requester, Action::Deny, id).await {
                 Err(e) => super::told(e)?,
@@ -170,20 +182,20 @@ async fn act(
                 },
             }
         }
-        SlackAction::PickSlot => {
+        (SlackAction::PickSlot, _) => {
             let (ticket, slot) = value
                 .and_then(|v| v.split_once('/'))
                 .and_then(|(t, s)| Some((refresh_id(Some(t)).ok()?, SlotId(s.parse().ok()?))))
                 .ok_or_else(|| HttpError::Unprocessable(vec![format!("bad slot button value {value:?}")]))?;
             return pick(state, who, ticket, slot, reply).await;
         }
-        SlackAction::ProvideLocation => {
+        (SlackAction::ProvideLocation, _) => {
             match super::location::open(state, who, refresh_id(value)?, trigger_id).await? {
                 None => return Ok(()),
                 Some(answer) => answer,
             }
         }
-        SlackAction::Acknowledge | SlackAction::AssignToMe => {
+        (SlackAction::Acknowledge | SlackAction::AssignToMe, _) => {
             let id = match t {
                 Some(TicketRef::Service(id)) => id,
                 _ => return Err(HttpError::Unprocessable(vec![format!("{value:?} is not a service ticket")])),

@@ -24,6 +24,8 @@ use crate::mail_hours::MailHours;
 #[derive(Debug, Clone, Default)]
 pub struct Routing {
     pub mac_engineering: Option<Email>,
+    /// The asset team's channel: told of service requests made and closed.
+    pub asset_channel: Option<crate::domain::SlackChannelId>,
     pub mail_hours: Option<MailHours>,
 }
 
@@ -202,6 +204,14 @@ pub(super) async fn commit_change(
                         .execute(&mut *conn)
                         .await?;
                 }
+            }
+            Effect::Device(change) => {
+                let today = calendar.map_or(now.date_naive(), |c| now.with_timezone(&c.tz).date_naive());
+                super::devices::apply_change(conn, ticket, change, now, today).await?;
+            }
+            Effect::Transaction { kind, minutes, agency, device } => {
+                let billed = (agency.as_deref(), device.as_deref());
+                super::devices::record_transaction(conn, ticket, kind, *minutes, billed, now).await?;
             }
             Effect::ResumeTimers => {
                 sqlx::query(

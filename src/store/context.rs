@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Result, StoreError};
 use crate::domain::refresh::{Approval, Via, WizardAnswers};
+use crate::domain::service::request::ServiceRequest;
 use crate::domain::{PersonId, TicketRef};
 
 fn person(name: Option<String>, email: Option<String>) -> Value {
@@ -28,6 +29,28 @@ pub(super) fn asked(answers: Option<String>) -> Result<Vec<String>> {
 /// A ticket's approval with names: each approver's request (with whom,
 /// why, what they decided and who decided it), who may decide now (ids,
 /// so each reader's copy shows buttons only to them) and who is awaited.
+/// A service request as its messages show it: each field on a line, and
+/// an order's steps with who may decide the pending one.
+fn request(json: Option<String>) -> Result<Value> {
+    let Some(json) = json else { return Ok(Value::Null) };
+    let r: ServiceRequest = serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("request: {e}")))?;
+    let fields: Vec<String> =
+        r.fields.iter().map(|(name, value)| format!("{}: {value}", name.replace('_', " "))).collect();
+    let pending = r.pending();
+    Ok(json!({
+        "kind": r.kind,
+        "label": r.kind.0.replace('_', " "),
+        "fields": fields,
+        "pending": pending.map(|s| s.step),
+        "deciders": pending.map(|s| s.with.iter().map(|p| p.0).collect::<Vec<_>>()).unwrap_or_default(),
+        "approval": r.approval.iter().map(|s| json!({
+            "step": s.step,
+            "decision": s.vote.as_ref().map(|v| if v.approve { "approved" } else { "denied" }),
+        })).collect::<Vec<_>>(),
+        "sanitized": r.sanitized.is_some(),
+    }))
+}
+
 async fn approval(conn: &mut AnyConnection, ticket: TicketRef, json: Option<String>) -> Result<Value> {
     let Some(json) = json else { return Ok(Value::Null) };
     let a: Approval = serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("approval: {e}")))?;
@@ -187,6 +210,8 @@ pub(super) async fn ticket_context(conn: &mut AnyConnection, ticket: TicketRef) 
                 "contact": person(r.try_get("contact_name")?, r.try_get("contact_email")?),
                 "assignee": person(r.try_get("assignee_name")?, r.try_get("assignee_email")?),
                 "team": { "name": r.try_get::<String, _>("team_name")?, "calendar": r.try_get::<String, _>("team_calendar")? },
+                "agency": r.try_get::<Option<String>, _>("agency")?,
+                "request": request(r.try_get("request")?)?,
             }))
         }
     }

@@ -604,6 +604,30 @@ impl Store {
         Ok(put_person(&mut conn, p, PersonSource::Import).await?.0)
     }
 
+    /// The active people holding `role`.
+    pub async fn people_with_role(&self, role: Role) -> Result<Vec<Person>> {
+        let rows = sqlx::query(
+            "SELECT id, name, email, slack_user, roles FROM people
+             WHERE deactivated_at IS NULL AND ',' || roles || ',' LIKE '%,' || $1 || ',%' ORDER BY id",
+        )
+        .bind(<&str>::from(role))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(person_from_row).collect()
+    }
+
+    /// The active members of the group with this name (none if there is no such group).
+    pub async fn group_members(&self, group: &str) -> Result<Vec<PersonId>> {
+        let rows = sqlx::query(
+            "SELECT m.person_id FROM group_members m JOIN person_groups g ON g.id = m.group_id
+             JOIN people p ON p.id = m.person_id WHERE g.name = $1 AND p.deactivated_at IS NULL ORDER BY m.person_id",
+        )
+        .bind(group.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(PersonId(r.try_get("person_id")?))).collect()
+    }
+
     pub async fn person(&self, id: PersonId) -> Result<Person> {
         let row = sqlx::query("SELECT id, name, email, slack_user, roles FROM people WHERE id = $1")
             .bind(id.0)

@@ -1,6 +1,7 @@
 //! The daily KPIs of `004_*`, counted over one day: service tickets closed
 //! within their SLA, carried over, pending and breached, and onsite
-//! (refresh) appointments completed and rescheduled.
+//! (refresh) appointments completed and rescheduled, and the transactions
+//! recorded.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -24,6 +25,9 @@ pub struct Kpis {
     pub breaches: i64,
     pub onsite_completed: i64,
     pub onsite_rescheduled: i64,
+    /// Transactions recorded in the day (`002_*`): closed tickets' work
+    /// and completed refreshes.
+    pub transactions: i64,
 }
 
 impl Store {
@@ -89,6 +93,7 @@ impl Store {
                  AND from_value IS NOT NULL AND to_value IS NOT NULL AND at >= $1 AND at < $2",
             )
             .await?,
+            transactions: count("SELECT COUNT(*) AS n FROM transactions WHERE at >= $1 AND at < $2", day()).await?,
         })
     }
 }

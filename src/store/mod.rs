@@ -9,6 +9,7 @@
 mod approvals;
 mod commit;
 mod context;
+mod devices;
 mod directory;
 mod history;
 mod home;
@@ -33,6 +34,7 @@ use sqlx::{AnyPool, Executor};
 use thiserror::Error;
 
 pub use commit::Routing;
+pub use devices::{DueDevice, NewDevice, TransactionLine};
 pub use directory::{NewPerson, PersonSource, SyncReport};
 pub use history::OutboxRow;
 pub use inbound::{Envelope, InboundOutcome, InboundRow, InboundWork, Note};

@@ -77,6 +77,10 @@ pub(super) async fn resolve(
             Some(email) => single(Address::Email(email.clone()), "Mac engineering".into()),
             None => Err(StoreError::Invalid("[refresh] mac_engineering_email is not configured".into())),
         },
+        Recipient::AssetTeam => match &routing.asset_channel {
+            Some(channel) => single(Address::SlackChannel(channel.clone()), "asset team".into()),
+            None => Ok(Vec::new()),
+        },
         Recipient::ApprovalMessages => approval_messages(conn, ticket, n).await,
         Recipient::Escalation { roles, assignee, team } => escalation(conn, n, roles, *assignee, *team).await,
     }

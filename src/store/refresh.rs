@@ -98,7 +98,7 @@ fn refresh_from_row(row: &AnyRow) -> Result<Versioned<RefreshTicket>> {
 }
 
 /// A nullable JSON column as its value.
-fn json_col<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<Option<T>> {
+pub(super) fn json_col<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<Option<T>> {
     let text: Option<String> = row.try_get(col)?;
     text.map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("{col}: {e}")))).transpose()
 }

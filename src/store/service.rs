@@ -7,7 +7,7 @@ use sqlx::query::Query;
 use sqlx::{Any, Row};
 
 use super::commit::{Change, Routing, commit_change};
-use super::refresh::{Versioned, team_calendar};
+use super::refresh::{Versioned, json_col, team_calendar};
 use super::rows::{flag, from_ms, ms, opt_from_ms};
 use super::{Result, Store, StoreError, parse_col};
 use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceTicket};
@@ -35,6 +35,8 @@ fn service_from_row(row: &AnyRow) -> Result<Versioned<ServiceTicket>> {
         created_at: from_ms(row.try_get("created_at")?)?,
         response_due_at: opt_from_ms(row.try_get("response_due_at")?)?,
         responded_at: opt_from_ms(row.try_get("responded_at")?)?,
+        agency: row.try_get("agency")?,
+        request: json_col(row, "request")?,
     };
     Ok(Versioned { value, version: row.try_get("version")?, team: team_calendar(row)? })
 }
@@ -44,7 +46,7 @@ fn update_row(t: &ServiceTicket, expected: i64, now: DateTime<Utc>) -> Query<'st
         "UPDATE service_tickets SET kind = $2, priority = $3, vip = $4, issue_type = $5, subtype = $6, summary = $7,
             contact_id = $8, team_id = $9, assignee_id = $10, tier = $11, status = $12, held_from = $13,
             acknowledged_at = $14, epoch = $15, status_since = $16, updated_at = $17, version = version + 1,
-            response_due_at = $19, responded_at = $20
+            response_due_at = $19, responded_at = $20, agency = $21, request = $22
          WHERE id = $1 AND version = $18",
     )
     .bind(t.id.0)
@@ -67,6 +69,8 @@ fn update_row(t: &ServiceTicket, expected: i64, now: DateTime<Utc>) -> Query<'st
     .bind(expected)
     .bind(t.response_due_at.map(ms))
     .bind(t.responded_at.map(ms))
+    .bind(t.agency.clone())
+    .bind(t.request.as_ref().map(|r| serde_json::to_string(r).expect("requests serialize")))
 }
 
 impl Store {

@@ -39,6 +39,13 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
             "contact": { "name": "Cara Customer", "email": "cara@example.edu" },
             "assignee": { "name": "Ed Engineer", "email": "ed@example.edu" },
             "team": { "name": "Field Services", "calendar": calendar },
+            "agency": "LSA",
+            "request": {
+                "kind": "order_new_device", "label": "order new device", "pending": "desk", "deciders": [2],
+                "fields": ["items: Standard laptop", "replaces: 5CG1234ABC", "cost approved: yes"],
+                "approval": [{ "step": "agency", "decision": "approved" }, { "step": "desk", "decision": null }],
+                "sanitized": false,
+            },
         }),
         Subject::Digest => json!({
             "ref": "digest", "tickets": [
@@ -51,7 +58,12 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
         Subject::Kpis => json!({
             "ref": "kpi", "day": "2026-11-23",
             "kpis": { "closed": 14, "closed_within_sla": 12, "carried_over": 5, "pending": 9, "breaches": 2,
-                "onsite_completed": 6, "onsite_rescheduled": 1 },
+                "onsite_completed": 6, "onsite_rescheduled": 1, "transactions": 9 },
+        }),
+        Subject::Lifecycle => json!({
+            "ref": "lifecycle", "team": "Field Services", "count": 2, "horizon_days": 120,
+            "csv": "serial,platform,style,team,config\n5CG1234ABC,windows,on_prem,Field Services,LSA Refresh 2026\n",
+            "file": "field-services-refresh-2027-03-31.csv", "shown": 2,
         }),
         Subject::Delivery => json!({
             "ref": "R-12", "dedupe_key": "R-12/customer_begin", "channel": "email",
@@ -61,7 +73,9 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
     };
     let recipient = match t.subject() {
         Subject::RefreshTicket | Subject::ServiceTicket => "Cara Customer",
-        Subject::Digest | Subject::Delivery | Subject::Reply | Subject::Kpis | Subject::Home => "Ann Arbor",
+        Subject::Digest | Subject::Delivery | Subject::Reply | Subject::Kpis | Subject::Home | Subject::Lifecycle => {
+            "Ann Arbor"
+        }
     };
     let awaiting = json!({
         "ref": "R-12", "customer": { "name": "Cara Customer" }, "config": "LSA Refresh 2026",

@@ -60,6 +60,10 @@ pub enum Error {
     /// The slot filled (or went) meanwhile: show the fresh list.
     #[error("slot {0} is taken")]
     SlotTaken(SlotId),
+    /// What the person gave is wrong, each problem naming its field.
+    /// Nothing changed.
+    #[error("{}", .0.join("; "))]
+    Invalid(Vec<String>),
     /// A ticket or slot the request names does not exist.
     #[error("{0} does not exist")]
     Missing(String),
@@ -86,6 +90,7 @@ impl Error {
     pub fn for_people(&self) -> Option<String> {
         match self {
             Self::Told(text) => Some(text.clone()),
+            Self::Invalid(problems) => Some(problems.join("; ")),
             Self::SlotTaken(_) => Some("That slot filled meanwhile; pick another.".into()),
             Self::Missing(what) => Some(format!("{what} does not exist.")),
             Self::Internal(_) => None,

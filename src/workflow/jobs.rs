@@ -115,3 +115,73 @@ impl Workflow {
         self.store.enqueue(&m, now).await
     }
 }
+
+/// A Slack section holds 3 000 characters: a message shows the batch's
+/// first rows that fit, and says how many.
+const SHOWN_CSV_CHARS: usize = 2_800;
+
+/// The CSV's first lines that fit in `max` characters, and how many rows.
+fn first_rows(csv: &str, max: usize) -> (String, usize) {
+    let mut shown = String::new();
+    let mut rows = 0;
+    for (i, line) in csv.split_inclusive('\n').enumerate() {
+        if shown.len() + line.len() > max {
+            break;
+        }
+        shown.push_str(line);
+        rows = i;
+    }
+    (shown, rows)
+}
+
+impl Workflow {
+    /// The nightly lifecycle job (`001_*`): the devices in service whose
+    /// term ends within the policy's horizon, each team's told once to
+    /// every refresh admin with its refresh batch. How many devices.
+    pub async fn tell_lifecycle(&self) -> Result<usize> {
+        let (now, today) = (self.clock.now(), self.today());
+        let horizon_days = self.requests.horizon_days;
+        let due = self.store.due_devices(today + Days::new(horizon_days.into()), false).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let admins = self.store.people_with_role(crate::domain::Role::RefreshAdmin).await?;
+        if admins.is_empty() {
+            return Err(StoreError::Invalid("no person has the role refresh_admin to tell of devices due".into()));
+        }
+        let mut told = 0;
+        for devices in crate::queues::by_key(due, |d| d.team.clone()) {
+            let team = devices[0].team.clone();
+            let csv = crate::devices::refresh_batch(&devices);
+            let (shown_csv, shown) = first_rows(&csv, SHOWN_CSV_CHARS);
+            let slug: String =
+                team.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+            let ticket = serde_json::json!({
+                "ref": "lifecycle", "team": team, "count": devices.len(), "horizon_days": horizon_days,
+                "csv": shown_csv, "shown": shown, "file": format!("{slug}-refresh-{today}.csv"),
+            });
+            let mut keyed = Vec::new();
+            for a in &admins {
+                let payload = serde_json::json!({ "ticket": ticket, "recipient": { "name": a.name, "id": a.id.0 } });
+                let (channel, to) = a.address(false).route();
+                keyed.push((format!("lifecycle/{team}/{today}/{}", a.id), channel, to, payload.to_string()));
+            }
+            let messages: Vec<NewMessage> = keyed
+                .iter()
+                .map(|(key, channel, to, payload)| NewMessage {
+                    dedupe_key: key,
+                    ticket: None,
+                    channel: *channel,
+                    recipient: to,
+                    content: crate::domain::Template::LifecycleDue.into(),
+                    payload,
+                    hours: None,
+                })
+                .collect();
+            let ids: Vec<i64> = devices.iter().map(|d| d.id).collect();
+            self.store.tell_lifecycle(&ids, &messages, now).await?;
+            told += devices.len();
+        }
+        Ok(told)
+    }
+}

@@ -8,6 +8,7 @@
 mod acting;
 mod approvals;
 mod jobs;
+mod requests;
 
 use std::sync::Arc;
 
@@ -16,12 +17,14 @@ use crate::clock::Clock;
 use crate::config::Calendars;
 use crate::domain::refresh::{AwayStatus, Cadence, Ctx, NewRefreshTicket, RefreshEvent, RefreshStatus, RefreshTicket};
 use crate::domain::service::policy::EscalationPolicy;
+use crate::domain::service::request::RequestPolicy;
 use crate::domain::service::{NewServiceTicket, ServiceCtx, ServiceEvent, ServiceTicket};
 use crate::domain::{Actor, RefreshTicketId, ServiceTicketId, SlotId, TeamId};
 use crate::store::{RefreshChange, Result, Routing, ServiceMove, Store, StoreError, TeamCalendar, Versioned};
 
 pub use acting::{Error, Request, Requester};
 pub use jobs::SLOT_HORIZON_DAYS;
+pub use requests::RequestForm;
 
 #[derive(Clone)]
 pub struct Workflow {
@@ -31,6 +34,8 @@ pub struct Workflow {
     pub routing: Routing,
     pub clock: Arc<dyn Clock>,
     pub policy: Arc<EscalationPolicy>,
+    /// Request and transaction kinds.
+    pub requests: Arc<RequestPolicy>,
     /// The desk's zone: days people name (a delegation's last day) are its days.
     pub zone: chrono_tz::Tz,
     /// What in a Slack status says its person is away.

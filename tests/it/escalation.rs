@@ -113,7 +113,7 @@ async fn a_p1_nobody_takes_goes_up_a_tier_at_its_threshold_and_pings_again(store
     let ticket = store.load_service(t).await.unwrap().value;
     assert_eq!((ticket.status, ticket.tier), (ServiceStatus::Escalated, 2));
     // A dispatcher closes it as a duplicate: nothing more falls due.
-    sim.service_at(local(11, 2, 11, 40), t, Actor::Person(d.f.engineer), ServiceEvent::Close).await;
+    sim.service_at(local(11, 2, 11, 40), t, Actor::Person(d.f.engineer), ServiceEvent::Close { work: None }).await;
     sim.run_until(local(11, 2, 15, 0)).await;
     assert_eq!(sim.messages(t).await.len(), 10 + after.len(), "no ping after the close");
     assert_eq!(store.load_service(t).await.unwrap().value.status, ServiceStatus::Closed);

@@ -19,6 +19,7 @@ mod metrics;
 mod new_desk;
 mod one_transaction;
 mod outbox;
+mod requests;
 mod scenario;
 mod simulate;
 mod slack_api;

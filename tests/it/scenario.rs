@@ -85,6 +85,7 @@ impl Sim {
             cadence: Arc::new(Cadence::default()),
             routing: Routing {
                 mac_engineering: Some(Email::parse("mac-eng@example.edu").unwrap()),
+                asset_channel: None,
                 mail_hours: Some(MailHours {
                     calendars: calendars.clone(),
                     morning: NaiveTime::from_hms_opt(10, 5, 0).unwrap(),
@@ -92,6 +93,7 @@ impl Sim {
             },
             clock: clock.clone(),
             policy: Arc::new(crate::support::escalation_policy()),
+            requests: Arc::new(crate::support::request_policy()),
             zone: chrono_tz::America::Detroit,
             away: Arc::new(deskbell::config::SlackSettings::default().away()),
         };

@@ -264,6 +264,8 @@ async fn service_tickets_round_trip_and_notify_roles(store: &Store) {
         summary: "VPN down for the dean's office".into(),
         contact: f.customer,
         team: f.team,
+        agency: Some("LSA".into()),
+        request: None,
     };
     let clock = Arc::new(SimClock::new(now));
     let w = crate::support::workflow(store, clock.clone());

@@ -45,6 +45,7 @@ fn no_source_names_an_outbox_channel_or_a_job_as_a_string() {
                 "approval_routing",
                 "kpi_digest",
                 "slack_link",
+                "device_lifecycle",
             ]
             .map(|job| format!("\"{job}\"")),
         )

@@ -7,7 +7,9 @@ use strum::{IntoEnumIterator, IntoStaticStr};
 
 use super::approval::{Approval, Approvers};
 use super::{Cadence, NewRefreshTicket, Platform, RefreshStatus, RefreshTicket, Style, System, WizardAnswers};
+use crate::domain::devices::DeviceChange;
 use crate::domain::effects::Effects;
+use crate::domain::service::request::TransactionKind;
 use crate::domain::{
     AuditField, DomainError, Effect, ItsmRequest, PersonId, Recipient, RefreshTicketId, SlotId, Template, Timer,
     TimerKind,
@@ -162,6 +164,26 @@ impl Step {
     }
 
     /// Ordering is skipped when the replacement is already known (bump down).
+    /// Delivered: the desk's refresh transaction is recorded, billed to
+    /// the old device's agency, and the replacement takes its place.
+    fn delivered(&mut self) {
+        let old = self.t.existing.serial.clone();
+        self.fx.push(Effect::Transaction {
+            kind: TransactionKind::refresh(),
+            minutes: 0,
+            agency: None,
+            device: Some(old.clone()),
+        });
+        if let Some(new) = &self.t.replacement {
+            self.fx.push(Effect::Device(DeviceChange::Replace {
+                old,
+                new: new.serial.clone(),
+                model: new.model.clone(),
+                platform: new.platform,
+            }));
+        }
+    }
+
     fn enter_ordering(&mut self) {
         match self.t.replacement.clone().filter(|_| self.t.bump_down) {
             Some(system) => {
@@ -380,6 +402,7 @@ impl RefreshTicket {
             (E::DeliveryConfirmed, S::PendingDelivery | S::DeliveryScheduled) => {
                 s.status(S::Complete);
                 s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
+                s.delivered();
             }
             (E::Cancelled { reason }, status) if !status.is_terminal() => {
                 if status == S::RequiresApproval {

@@ -4,6 +4,7 @@
 
 mod chains;
 pub mod policy;
+pub mod request;
 mod transition;
 
 use chrono::{DateTime, Utc};
@@ -88,6 +89,9 @@ pub struct ServiceTicket {
     pub response_due_at: Option<DateTime<Utc>>,
     /// When the client was first answered: the engineer acknowledged.
     pub responded_at: Option<DateTime<Utc>>,
+    /// The client agency billed for its work.
+    pub agency: Option<String>,
+    pub request: Option<request::ServiceRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +104,9 @@ pub struct NewServiceTicket {
     pub summary: String,
     pub contact: PersonId,
     pub team: TeamId,
+    pub agency: Option<String>,
+    /// A named service request (`001_*`), P5.
+    pub request: Option<request::NewRequest>,
 }
 
 impl NewServiceTicket {
@@ -109,6 +116,12 @@ impl NewServiceTicket {
         }
         if self.kind == ServiceKind::Request && self.priority != Priority::P5 {
             return Err(DomainError::Invalid("service requests are P5".into()));
+        }
+        if self.request.is_some() && self.kind != ServiceKind::Request {
+            return Err(DomainError::Invalid("a named service request is a request, not an incident".into()));
+        }
+        if self.request.is_some() && self.agency.is_none() {
+            return Err(DomainError::Invalid("a service request names the client agency it bills".into()));
         }
         Ok(())
     }
@@ -124,5 +137,7 @@ impl ServiceTicket {
     }
 }
 
+#[cfg(test)]
+mod request_tests;
 #[cfg(test)]
 mod tests;

@@ -33,6 +33,8 @@ fn new_ticket() -> NewServiceTicket {
         summary: "Nobody can log in".into(),
         contact: PersonId(1),
         team: TeamId(1),
+        agency: None,
+        request: None,
     }
 }
 
@@ -60,7 +62,9 @@ fn events() -> Vec<(&'static str, ServiceEvent)> {
         ("hold", ServiceEvent::PutOnHold { reason: "vendor".into() }),
         ("released", ServiceEvent::Released),
         ("resolve", ServiceEvent::Resolve),
-        ("close", ServiceEvent::Close),
+        ("close", ServiceEvent::Close { work: None }),
+        ("decide", ServiceEvent::Decide { by: None, approve: true }),
+        ("sanitized", ServiceEvent::Sanitized { by: ENGINEER }),
         ("reopen", ServiceEvent::Reopen),
         ("timer_unassigned", ServiceEvent::TimerFired { kind: TimerKind::Unassigned, step: 0 }),
         ("timer_unacknowledged", ServiceEvent::TimerFired { kind: TimerKind::Unacknowledged, step: 0 }),
@@ -104,7 +108,7 @@ fn every_status_and_event_pair_is_legal_or_a_typed_error() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 8 * 16);
+    assert_eq!(checked, 8 * 18);
 }
 
 #[test]
@@ -211,7 +215,7 @@ fn an_unassigned_p1_past_its_threshold_goes_up_a_tier_and_pings_again() {
         })
         .collect();
     assert_eq!(unassigned, [0, 1, 2], "the unassigned chain of the new tier runs");
-    let (closed, _) = t.apply(ServiceEvent::Close, &ctx(now())).unwrap();
+    let (closed, _) = t.apply(ServiceEvent::Close { work: None }, &ctx(now())).unwrap();
     assert_eq!(closed.status, ServiceStatus::Closed, "a dispatcher closes a duplicate nobody took");
 }
 

@@ -7,6 +7,7 @@ use strum::{IntoEnumIterator, IntoStaticStr};
 use chrono::{DateTime, Utc};
 
 use super::policy::{ChainKind, EscalationPolicy};
+use super::request::{ApprovalStep, RequestAction, Sanitized, ServiceRequest, Work};
 use super::{LAST_TIER, NewServiceTicket, ServiceKind, ServiceStatus, ServiceTicket};
 use crate::domain::effects::Effects;
 use crate::domain::{
@@ -35,8 +36,21 @@ pub enum ServiceEvent {
     },
     Released,
     Resolve,
-    Close,
+    /// Closed, with the work done if it was worked (required where billable).
+    Close {
+        work: Option<Work>,
+    },
     Reopen,
+    /// A step of an order's approval decided; `by: None` is the desk's
+    /// operator.
+    Decide {
+        by: Option<PersonId>,
+        approve: bool,
+    },
+    /// The devices of a decommission request were sanitized.
+    Sanitized {
+        by: PersonId,
+    },
     /// A due step of a chain, the threshold or a status-update reminder.
     TimerFired {
         kind: TimerKind,
@@ -110,6 +124,8 @@ impl ServiceTicket {
             created_at: now,
             response_due_at: Some(ctx.calendar.add_business_duration(now, response)),
             responded_at: None,
+            agency: new.agency,
+            request: new.request.map(ServiceRequest::new),
         };
         let mut s = Step { fx: Effects::new(t.reference()), t, ctx };
         s.fx.audit(AuditField::Created, None, None);
@@ -117,6 +133,17 @@ impl ServiceTicket {
         s.fx.notify(Template::TicketReceived, Recipient::Customer(s.t.contact), None);
         s.start_chain(ChainKind::Unassigned);
         s.arm_threshold();
+        if let Some(r) = &s.t.request {
+            s.fx.notify(Template::AssetTeamNotice, Recipient::AssetTeam, Some("created".into()));
+            // An order waits for its approvals with its clocks stopped:
+            // nobody is chased to work what may yet be denied.
+            if let Some(first) = r.pending().cloned() {
+                s.t.held_from = Some(ServiceStatus::New);
+                s.status(ServiceStatus::OnHold);
+                s.fx.hold("awaiting approval");
+                s.ask(&first);
+            }
+        }
         Ok((s.t, s.fx.list))
     }
 
@@ -181,6 +208,20 @@ impl ServiceTicket {
                 s.status(S::OnHold);
                 s.fx.hold(reason);
             }
+            (E::Released, S::OnHold) if s.awaits_approval() => {
+                return Err(DomainError::Invalid(format!("{} awaits its approvals", s.t.reference())));
+            }
+            (E::Decide { by, approve }, S::OnHold) if s.awaits_approval() => s.decide(*by, *approve)?,
+            (E::Sanitized { by }, S::Assigned | S::InProgress | S::WaitingOnClient)
+                if s.action() == Some(RequestAction::Decommission) =>
+            {
+                let r = s.t.request.as_mut().expect("a decommission is a request");
+                if r.sanitized.is_some() {
+                    return Err(DomainError::Invalid(format!("{} is already recorded as sanitized", self.id)));
+                }
+                r.sanitized = Some(Sanitized { by: *by, at: now });
+                s.fx.audit(AuditField::Sanitized, None, Some(by.to_string()));
+            }
             (E::Released, S::OnHold) => {
                 let back = s.t.held_from.take().ok_or_else(|| illegal(&event))?;
                 s.resume_response_target();
@@ -188,12 +229,21 @@ impl ServiceTicket {
                 s.fx.release();
             }
             (E::Resolve, S::Assigned | S::InProgress | S::WaitingOnClient) => {
+                s.must_be_sanitized()?;
                 s.status(S::Resolved);
                 s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
             }
-            (E::Close, S::Resolved | S::WaitingOnClient | S::New | S::Escalated) => {
+            (E::Close { work }, S::Resolved | S::WaitingOnClient | S::New | S::Escalated) => {
+                // Worked tickets record their work; a ticket nobody took
+                // (a duplicate, spam) records nothing.
+                if matches!(self.status, S::Resolved | S::WaitingOnClient) {
+                    s.close_worked(work.as_ref())?;
+                }
                 s.status(S::Closed);
                 s.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
+                if s.t.request.is_some() {
+                    s.fx.notify(Template::AssetTeamNotice, Recipient::AssetTeam, Some("closed".into()));
+                }
             }
             (E::Reopen, S::Resolved) => s.status(S::InProgress),
             (E::TimerFired { kind, step }, status) => {
@@ -226,6 +276,118 @@ impl ServiceTicket {
 }
 
 impl Step<'_> {
+    fn action(&self) -> Option<RequestAction> {
+        self.t.request.as_ref().map(|r| r.action)
+    }
+
+    fn awaits_approval(&self) -> bool {
+        self.t.request.as_ref().is_some_and(|r| r.pending().is_some())
+    }
+
+    /// Asks everyone who may decide `step` (keyed by the step and person,
+    /// so each is asked once).
+    fn ask(&mut self, step: &super::request::StepDecision) {
+        for p in &step.with {
+            self.fx.notify(Template::RequestApproval, Recipient::Approver(*p), Some(format!("{}/{p}", step.step)));
+        }
+    }
+
+    /// A decision on the pending step of an order: approved, the next step
+    /// is asked, or (the last) the order is released to be worked; denied,
+    /// it is closed and the customer told. Whoever decided one step may
+    /// not decide the next: an order needs two people.
+    fn decide(&mut self, by: Option<PersonId>, approve: bool) -> Result<(), DomainError> {
+        let id = self.t.id;
+        let r = self.t.request.as_mut().expect("only requests await approval");
+        let decided: Vec<(ApprovalStep, Vec<PersonId>, Option<PersonId>)> =
+            r.approval.iter().filter_map(|s| Some((s.step, s.with.clone(), s.vote.as_ref()?.by))).collect();
+        let step = r.approval.iter_mut().find(|s| s.vote.is_none()).expect("a step is pending");
+        if let Some(p) = by {
+            if decided.iter().any(|(.., voter)| *voter == Some(p)) {
+                return Err(DomainError::Invalid(format!(
+                    "you approved an earlier step of S-{id}; another person decides the {} step",
+                    step.step
+                )));
+            }
+            // A second click of an approver whose step someone else decided.
+            if let Some((done, ..)) = decided.iter().find(|(_, with, _)| with.contains(&p) && !step.with.contains(&p)) {
+                return Err(DomainError::Invalid(format!("the {done} approval of S-{id} was already given")));
+            }
+            if !step.with.contains(&p) {
+                return Err(DomainError::Invalid(format!(
+                    "only the {} approvers decide this step of S-{id}",
+                    step.step
+                )));
+            }
+        }
+        step.vote = Some(crate::domain::refresh::Vote { approve, by });
+        let decided = format!("{}: {}", step.step, if approve { "approved" } else { "denied" });
+        self.fx.audit(AuditField::OrderApproval, None, Some(decided));
+        let next = r.pending().cloned();
+        match (approve, next) {
+            (true, Some(next)) => self.ask(&next),
+            (true, None) => {
+                let back = self.t.held_from.take().unwrap_or(ServiceStatus::New);
+                self.resume_response_target();
+                self.status(back);
+                self.fx.release();
+            }
+            (false, _) => {
+                self.t.held_from = None;
+                self.status(ServiceStatus::Closed);
+                self.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
+                self.fx.notify(Template::RequestDenied, Recipient::Customer(self.t.contact), None);
+                self.fx.notify(Template::AssetTeamNotice, Recipient::AssetTeam, Some("closed".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn must_be_sanitized(&self) -> Result<(), DomainError> {
+        match &self.t.request {
+            Some(r) if r.action == RequestAction::Decommission && r.sanitized.is_none() => {
+                Err(DomainError::Invalid(format!(
+                    "record the sanitization of {} before S-{} is resolved or closed",
+                    r.field("serials"),
+                    self.t.id
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A worked ticket closing: sanitization first for a decommission,
+    /// the work where billable, then its devices changed.
+    fn close_worked(&mut self, work: Option<&Work>) -> Result<(), DomainError> {
+        self.must_be_sanitized()?;
+        let billable = self.t.request.as_ref().is_some_and(|r| r.billable);
+        match work {
+            Some(w) if w.minutes == 0 => {
+                return Err(DomainError::Invalid("the time spent is at least one minute".into()));
+            }
+            Some(w) => {
+                self.fx.audit(AuditField::Transaction, None, Some(format!("{} ({} min)", w.kind, w.minutes)));
+                self.fx.push(Effect::Transaction {
+                    kind: w.kind.clone(),
+                    minutes: w.minutes,
+                    agency: self.t.agency.clone(),
+                    device: None,
+                });
+            }
+            None if billable => {
+                return Err(DomainError::Invalid(format!(
+                    "closing S-{} needs the time spent and the transaction kind",
+                    self.t.id
+                )));
+            }
+            None => {}
+        }
+        for change in self.t.request.as_ref().map(ServiceRequest::device_changes).unwrap_or_default() {
+            self.fx.push(Effect::Device(change));
+        }
+        Ok(())
+    }
+
     /// Up one tier: the engineer is released and told, client and
     /// dispatchers are told, and the unassigned chain and threshold start again.
     fn escalate(&mut self) -> Result<(), DomainError> {

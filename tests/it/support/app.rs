@@ -134,6 +134,8 @@ impl Builder {
         }
         settings.templates.dir = repo("templates");
         settings.service.escalation_policy = repo("config/escalation.toml");
+        settings.service.requests_policy = repo("config/service_requests.toml");
+        settings.service.asset_channel = Some(deskbell::domain::SlackChannelId::parse("CASSETS01").unwrap());
         settings.inbound.smtp_bind = Some("127.0.0.1:0".parse().unwrap());
         settings.inbound.webhook_secret = Some("inbound-secret".into());
         settings.email.reply_to = Some(deskbell::domain::Email::parse("support@example.edu").unwrap());
@@ -214,6 +216,15 @@ impl TestApp {
                 }
             }
         }
+    }
+
+    /// Sets the simulated clock to `at` at once (months on, without the
+    /// nights between) and runs what is due then: each cron job its latest
+    /// due time, as after a long stop.
+    pub async fn jump_to(&self, at: chrono::DateTime<Utc>) {
+        self.sim.as_ref().expect("jump_to needs Builder::sim_clock").set(at);
+        self.scheduler.run_once().await.unwrap();
+        self.deliver_outbox().await;
     }
 
     /// The `deskbell` command on this app's database.

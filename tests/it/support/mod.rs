@@ -132,6 +132,7 @@ pub fn workflow(store: &Store, clock: std::sync::Arc<deskbell::clock::SimClock>)
         routing: deskbell::store::Routing::default(),
         clock,
         policy: std::sync::Arc::new(escalation_policy()),
+        requests: std::sync::Arc::new(request_policy()),
         zone: chrono_tz::America::Detroit,
         away: std::sync::Arc::new(deskbell::config::SlackSettings::default().away()),
     }
@@ -140,6 +141,12 @@ pub fn workflow(store: &Store, clock: std::sync::Arc<deskbell::clock::SimClock>)
 /// The shipped SLA and escalation policy.
 pub fn escalation_policy() -> deskbell::domain::service::policy::EscalationPolicy {
     deskbell::config::escalation::load(concat!(env!("CARGO_MANIFEST_DIR"), "/config/escalation.toml").as_ref()).unwrap()
+}
+
+/// The shipped service request policy.
+pub fn request_policy() -> deskbell::domain::service::request::RequestPolicy {
+    deskbell::config::requests::load(concat!(env!("CARGO_MANIFEST_DIR"), "/config/service_requests.toml").as_ref())
+        .unwrap()
 }
 
 /// A VPN incident of the fixture's customer.
@@ -156,6 +163,8 @@ pub fn incident(
         summary: "VPN down".into(),
         contact: f.customer,
         team: f.team,
+        agency: None,
+        request: None,
     }
 }
 

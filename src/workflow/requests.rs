@@ -1,0 +1,142 @@
+//! Service requests (`001_*`) made, approved and worked: checked against
+//! the desk's policy and directory with every problem told at once, then
+//! changed through the same transitions as any service ticket.
+
+use std::collections::BTreeMap;
+
+use super::{Error, Requester, Workflow};
+use crate::domain::service::request::{ApprovalStep, NewRequest, RequestAction, Work};
+use crate::domain::service::{NewServiceTicket, ServiceEvent, ServiceTicket};
+use crate::domain::{Actor, DomainError, Person, ServiceTicketId, TicketRef};
+use crate::store::StoreError;
+
+/// A named request as a person filled it in.
+#[derive(Debug, Clone, Default)]
+pub struct RequestForm {
+    pub kind: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl Workflow {
+    /// The request checked against the policy (its kind's fields), the
+    /// device records (the serials it names) and, for an order, the
+    /// directory (who approves for the agency and the desk).
+    async fn check_request(&self, form: &RequestForm, agency: Option<&str>) -> Result<NewRequest, Error> {
+        let mut errors = Vec::new();
+        let kind = self.requests.kind(&form.kind).map_err(|e| Error::Invalid(vec![format!("kind: {e}")]))?;
+        let fields = kind.check(&form.fields).unwrap_or_else(|problems| {
+            errors.extend(problems);
+            BTreeMap::new()
+        });
+        let agency = agency.map(str::trim).filter(|a| !a.is_empty());
+        if agency.is_none() {
+            errors.push("agency: the client agency billed is required".into());
+        }
+        // Serials as given, checked even when another field is wrong.
+        let field = |name: &str| form.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let serials = match kind.action {
+            RequestAction::Move => vec![("serial", field("serial"))],
+            RequestAction::Decommission => crate::domain::service::request::serials(&field("serials"))
+                .into_iter()
+                .map(|s| ("serials", s))
+                .collect(),
+            RequestAction::None | RequestAction::Order => Vec::new(),
+        };
+        for (name, serial) in serials.iter().filter(|(_, s)| !s.is_empty()) {
+            if self.store.device(serial).await.map_err(Error::Internal)?.is_none() {
+                errors.push(format!("{name}: no managed device has the serial {serial}"));
+            }
+        }
+        let mut approvers = Vec::new();
+        if kind.action == RequestAction::Order {
+            let named = &self.requests.approvers;
+            let agency_group = agency.map(|a| (a, named.agencies.get(a)));
+            let groups = [
+                (ApprovalStep::Agency, agency_group.and_then(|(_, g)| g.cloned()), agency),
+                (ApprovalStep::Desk, Some(named.desk.clone()), None),
+            ];
+            for (step, group, agency) in groups {
+                let Some(group) = group else {
+                    if let Some(a) = agency {
+                        errors.push(format!("agency: no approvers are named for agency '{a}' (service_requests.toml)"));
+                    }
+                    continue;
+                };
+                let members = self.store.group_members(&group).await.map_err(Error::Internal)?;
+                if members.is_empty() {
+                    errors.push(format!("{step}: the approver group '{group}' has nobody in it (directory)"));
+                }
+                approvers.push((step, members));
+            }
+        }
+        if errors.is_empty() {
+            Ok(NewRequest { kind: kind.clone(), fields, approvers })
+        } else {
+            Err(Error::Invalid(errors))
+        }
+    }
+
+    /// Opens a named request as a P5 service request ticket.
+    pub async fn create_request(
+        &self,
+        mut new: NewServiceTicket,
+        form: &RequestForm,
+        actor: &Actor,
+    ) -> Result<ServiceTicket, Error> {
+        let request = self.check_request(form, new.agency.as_deref()).await?;
+        new.agency = new.agency.map(|a| a.trim().to_owned());
+        new.request = Some(request);
+        self.create_service(new, actor).await.map_err(|e| match e {
+            StoreError::Domain(DomainError::Invalid(why)) => Error::Told(why),
+            other => Error::Internal(other),
+        })
+    }
+
+    /// An approver's decision on the pending step of an order. Two
+    /// decisions at once: the second is applied to the ticket as the first
+    /// left it, and told what happened if it no longer can be.
+    pub async fn decide_request(
+        &self,
+        who: &Requester<'_>,
+        id: ServiceTicketId,
+        approve: bool,
+    ) -> Result<ServiceTicket, Error> {
+        const RETRIES: u32 = 3;
+        let (by, actor) = match who {
+            Requester::Person(p) => (Some(p.id), Actor::Person(p.id)),
+            Requester::System => (None, Actor::System),
+            Requester::Link(_) => return Err(Error::Told("Orders are approved in Slack or by the desk.".into())),
+        };
+        let t = TicketRef::from(id);
+        let mut retries = 0;
+        loop {
+            match self.service(id, &actor, ServiceEvent::Decide { by, approve }).await {
+                Err(StoreError::Conflict { .. }) if retries < RETRIES => retries += 1,
+                Err(StoreError::Domain(DomainError::IllegalTransition { state, .. })) => {
+                    return Err(Error::Told(format!("{t} is not awaiting approval (it is {state}).")));
+                }
+                done => return done.map_err(|e| Error::about(t, e)),
+            }
+        }
+    }
+
+    /// `who` records that the devices of a decommission were sanitized.
+    pub async fn sanitized(&self, who: &Person, id: ServiceTicketId) -> Result<ServiceTicket, Error> {
+        let event = ServiceEvent::Sanitized { by: who.id };
+        self.service(id, &Actor::Person(who.id), event).await.map_err(|e| Error::about(id.into(), e))
+    }
+
+    /// The work a close records, as given: a transaction kind of the
+    /// policy and the minutes spent, both or neither.
+    pub fn work(&self, kind: Option<&str>, minutes: Option<u32>) -> Result<Option<Work>, Error> {
+        match (kind, minutes) {
+            (None, None) => Ok(None),
+            (Some(kind), Some(minutes)) => {
+                let kind =
+                    self.requests.transaction(kind).map_err(|e| Error::Invalid(vec![format!("transaction: {e}")]))?;
+                Ok(Some(Work { kind, minutes }))
+            }
+            _ => Err(Error::Invalid(vec!["a close records both the transaction kind and the minutes spent".into()])),
+        }
+    }
+}
