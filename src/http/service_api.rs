@@ -71,6 +71,25 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), HttpError> {
     allowed(&caller)?;
     let t: NewTicket = serde_json::from_value(body).map_err(invalid)?;
+    if let Some(r) = t.request {
+        if (t.kind, t.priority) != (ServiceKind::Request, Priority::P5) {
+            return Err(invalid("a named request is a P5 request (kind \"request\", priority \"P5\")"));
+        }
+        let form = RequestForm {
+            kind: r.kind,
+            fields: r.fields,
+            contact_name: t.contact_name,
+            contact_email: t.contact_email,
+            team: t.team,
+            agency: t.agency.unwrap_or_default(),
+            summary: t.summary,
+            vip: t.vip,
+            issue_type: t.issue_type,
+            subtype: t.subtype,
+        };
+        let created = state.workflow.create_request(&form, &caller.actor()).await?;
+        return Ok((StatusCode::CREATED, Json(view(&state, &created).await?)));
+    }
     let mut errors = Vec::new();
     for (field, value) in [("contact_name", &t.contact_name), ("summary", &t.summary)] {
         if value.trim().is_empty() {
@@ -98,13 +117,7 @@ pub async fn create(
         agency: t.agency,
         request: None,
     };
-    let created = match t.request {
-        Some(r) => {
-            let form = RequestForm { kind: r.kind, fields: r.fields };
-            state.workflow.create_request(new, &form, &caller.actor()).await?
-        }
-        None => state.workflow.create_service(new, &caller.actor()).await.map_err(refused)?,
-    };
+    let created = state.workflow.create_service(new, &caller.actor()).await.map_err(refused)?;
     Ok((StatusCode::CREATED, Json(view(&state, &created).await?)))
 }
 

@@ -83,6 +83,7 @@ async fn run(state: AppState, cmd: Command) -> Result<Json<Value>, HttpError> {
         "/release" => release(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
         "/location" => location(&state, &who, text, &cmd.trigger_id).await.map(|a| ephemeral(a, vec![])),
         "/delegate" => super::delegate::command(&state, &who, text).await.map(|a| ephemeral(a, vec![])),
+        "/request" => request(&state, text, &cmd.trigger_id).await.map(|a| ephemeral(a, vec![])),
         other => Ok(ephemeral(format!("deskbell has no command {other}. Try /deskbell help."), vec![])),
     };
     // A ticket or slot that does not exist is an answer for the person, not an HTTP error Slack would show.
@@ -116,6 +117,23 @@ async fn reschedule(state: &AppState, who: &Person, text: &str, trigger_id: &str
     let tz = state.workflow.calendar(ticket.team).await?.tz;
     match state.slack.open_view(trigger_id, &modals::reschedule(id.into(), &free, tz)).await {
         Ok(()) => Ok(format!("Rescheduling {}…", TicketRef::from(id))),
+        Err(e) => Ok(format!("Slack did not open the form ({e}); try again.")),
+    }
+}
+
+/// `/request KIND`: the kind's modal, for a request taken by phone.
+async fn request(state: &AppState, text: &str, trigger_id: &str) -> Result<String, HttpError> {
+    let policy = &state.workflow.requests;
+    let kind = match policy.kind(text) {
+        Ok(kind) => kind,
+        Err(_) => {
+            let kinds: Vec<&str> = policy.kinds.iter().map(|k| k.name.0.as_str()).collect();
+            return Ok(format!("Usage: /request KIND, one of: {}", kinds.join(", ")));
+        }
+    };
+    let teams: Vec<String> = state.workflow.store.teams().await?.into_iter().map(|t| t.name).collect();
+    match state.slack.open_view(trigger_id, &modals::request(kind, &teams)).await {
+        Ok(()) => Ok(format!("Opening a request: {}…", kind.label)),
         Err(e) => Ok(format!("Slack did not open the form ({e}); try again.")),
     }
 }

@@ -1,8 +1,9 @@
 //! Buttons and modals (`POST /slack/interactions`, a form with one
 //! `payload=` JSON field). `block_actions`: Approve, Deny (opens the
-//! reason modal), a slot's Pick button, Acknowledge and Assign to me.
-//! `view_submission`: the deny and reschedule modals, answered in the
-//! response body (`response_action: errors` keeps the modal open).
+//! reason modal; an order's step is decided at once), a slot's Pick
+//! button, Acknowledge and Assign to me. `view_submission`: the deny,
+//! reschedule, location and request modals, answered in the response body
+//! (`response_action: errors` keeps the modal open).
 
 use std::collections::HashMap;
 
@@ -19,9 +20,9 @@ use super::reply::Replier;
 use super::verify::SlackBody;
 use crate::domain::access::Action;
 use crate::domain::refresh::{RefreshEvent, RefreshStatus};
-use crate::domain::{Person, RefreshTicketId, SlackAction, SlotId, Template, TicketRef};
+use crate::domain::{Actor, Person, RefreshTicketId, SlackAction, SlotId, Template, TicketRef};
 use crate::http::{AppState, HttpError};
-use crate::workflow::{Error, Request, Requester};
+use crate::workflow::{Error, Request, RequestForm, Requester};
 
 #[derive(Deserialize)]
 struct Form {
@@ -251,12 +252,16 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
         modals::DENY => modals::REASON,
         modals::RESCHEDULE => modals::SLOT,
         modals::LOCATION => modals::LOCATION,
+        modals::REQUEST => modals::SUMMARY,
         _ => return Ok(StatusCode::OK.into_response()),
     };
     let who = match state.workflow.slack_person(slack_user).await {
         Ok(p) => p,
         Err(unknown) => return Ok(errors(block, &super::told(unknown)?)),
     };
+    if view.callback_id == modals::REQUEST {
+        return submit_request(state, &who, view).await;
+    }
     let id = refresh_id(Some(&view.private_metadata))?;
     let v = &view.state;
     let answer = match view.callback_id.as_str() {
@@ -284,6 +289,62 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
         // An empty 200 closes the modal.
         Ok(()) => StatusCode::OK.into_response(),
     })
+}
+
+/// A request taken by phone: opened as the API would open it, or every
+/// problem shown under its input.
+async fn submit_request(state: &AppState, who: &Person, view: &View) -> Result<Response, HttpError> {
+    let v = &view.state;
+    let text = |id: &str| v.get(id)["value"].as_str().unwrap_or_default().to_owned();
+    let chosen = |id: &str| v.get(id)["selected_option"]["value"].as_str().unwrap_or_default().to_owned();
+    let fields = v
+        .values
+        .keys()
+        .filter_map(|block| {
+            let name = block.strip_prefix(modals::FIELD_PREFIX)?;
+            let input = v.get(block);
+            let ticked = input["selected_options"].as_array().is_some_and(|o| !o.is_empty());
+            let value = match (input["value"].as_str(), input["selected_option"]["value"].as_str()) {
+                (Some(typed), _) => typed.to_owned(),
+                (None, Some(picked)) => picked.to_owned(),
+                (None, None) if ticked => "yes".to_owned(),
+                (None, None) => String::new(),
+            };
+            Some((name.to_owned(), value))
+        })
+        .collect();
+    let form = RequestForm {
+        kind: view.private_metadata.clone(),
+        fields,
+        contact_name: text(modals::CONTACT_NAME),
+        contact_email: text(modals::CONTACT_EMAIL),
+        team: chosen(modals::TEAM),
+        agency: text(modals::AGENCY),
+        summary: text(modals::SUMMARY),
+        ..RequestForm::default()
+    };
+    match state.workflow.create_request(&form, &Actor::Person(who.id)).await {
+        Ok(_) => Ok(StatusCode::OK.into_response()),
+        Err(Error::Invalid(problems)) => {
+            // "serials: …" goes under the field's input; what names no input, under the summary.
+            let mut shown: HashMap<String, String> = HashMap::new();
+            for p in problems {
+                let name = p.split([':', ' ']).next().unwrap_or_default();
+                let block = match name {
+                    modals::CONTACT_NAME | modals::CONTACT_EMAIL | modals::TEAM | modals::AGENCY | modals::SUMMARY => {
+                        name.to_owned()
+                    }
+                    _ if v.values.contains_key(&format!("{}{name}", modals::FIELD_PREFIX)) => {
+                        format!("{}{name}", modals::FIELD_PREFIX)
+                    }
+                    _ => modals::SUMMARY.to_owned(),
+                };
+                shown.entry(block).and_modify(|s| *s = format!("{s}; {p}")).or_insert(p);
+            }
+            Ok(Json(json!({ "response_action": "errors", "errors": shown })).into_response())
+        }
+        Err(e) => Ok(errors(modals::SUMMARY, &super::told(e)?)),
+    }
 }
 
 /// What the reschedule modal asks for: the customer to pick again, or a slot.

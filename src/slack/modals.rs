@@ -4,17 +4,28 @@
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
+use crate::domain::service::request::{FieldType, KindPolicy};
 use crate::domain::{ScheduleSlot, TicketRef};
 
 pub const DENY: &str = "deny";
 pub const RESCHEDULE: &str = "reschedule";
 pub const LOCATION: &str = "location";
+pub const REQUEST: &str = "request";
 
 /// The inputs of the modals; each is its block's and its element's id, as
 /// the submission handler reads them back.
 pub const REASON: &str = "reason";
 pub const SLOT: &str = "slot";
 pub const ASK_CUSTOMER: &str = "ask_customer";
+/// The request modal's own inputs; a kind's fields are `field.NAME`.
+pub const CONTACT_NAME: &str = "contact_name";
+pub const CONTACT_EMAIL: &str = "contact_email";
+pub const TEAM: &str = "team";
+pub const AGENCY: &str = "agency";
+pub const SUMMARY: &str = "summary";
+pub const FIELD_PREFIX: &str = "field.";
+/// Slack cuts a modal's title at 24 characters.
+const TITLE_CHARS: usize = 24;
 
 /// Slack allows at most 100 options in one select.
 const MAX_OPTIONS: usize = 100;
@@ -62,6 +73,56 @@ pub fn location(ticket: TicketRef, remote: bool, unit_location: Option<&str>) ->
         "submit": plain("Save"),
         "close": plain("Cancel"),
         "blocks": [{ "type": "input", "block_id": LOCATION, "label": plain(label), "element": element }],
+    })
+}
+
+fn text_input(id: &str, label: &str, multiline: bool) -> Value {
+    json!({
+        "type": "input", "block_id": id, "label": plain(label),
+        "element": { "type": "plain_text_input", "action_id": id, "multiline": multiline, "max_length": 500 },
+    })
+}
+
+fn select(id: &str, label: &str, values: &[String]) -> Value {
+    let options: Vec<Value> =
+        values.iter().take(MAX_OPTIONS).map(|v| json!({ "text": plain(v), "value": v })).collect();
+    json!({
+        "type": "input", "block_id": id, "label": plain(label),
+        "element": { "type": "static_select", "action_id": id, "options": options },
+    })
+}
+
+/// A request of `kind` taken by phone (`/request KIND`): who asks, for
+/// which team and agency, and the kind's own fields. The kind's name rides
+/// in `private_metadata`.
+pub fn request(kind: &KindPolicy, teams: &[String]) -> Value {
+    let mut blocks = vec![
+        text_input(CONTACT_NAME, "Requester's name", false),
+        text_input(CONTACT_EMAIL, "Requester's email", false),
+        text_input(AGENCY, "Client agency billed", false),
+        select(TEAM, "Support team", teams),
+        text_input(SUMMARY, "Summary", false),
+    ];
+    for f in &kind.fields {
+        let id = format!("{FIELD_PREFIX}{}", f.name);
+        blocks.push(match &f.kind {
+            FieldType::Choice(options) => select(&id, &f.label, options),
+            FieldType::Confirm => json!({
+                "type": "input", "block_id": id, "label": plain(&f.label),
+                "element": { "type": "checkboxes", "action_id": id, "options": [{ "text": plain("Yes"), "value": "yes" }] },
+            }),
+            FieldType::Serials => text_input(&id, &f.label, true),
+            FieldType::Text | FieldType::Email => text_input(&id, &f.label, false),
+        });
+    }
+    json!({
+        "type": "modal",
+        "callback_id": REQUEST,
+        "private_metadata": kind.name.0,
+        "title": plain(&crate::slack::limits::cut(&kind.label, TITLE_CHARS)),
+        "submit": plain("Open"),
+        "close": plain("Cancel"),
+        "blocks": blocks,
     })
 }
 
@@ -136,6 +197,12 @@ mod tests {
         assert_eq!(groups[0]["options"][1]["text"]["text"], "11:00 AM (1 of 2 free)");
         serde_json::from_value::<SlackView>(view).expect("Block Kit");
         serde_json::from_value::<SlackView>(deny(TicketRef::parse("R-7").unwrap())).expect("Block Kit");
+        let policy =
+            crate::config::requests::parse(include_str!("../../config/service_requests.toml")).expect("shipped policy");
+        for kind in &policy.kinds {
+            let form = request(kind, &["NIT North".into()]);
+            serde_json::from_value::<SlackView>(form).expect("Block Kit");
+        }
         let empty = reschedule(TicketRef::parse("R-7").unwrap(), &[], tz);
         assert_eq!(empty["blocks"][0]["type"], "section");
     }

@@ -6,29 +6,46 @@ use std::collections::BTreeMap;
 
 use super::{Error, Requester, Workflow};
 use crate::domain::service::request::{ApprovalStep, NewRequest, RequestAction, Work};
-use crate::domain::service::{NewServiceTicket, ServiceEvent, ServiceTicket};
-use crate::domain::{Actor, DomainError, Person, ServiceTicketId, TicketRef};
+use crate::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceTicket};
+use crate::domain::{Actor, DomainError, Email, Person, Role, ServiceTicketId, TicketRef};
 use crate::store::StoreError;
 
-/// A named request as a person filled it in.
+/// A named request as a person filled it in (the API's body, Slack's
+/// `/request` modal).
 #[derive(Debug, Clone, Default)]
 pub struct RequestForm {
     pub kind: String,
     pub fields: BTreeMap<String, String>,
+    pub contact_name: String,
+    pub contact_email: String,
+    pub team: String,
+    /// The client agency billed.
+    pub agency: String,
+    pub summary: String,
+    pub vip: bool,
+    /// How the desk files it; the kind's label if empty.
+    pub issue_type: String,
+    pub subtype: String,
 }
 
 impl Workflow {
     /// The request checked against the policy (its kind's fields), the
     /// device records (the serials it names) and, for an order, the
-    /// directory (who approves for the agency and the desk).
-    async fn check_request(&self, form: &RequestForm, agency: Option<&str>) -> Result<NewRequest, Error> {
-        let mut errors = Vec::new();
-        let kind = self.requests.kind(&form.kind).map_err(|e| Error::Invalid(vec![format!("kind: {e}")]))?;
+    /// directory (who approves for the agency and the desk); each problem
+    /// is added to `errors`.
+    async fn check_request(&self, form: &RequestForm, errors: &mut Vec<String>) -> Result<Option<NewRequest>, Error> {
+        let kind = match self.requests.kind(&form.kind) {
+            Ok(kind) => kind,
+            Err(e) => {
+                errors.push(format!("kind: {e}"));
+                return Ok(None);
+            }
+        };
         let fields = kind.check(&form.fields).unwrap_or_else(|problems| {
             errors.extend(problems);
             BTreeMap::new()
         });
-        let agency = agency.map(str::trim).filter(|a| !a.is_empty());
+        let agency = Some(form.agency.trim()).filter(|a| !a.is_empty());
         if agency.is_none() {
             errors.push("agency: the client agency billed is required".into());
         }
@@ -69,23 +86,44 @@ impl Workflow {
                 approvers.push((step, members));
             }
         }
-        if errors.is_empty() {
-            Ok(NewRequest { kind: kind.clone(), fields, approvers })
-        } else {
-            Err(Error::Invalid(errors))
-        }
+        Ok(Some(NewRequest { kind: kind.clone(), fields, approvers }))
     }
 
-    /// Opens a named request as a P5 service request ticket.
-    pub async fn create_request(
-        &self,
-        mut new: NewServiceTicket,
-        form: &RequestForm,
-        actor: &Actor,
-    ) -> Result<ServiceTicket, Error> {
-        let request = self.check_request(form, new.agency.as_deref()).await?;
-        new.agency = new.agency.map(|a| a.trim().to_owned());
-        new.request = Some(request);
+    /// Opens a named request as a P5 service request ticket; every
+    /// problem with the form is told at once, each naming its field, and
+    /// nothing is opened.
+    pub async fn create_request(&self, form: &RequestForm, actor: &Actor) -> Result<ServiceTicket, Error> {
+        let mut errors = Vec::new();
+        for (field, value) in [("contact_name", &form.contact_name), ("summary", &form.summary)] {
+            if value.trim().is_empty() {
+                errors.push(format!("{field} is empty"));
+            }
+        }
+        let email =
+            Email::parse(form.contact_email.trim()).map_err(|e| errors.push(format!("contact_email: {e}"))).ok();
+        let team = self.store.team_by_name(form.team.trim()).await.map_err(Error::Internal)?;
+        if team.is_none() {
+            errors.push(format!("team: no team is called '{}'", form.team.trim()));
+        }
+        let request = self.check_request(form, &mut errors).await?;
+        let (Some(email), Some(team), Some(request), true) = (email, team, request, errors.is_empty()) else {
+            return Err(Error::Invalid(errors));
+        };
+        let contact = self.store.ensure_person(form.contact_name.trim(), &email, Role::Customer).await;
+        let or =
+            |given: &str, default: &str| if given.trim().is_empty() { default.to_owned() } else { given.to_owned() };
+        let new = NewServiceTicket {
+            kind: ServiceKind::Request,
+            priority: Priority::P5,
+            vip: form.vip,
+            issue_type: or(&form.issue_type, "Service request"),
+            subtype: or(&form.subtype, &request.kind.label),
+            summary: form.summary.trim().to_owned(),
+            contact: contact.map_err(Error::Internal)?,
+            team: team.id,
+            agency: Some(form.agency.trim().to_owned()),
+            request: Some(request),
+        };
         self.create_service(new, actor).await.map_err(|e| match e {
             StoreError::Domain(DomainError::Invalid(why)) => Error::Told(why),
             other => Error::Internal(other),

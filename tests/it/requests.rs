@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Detroit;
+use deskbell::domain::refresh::{Platform, RefreshEvent, System};
 use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus};
 use deskbell::domain::{Actor, Email, ServiceTicketId, TicketRef};
 use deskbell::workflow::{Error, RequestForm, Requester};
@@ -102,26 +103,17 @@ async fn person(app: &TestApp, email: &str) -> deskbell::domain::Person {
 
 /// A P5 request of Cara's (LSA) of `kind` with `fields`.
 async fn open(app: &TestApp, kind: &str, fields: &[(&str, &str)]) -> Result<ServiceTicketId, Error> {
-    let store = &app.res.store;
-    let contact = store
-        .ensure_person("Cara Customer", &Email::parse("cara@example.edu").unwrap(), deskbell::domain::Role::Customer)
-        .await
-        .unwrap();
-    let new = NewServiceTicket {
-        kind: ServiceKind::Request,
-        priority: Priority::P5,
-        vip: false,
-        issue_type: "Hardware".into(),
-        subtype: kind.into(),
+    let form = RequestForm {
+        kind: kind.into(),
+        fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        contact_name: "Cara Customer".into(),
+        contact_email: "cara@example.edu".into(),
+        team: "NIT North".into(),
+        agency: "LSA".into(),
         summary: format!("{kind} for Cara"),
-        contact,
-        team: store.team_by_name("NIT North").await.unwrap().unwrap().id,
-        agency: Some("LSA".into()),
-        request: None,
+        ..RequestForm::default()
     };
-    let form =
-        RequestForm { kind: kind.into(), fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
-    Ok(app.workflow().create_request(new, &form, &Actor::System).await?.id)
+    Ok(app.workflow().create_request(&form, &Actor::System).await?.id)
 }
 
 async fn status(app: &TestApp, t: ServiceTicketId) -> ServiceStatus {
@@ -403,6 +395,33 @@ async fn lifecycle(database_url: Option<String>) {
     let third = told(&slack);
     assert_eq!(third.len(), 3);
     assert!(third[2].contains("LSA-3,mac,on_prem,NIT North,LSA 2027,MacBook Air,,,true,Mason Hall lab"), "{third:?}");
+
+    // Its refresh delivered: the replacement enters service where it was,
+    // the old one leaves, the agency's count stays, a refresh is recorded.
+    let horizon = w.today() + chrono::Days::new(120);
+    let batch = deskbell::devices::refresh_batch(&app.res.store.due_devices(horizon, true).await.unwrap());
+    let lab = deskbell::import::refresh_batch(&w, &batch).await.unwrap()[0].id;
+    let new = System { serial: "NEW-3".into(), model: Some("MacBook Air M4".into()), platform: Platform::Mac };
+    for event in [
+        RefreshEvent::ReplacementAssigned { system: new, tracking_number: None, bulk: true },
+        RefreshEvent::ItsmSystemFound,
+        RefreshEvent::DeliveryConfirmed,
+    ] {
+        w.refresh(lab, &Actor::System, event).await.unwrap();
+    }
+    let store = &app.res.store;
+    assert_eq!(store.device("LSA-3").await.unwrap().unwrap().state.to_string(), "decommissioned");
+    let replacement = store.device("NEW-3").await.unwrap().unwrap();
+    assert_eq!(
+        (replacement.agency.as_str(), replacement.location.as_deref(), replacement.in_service_on),
+        ("LSA", Some("Mason Hall lab"), day(2027, 9, 17))
+    );
+    assert_eq!(
+        billing(&app, day(2027, 9, 17)).await,
+        "date,agency,devices_in_service\n2027-09-17,DOTD,1\n2027-09-17,LSA,3\n"
+    );
+    let report = deskbell::devices::transactions(store, day(2027, 9, 1), day(2027, 9, 30), Detroit).await.unwrap();
+    assert_eq!(report, "agency,kind,transactions,minutes\nLSA,refresh,1,0\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -455,4 +474,95 @@ async fn the_api_opens_a_request_with_every_problem_told_at_once_and_closes_it_w
     assert_eq!(closed["status"], "closed");
     let d = app.res.store.device("LSA-2").await.unwrap().unwrap();
     assert_eq!(d.user_email.as_deref(), Some("nia@example.edu"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_taken_by_phone_opens_from_slack_with_each_problem_under_its_input() {
+    let slack = FakeSlack::start().await;
+    let app = TestApp::builder().slack(&slack).sim_clock_at(local(2027, 3, 1, 9)).start().await;
+    app.sync_directory(DESK).await.unwrap();
+    deskbell::devices::import(&app.res.store, DEVICES, Detroit, app.now()).await.unwrap();
+    let said = app.slack_command("UED000001", "/request", "").await["text"].as_str().unwrap().to_owned();
+    assert!(said.contains("one of: order_new_device, move_reassign_device, decommission_device"), "{said}");
+    let said = app.slack_command("UED000001", "/request", "decommission_device").await;
+    assert_eq!(said["text"], "Opening a request: Decommission device…");
+    let (_, view) = slack.views().pop().expect("the modal was opened");
+    assert_eq!(
+        (view["callback_id"].as_str(), view["private_metadata"].as_str()),
+        (Some("request"), Some("decommission_device"))
+    );
+    let blocks: Vec<&str> =
+        view["blocks"].as_array().unwrap().iter().map(|b| b["block_id"].as_str().unwrap()).collect();
+    assert_eq!(
+        blocks,
+        ["contact_name", "contact_email", "agency", "team", "summary", "field.serials", "field.disposition"]
+    );
+
+    let typed = |v: &str| json!({ "type": "plain_text_input", "value": v });
+    let picked = |v: &str| json!({ "type": "static_select", "selected_option": { "value": v } });
+    let mut values = json!({
+        "contact_name": { "contact_name": typed("Rita Remote") },
+        "contact_email": { "contact_email": typed("rita@") },
+        "agency": { "agency": typed("LSA") },
+        "team": { "team": picked("NIT North") },
+        "summary": { "summary": typed("Retire Rita's old laptop") },
+        "field.serials": { "field.serials": typed("LSA-2, GONE-1") },
+        "field.disposition": { "field.disposition": { "type": "static_select", "selected_option": null } },
+    });
+    let (code, body) = app.submit_view("UED000001", "request", "decommission_device", values.clone()).await;
+    assert_eq!(code, 200);
+    assert_eq!(body["response_action"], "errors", "{body}");
+    let errors = &body["errors"];
+    assert!(errors["contact_email"].as_str().unwrap().starts_with("contact_email:"), "{body}");
+    assert!(errors["field.serials"].as_str().unwrap().contains("no managed device has the serial GONE-1"), "{body}");
+    assert!(errors["field.disposition"].as_str().unwrap().contains("is required"), "{body}");
+    assert!(app.res.store.load_service(ServiceTicketId(1)).await.is_err(), "nothing was opened");
+
+    values["contact_email"]["contact_email"] = typed("rita@example.edu");
+    values["field.serials"]["field.serials"] = typed("LSA-2");
+    values["field.disposition"]["field.disposition"] = picked("surplus");
+    let (code, body) = app.submit_view("UED000001", "request", "decommission_device", values).await;
+    assert_eq!((code, body), (200, Value::Null), "an empty 200 closes the modal");
+    let t = app.res.store.load_service(ServiceTicketId(1)).await.unwrap().value;
+    let request = t.request.expect("a named request");
+    assert_eq!((request.kind.0.as_str(), request.field("disposition")), ("decommission_device", "surplus"));
+    assert_eq!((t.priority, t.agency.as_deref()), (Priority::P5, Some("LSA")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_devices_file_with_a_broken_row_imports_nothing_and_the_commands_read_what_was_imported() {
+    let app = TestApp::builder().sim_clock_at(local(2027, 3, 1, 9)).start().await;
+    app.sync_directory(DESK).await.unwrap();
+    let broken = format!(
+        "{DEVICES}LSA-1,windows,LSA,NIT North,LSA 2027,2024-01-01,,,,,,\n\
+         BAD-1,toaster,LSA,Nowhere,LSA 2027,2024-13-01,lost,,,bob@,,-3\n"
+    );
+    let e = deskbell::devices::import(&app.res.store, &broken, Detroit, app.now()).await.unwrap_err().to_string();
+    assert!(e.starts_with("2 bad row(s), nothing imported"), "{e}");
+    assert!(e.contains("line 7: serial LSA-1 is also on line 2"), "{e}");
+    assert!(e.contains("line 8: platform 'toaster' is not one of"), "{e}");
+    assert!(app.res.store.device("LSA-1").await.unwrap().is_none(), "nothing imported");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("devices.csv");
+    std::fs::write(&file, DEVICES).unwrap();
+    let run = |args: &[&str]| {
+        let out = app.command().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run(&["import", "devices", file.to_str().unwrap()]), "imported 5 device(s)\n");
+    assert_eq!(
+        run(&["devices", "billing", "--at", "2026-12-31"]),
+        "date,agency,devices_in_service\n2026-12-31,DOTD,1\n2026-12-31,LSA,3\n"
+    );
+    assert_eq!(
+        run(&["report", "transactions", "--from", "2027-03-01", "--to", "2027-03-31"]),
+        "agency,kind,transactions,minutes\n"
+    );
+    let due = run(&["devices", "due"]);
+    assert!(
+        due.starts_with("serial,platform,style,team,config,model,customer_name,customer_email,no_customer,location\n"),
+        "{due}"
+    );
 }
