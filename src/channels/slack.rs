@@ -104,20 +104,7 @@ impl SlackChannel {
             Self::Log(path) => return log(path, "post", to, msg).await,
         };
         let session = client.open_session(token);
-        let channel = if to.starts_with(['U', 'W']) {
-            let cached = dms.lock().await.get(to).cloned();
-            match cached {
-                Some(c) => c,
-                None => {
-                    let req = SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId::new(to.into())]);
-                    let opened = session.conversations_open(&req).await.map_err(classify)?;
-                    dms.lock().await.insert(to.to_owned(), opened.channel.id.clone());
-                    opened.channel.id
-                }
-            }
-        } else {
-            SlackChannelId::new(to.into())
-        };
+        let channel = conversation(&session, dms, to).await?;
         let mut content = content(msg)?;
         content.metadata = Some(SlackMessageMetadata {
             event_type: "deskbell_message".into(),
@@ -126,6 +113,29 @@ impl SlackChannel {
         let req = SlackApiChatPostMessageRequest::new(channel, content);
         let resp = session.chat_post_message(&req).await.map_err(classify)?;
         Ok(crate::domain::SlackMessageRef { channel: resp.channel.to_string(), ts: resp.ts.to_string() }.to_string())
+    }
+
+    /// Shares `file` in a channel or a person's DM with `msg` as its message
+    /// (files.getUploadURLExternal, the upload, files.completeUploadExternal).
+    /// Returns `file:ID`.
+    pub async fn share(&self, to: &str, msg: &RenderedSlack, file: &Attachment) -> Result<String, SendError> {
+        let (client, token, dms) = match self {
+            Self::Api { client, token, dms } => (client, token, dms),
+            Self::Log(path) => return log(path, "share", to, msg).await,
+        };
+        let session = client.open_session(token);
+        let channel = conversation(&session, dms, to).await?;
+        let bytes = file.content.as_bytes();
+        let asked = SlackApiFilesGetUploadUrlExternalRequest::new(file.name.clone(), bytes.len());
+        let place = session.get_upload_url_external(&asked).await.map_err(classify)?;
+        let upload = SlackApiFilesUploadViaUrlRequest::new(place.upload_url, bytes.to_vec(), "text/csv".into());
+        session.files_upload_via_url(&upload).await.map_err(classify)?;
+        let shared = SlackApiFilesComplete::new(place.file_id.clone()).with_title(file.name.clone());
+        let blocks = content(msg)?.blocks.unwrap_or_default();
+        let req =
+            SlackApiFilesCompleteUploadExternalRequest::new(vec![shared]).with_channel_id(channel).with_blocks(blocks);
+        session.files_complete_upload_external(&req).await.map_err(classify)?;
+        Ok(format!("file:{}", place.file_id))
     }
 
     /// Replaces a posted message in place (`chat.update`), e.g. an approval
@@ -201,6 +211,32 @@ impl SlackChannel {
             Err(e) => Err(classify(e)),
         }
     }
+}
+
+/// A file a message carries (the lifecycle job's refresh batch).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    pub content: String,
+}
+
+/// The channel to post to: a channel id as given, a user's DM (opened
+/// once, then remembered).
+async fn conversation(
+    session: &SlackClientSession<'_, SlackClientHyperHttpsConnector>,
+    dms: &Mutex<HashMap<String, SlackChannelId>>,
+    to: &str,
+) -> Result<SlackChannelId, SendError> {
+    if !to.starts_with(['U', 'W']) {
+        return Ok(SlackChannelId::new(to.into()));
+    }
+    if let Some(c) = dms.lock().await.get(to).cloned() {
+        return Ok(c);
+    }
+    let req = SlackApiConversationsOpenRequest::new().with_users(vec![SlackUserId::new(to.into())]);
+    let opened = session.conversations_open(&req).await.map_err(classify)?;
+    dms.lock().await.insert(to.to_owned(), opened.channel.id.clone());
+    Ok(opened.channel.id)
 }
 
 /// A view as the Web API types it; one that is not Block Kit cannot be sent.

@@ -25,7 +25,7 @@ pub use backoff::retry_delay;
 
 use crate::channels::SendError;
 use crate::channels::email::{EmailChannel, Outgoing};
-use crate::channels::slack::SlackChannel;
+use crate::channels::slack::{Attachment, SlackChannel};
 use crate::clock::Clock;
 use crate::config::OutboxSettings;
 use crate::domain::{Channel, Content, SlackMessageRef, Template, TicketRef};
@@ -293,7 +293,12 @@ impl Dispatcher {
                         return Outcome::Paced { at: now + Duration::seconds(1) };
                     }
                 }
-                let sent = within(self.slack.post(&row.recipient, &msg, &row.dedupe_key)).await;
+                let file = ctx.get("attachment").cloned().map(serde_json::from_value::<Attachment>);
+                let sent = match file {
+                    None => within(self.slack.post(&row.recipient, &msg, &row.dedupe_key)).await,
+                    Some(Ok(file)) => within(self.slack.share(&row.recipient, &msg, &file)).await,
+                    Some(Err(e)) => return dead(format!("unreadable attachment: {e}")),
+                };
                 if let Err(SendError::RateLimited { retry_after }) = &sent {
                     // This channel waits; the others go on.
                     if let Err(e) = self.store.hold_turns(&pace, now + to_chrono(*retry_after)).await {

@@ -63,7 +63,7 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
         Subject::Lifecycle => json!({
             "ref": "lifecycle", "team": "Field Services", "count": 2, "horizon_days": 120,
             "csv": "serial,platform,style,team,config\n5CG1234ABC,windows,on_prem,Field Services,LSA Refresh 2026\n",
-            "file": "field-services-refresh-2027-03-31.csv", "shown": 2,
+            "file": "field-services-refresh-2027-03-31.csv",
         }),
         Subject::Delivery => json!({
             "ref": "R-12", "dedupe_key": "R-12/customer_begin", "channel": "email",

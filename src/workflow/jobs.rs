@@ -116,28 +116,11 @@ impl Workflow {
     }
 }
 
-/// A Slack section holds 3 000 characters: a message shows the batch's
-/// first rows that fit, and says how many.
-const SHOWN_CSV_CHARS: usize = 2_800;
-
-/// The CSV's first lines that fit in `max` characters, and how many rows.
-fn first_rows(csv: &str, max: usize) -> (String, usize) {
-    let mut shown = String::new();
-    let mut rows = 0;
-    for (i, line) in csv.split_inclusive('\n').enumerate() {
-        if shown.len() + line.len() > max {
-            break;
-        }
-        shown.push_str(line);
-        rows = i;
-    }
-    (shown, rows)
-}
-
 impl Workflow {
     /// The nightly lifecycle job (`001_*`): the devices in service whose
     /// term ends within the policy's horizon, each team's told once to
-    /// every refresh admin with its refresh batch. How many devices.
+    /// every refresh admin with its refresh batch (a file shared in Slack,
+    /// the text of an email). How many devices.
     pub async fn tell_lifecycle(&self) -> Result<usize> {
         let (now, today) = (self.clock.now(), self.today());
         let horizon_days = self.requests.horizon_days;
@@ -153,16 +136,20 @@ impl Workflow {
         for devices in crate::queues::by_key(due, |d| d.team.clone()) {
             let team = devices[0].team.clone();
             let csv = crate::devices::refresh_batch(&devices);
-            let (shown_csv, shown) = first_rows(&csv, SHOWN_CSV_CHARS);
             let slug: String =
                 team.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+            let file = format!("{slug}-refresh-{today}.csv");
             let ticket = serde_json::json!({
                 "ref": "lifecycle", "team": team, "count": devices.len(), "horizon_days": horizon_days,
-                "csv": shown_csv, "shown": shown, "file": format!("{slug}-refresh-{today}.csv"),
+                "csv": csv, "file": file,
             });
             let mut keyed = Vec::new();
             for a in &admins {
-                let payload = serde_json::json!({ "ticket": ticket, "recipient": { "name": a.name, "id": a.id.0 } });
+                let payload = serde_json::json!({
+                    "ticket": ticket,
+                    "recipient": { "name": a.name, "id": a.id.0 },
+                    "attachment": { "name": file, "content": csv },
+                });
                 let (channel, to) = a.address(false).route();
                 keyed.push((format!("lifecycle/{team}/{today}/{}", a.id), channel, to, payload.to_string()));
             }

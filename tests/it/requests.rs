@@ -15,7 +15,7 @@ use deskbell::workflow::{Error, RequestForm, Requester};
 use serde_json::{Value, json};
 
 use crate::support::app::TestApp;
-use crate::support::fake_slack::FakeSlack;
+use crate::support::fake_slack::{FakeSlack, SharedFile};
 
 const DESK: &str = r#"
 [[people]]
@@ -354,8 +354,9 @@ async fn lifecycle(database_url: Option<String>) {
     let (app, slack) = desk(database_url, local(2027, 1, 30, 9)).await;
     let w = app.workflow();
     assert_eq!(w.tell_lifecycle().await.unwrap(), 0, "nothing within 120 days of Jan 30");
-    let told = |slack: &FakeSlack| -> Vec<String> {
-        slack.posted().into_iter().filter(|p| p.channel == "DRAE00001").map(|p| p.blocks.to_string()).collect()
+    // The files shared with the refresh admin, with their message.
+    let told = |slack: &FakeSlack| -> Vec<SharedFile> {
+        slack.shared().into_iter().filter(|f| f.channel == "DRAE00001").collect()
     };
     // The nightly job at 02:00: LSA-1 on Feb 1, 120 days before its end.
     app.advance_to(local(2027, 2, 1, 1)).await;
@@ -363,28 +364,32 @@ async fn lifecycle(database_url: Option<String>) {
     app.advance_to(local(2027, 2, 1, 3)).await;
     let first = told(&slack);
     assert_eq!(first.len(), 1);
-    assert!(first[0].contains("*1 device(s) of NIT North* reach the end of their term within 120 days"), "{first:?}");
-    assert!(first[0].contains("LSA-1,windows,on_prem,NIT North,LSA 2027,Dell 5400,Cara Customer"), "{first:?}");
+    assert_eq!(
+        (first[0].name.as_str(), first[0].title.as_str()),
+        ("nit-north-refresh-2027-02-01.csv", "nit-north-refresh-2027-02-01.csv")
+    );
+    let said = first[0].blocks.to_string();
+    assert!(said.contains("*1 device(s) of NIT North* reach the end of their term within 120 days"), "{said}");
+    assert!(first[0].content.contains("LSA-1,windows,on_prem,NIT North,LSA 2027,Dell 5400,Cara Customer"));
     // Then LSA-2 alone: LSA-1 is not told twice.
     app.advance_to(local(2027, 2, 20, 3)).await;
     let second = told(&slack);
-    assert_eq!(second.len(), 2, "one message a night with news, none without");
-    assert!(
-        second[1].contains(
-            "LSA-2,windows,on_prem,NIT North,LSA 2027,Dell 5400,Rita Remote,rita@example.edu,false,Angell Hall 2"
-        ),
-        "{second:?}"
+    assert_eq!(second.len(), 2, "one file a night with news, none without");
+    assert_eq!(
+        second[1].content,
+        "serial,platform,style,team,config,model,customer_name,customer_email,no_customer,location\n\
+         LSA-2,windows,on_prem,NIT North,LSA 2027,Dell 5400,Rita Remote,rita@example.edu,false,Angell Hall 2\n"
     );
-    assert!(!second[1].contains("LSA-1"), "{second:?}");
 
-    // The whole file (what `deskbell devices due` prints) imports cleanly.
-    let horizon = w.today() + chrono::Days::new(120);
-    let due = app.res.store.due_devices(horizon, true).await.unwrap();
-    let csv = deskbell::devices::refresh_batch(&due);
-    let created = deskbell::import::refresh_batch(&w, &csv).await.unwrap();
+    // The files import cleanly as a refresh batch.
+    let mut created = Vec::new();
+    for f in &second {
+        created.extend(deskbell::import::refresh_batch(&w, &f.content).await.unwrap());
+    }
     let serials: Vec<&str> = created.iter().map(|t| t.existing.serial.as_str()).collect();
     assert_eq!(serials, ["LSA-1", "LSA-2"]);
     assert_eq!(created[0].location.as_deref(), Some("Angell Hall 1"));
+    let horizon = w.today() + chrono::Days::new(120);
     assert!(app.res.store.due_devices(horizon, true).await.unwrap().is_empty(), "now in a refresh");
 
     // Months on, LSA-3 (a shared lab machine: no user) crosses the horizon.
@@ -394,13 +399,11 @@ async fn lifecycle(database_url: Option<String>) {
     assert_eq!(run.outcome.as_deref(), Some("ok: 1 devices due for refresh told"), "{runs:?}");
     let third = told(&slack);
     assert_eq!(third.len(), 3);
-    assert!(third[2].contains("LSA-3,mac,on_prem,NIT North,LSA 2027,MacBook Air,,,true,Mason Hall lab"), "{third:?}");
+    assert!(third[2].content.contains("LSA-3,mac,on_prem,NIT North,LSA 2027,MacBook Air,,,true,Mason Hall lab"));
 
     // Its refresh delivered: the replacement enters service where it was,
     // the old one leaves, the agency's count stays, a refresh is recorded.
-    let horizon = w.today() + chrono::Days::new(120);
-    let batch = deskbell::devices::refresh_batch(&app.res.store.due_devices(horizon, true).await.unwrap());
-    let lab = deskbell::import::refresh_batch(&w, &batch).await.unwrap()[0].id;
+    let lab = deskbell::import::refresh_batch(&w, &third[2].content).await.unwrap()[0].id;
     let new = System { serial: "NEW-3".into(), model: Some("MacBook Air M4".into()), platform: Platform::Mac };
     for event in [
         RefreshEvent::ReplacementAssigned { system: new, tracking_number: None, bulk: true },

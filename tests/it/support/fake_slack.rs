@@ -57,6 +57,9 @@ pub struct Storm {
 #[derive(Default)]
 struct Inner {
     calls: Vec<String>,
+    /// Files asked for by files.getUploadURLExternal: id → (name, length, bytes uploaded).
+    uploads: HashMap<String, (String, usize, Option<Vec<u8>>)>,
+    shared: Vec<SharedFile>,
     posted: Vec<Posted>,
     script: VecDeque<Failure>,
     channel_script: HashMap<String, VecDeque<Failure>>,
@@ -71,6 +74,16 @@ struct Inner {
     published: Vec<(String, Value)>,
     socket_connections: usize,
     acks: Vec<Value>,
+}
+
+/// A file shared by files.completeUploadExternal, with its message.
+#[derive(Debug, Clone)]
+pub struct SharedFile {
+    pub channel: String,
+    pub title: String,
+    pub name: String,
+    pub content: String,
+    pub blocks: Value,
 }
 
 #[derive(Clone)]
@@ -100,6 +113,7 @@ impl FakeSlack {
         let app = Router::new()
             .route("/api/{method}", get(handle).post(handle))
             .route("/response/{id}", post(respond))
+            .route("/upload/{id}", post(upload))
             .route("/socket", get(socket))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -144,6 +158,12 @@ impl FakeSlack {
     pub fn answer_held(&self) {
         self.release();
         self.fake.gate.notify_waiters();
+    }
+
+    /// Every file shared (the upload flow of files.getUploadURLExternal,
+    /// the upload URL and files.completeUploadExternal, done in order).
+    pub fn shared(&self) -> Vec<SharedFile> {
+        self.fake.inner.lock().unwrap().shared.clone()
     }
 
     pub fn posted(&self) -> Vec<Posted> {
@@ -283,6 +303,47 @@ async fn handle(
             ok(json!({ "channel": { "id": format!("D{}", user.trim_start_matches('U')) } }))
         }
         "chat.postMessage" => post_message(fake, req).await,
+        // api.slack.com/methods/files.getUploadURLExternal: filename and length required.
+        "files.getUploadURLExternal" => {
+            let (Some(name), Some(length)) =
+                (req["filename"].as_str(), req["length"].as_str().and_then(|l| l.parse::<usize>().ok()))
+            else {
+                return api_error("invalid_arguments");
+            };
+            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned();
+            let mut inner = fake.inner.lock().unwrap();
+            let id = format!("F{:08}", inner.uploads.len() + 1);
+            inner.uploads.insert(id.clone(), (name.to_owned(), length, None));
+            ok(json!({ "upload_url": format!("http://{host}/upload/{id}"), "file_id": id }))
+        }
+        // api.slack.com/methods/files.completeUploadExternal: every file uploaded, in full.
+        "files.completeUploadExternal" => {
+            let files = match &req["files"] {
+                Value::String(s) => serde_json::from_str(s).unwrap_or(Value::Null),
+                other => other.clone(),
+            };
+            let mut inner = fake.inner.lock().unwrap();
+            let mut done = Vec::new();
+            for f in files.as_array().cloned().unwrap_or_default() {
+                let id = f["id"].as_str().unwrap_or_default();
+                let Some((name, length, Some(bytes))) = inner.uploads.get(id).cloned() else {
+                    return api_error("file_not_found");
+                };
+                if bytes.len() != length {
+                    return api_error("file_upload_size_mismatch");
+                }
+                let title = f["title"].as_str().unwrap_or(&name).to_owned();
+                done.push(json!({ "id": id, "name": name, "title": title }));
+                inner.shared.push(SharedFile {
+                    channel: req["channel_id"].as_str().unwrap_or_default().to_owned(),
+                    title,
+                    name,
+                    content: String::from_utf8_lossy(&bytes).into_owned(),
+                    blocks: req["blocks"].clone(),
+                });
+            }
+            ok(json!({ "files": done }))
+        }
         "chat.update" => {
             let s = |k: &str| req[k].as_str().unwrap_or_default().to_owned();
             let mut inner = fake.inner.lock().unwrap();
@@ -396,4 +457,17 @@ async fn post_message(fake: Fake, req: Value) -> Response {
 async fn respond(State(fake): State<Fake>, body: String) -> Response {
     fake.inner.lock().unwrap().responses.push(serde_json::from_str(&body).unwrap_or_default());
     "ok".into_response()
+}
+
+/// The upload URL files.getUploadURLExternal handed out: the raw bytes,
+/// answered as Slack does (`OK - <length>`, plain text).
+async fn upload(State(fake): State<Fake>, Path(id): Path<String>, body: axum::body::Bytes) -> Response {
+    let mut inner = fake.inner.lock().unwrap();
+    match inner.uploads.get_mut(&id) {
+        Some(file) => {
+            file.2 = Some(body.to_vec());
+            format!("OK - {}", body.len()).into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "no such upload").into_response(),
+    }
 }
