@@ -48,6 +48,11 @@ fn request(json: Option<String>) -> Result<Value> {
             "decision": s.vote.as_ref().map(|v| if v.approve { "approved" } else { "denied" }),
         })).collect::<Vec<_>>(),
         "sanitized": r.sanitized.is_some(),
+        "steps": r.approval.iter().map(|s| match &s.vote {
+            Some(v) if v.approve => format!(":white_check_mark: {} approved", s.step),
+            Some(_) => format!(":no_entry: {} denied", s.step),
+            None => format!(":hourglass: {} awaited", s.step),
+        }).collect::<Vec<_>>().join(" · "),
     }))
 }
 

@@ -136,7 +136,12 @@ async fn resolve_team(conn: &mut AnyConnection, n: &Notification, team: TeamId) 
 /// decided, those still waiting are withdrawn, so nobody is asked to
 /// decide what was decided.
 async fn approval_messages(conn: &mut AnyConnection, ticket: TicketRef, n: &Notification) -> Result<Vec<Target>> {
-    let request: &str = Template::ApprovalRequest.into();
+    // A refresh's approval requests, or an order's.
+    let request: &str = match ticket {
+        TicketRef::Refresh(_) => Template::ApprovalRequest,
+        TicketRef::Service(_) => Template::RequestApproval,
+    }
+    .into();
     if n.template == Template::ApprovalDecided {
         sqlx::query(
             "UPDATE outbox SET status = 'withdrawn' WHERE ticket = $1 AND template = $2 AND status = 'pending'",

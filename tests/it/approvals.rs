@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::support::app::TestApp;
 use crate::support::fake_slack::{FakeSlack, Posted};
+use crate::support::run_on_both;
 
 const DESK: &str = r#"
 [[people]]
@@ -141,11 +142,6 @@ async fn due(app: &TestApp, t: RefreshTicketId, kind: TimerKind) -> Vec<String> 
         .collect();
     due.sort();
     due
-}
-
-async fn run_on_both(test: impl AsyncFn(Option<String>)) {
-    test(None).await;
-    test(Some(crate::support::postgres::fresh_database_url().await)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::support::app::TestApp;
 use crate::support::fake_slack::{FakeSlack, SharedFile};
+use crate::support::run_on_both;
 
 const DESK: &str = r#"
 [[people]]
@@ -90,11 +91,6 @@ async fn desk(database_url: Option<String>, start: DateTime<Utc>) -> (TestApp, F
     let n = deskbell::devices::import(&app.res.store, DEVICES, Detroit, app.now()).await.unwrap();
     assert_eq!(n, 5);
     (app, slack)
-}
-
-async fn run_on_both(test: impl AsyncFn(Option<String>)) {
-    test(None).await;
-    test(Some(crate::support::postgres::fresh_database_url().await)).await;
 }
 
 async fn person(app: &TestApp, email: &str) -> deskbell::domain::Person {
@@ -190,6 +186,13 @@ async fn order_approvals(database_url: Option<String>) {
     assert_eq!(status(&app, t).await, ServiceStatus::OnHold, "the desk has not approved");
     app.deliver_outbox().await;
     assert_eq!(asked("UEVE00001"), 1, "then the desk is asked");
+    // The agency's requests now show the approval, their buttons gone.
+    for dm in ["DANN00001", "DAL000001"] {
+        let edit = slack.edits().into_iter().rev().find(|e| e.channel == dm).expect("the request edited");
+        let shown = edit.blocks.to_string();
+        assert!(shown.contains(":white_check_mark: agency approved · :hourglass: desk awaited"), "{shown}");
+        assert!(!shown.contains("\"actions\""), "no buttons: {shown}");
+    }
 
     // The desk approves with Slack's button: the order is released to be worked.
     let code = app.click(&slack, "UEVE00001", "T1", "approve", "S-1").await;

@@ -82,15 +82,21 @@ fn refused(t: &ServiceTicket, event: ServiceEvent) -> String {
     }
 }
 
+/// Who is asked to decide; the requests already posted are edited apart.
 fn asked(effects: &[Effect]) -> Vec<PersonId> {
     notifications(effects)
         .into_iter()
         .filter(|(template, ..)| *template == Template::RequestApproval)
-        .map(|(_, to, _)| match to {
-            Recipient::Approver(p) => p,
+        .filter_map(|(_, to, _)| match to {
+            Recipient::Approver(p) => Some(p),
+            Recipient::ApprovalMessages => None,
             other => panic!("{other:?}"),
         })
         .collect()
+}
+
+fn edits(effects: &[Effect]) -> usize {
+    notifications(effects).iter().filter(|(_, to, _)| *to == Recipient::ApprovalMessages).count()
 }
 
 #[test]
@@ -119,9 +125,11 @@ fn an_order_waits_on_hold_for_the_agency_then_the_desk_and_cannot_advance_before
     ));
     assert!(refused(&t, ServiceEvent::Decide { by: Some(DESK_APPROVER), approve: true }).contains("only the agency"));
 
+    assert_eq!(edits(&created), 0);
     let (t, fx) = apply(&t, ServiceEvent::Decide { by: Some(BOTH), approve: true }).unwrap();
     assert_eq!(t.status, ServiceStatus::OnHold, "the desk has not approved yet");
     assert_eq!(asked(&fx), [DESK_APPROVER, BOTH]);
+    assert_eq!(edits(&fx), 1, "the agency's requests show the decision");
     // Whoever approved for the agency may not approve for the desk too.
     assert!(refused(&t, ServiceEvent::Decide { by: Some(BOTH), approve: true }).contains("another person"));
     let late = refused(&t, ServiceEvent::Decide { by: Some(AGENCY_APPROVER), approve: true });

@@ -275,6 +275,11 @@ impl ServiceTicket {
     }
 }
 
+/// How many steps of an order's approval are decided.
+fn decided_steps(r: &ServiceRequest) -> usize {
+    r.approval.iter().filter(|s| s.vote.is_some()).count()
+}
+
 impl Step<'_> {
     fn action(&self) -> Option<RequestAction> {
         self.t.request.as_ref().map(|r| r.action)
@@ -323,6 +328,9 @@ impl Step<'_> {
         step.vote = Some(crate::domain::refresh::Vote { approve, by });
         let decided = format!("{}: {}", step.step, if approve { "approved" } else { "denied" });
         self.fx.audit(AuditField::OrderApproval, None, Some(decided));
+        // The requests already posted show the decision, their buttons gone.
+        let round = Some(format!("decided/{}", decided_steps(r)));
+        self.fx.notify(Template::RequestApproval, Recipient::ApprovalMessages, round);
         let next = r.pending().cloned();
         match (approve, next) {
             (true, Some(next)) => self.ask(&next),

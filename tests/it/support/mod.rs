@@ -52,6 +52,13 @@ macro_rules! both_databases {
     )*};
 }
 
+/// Runs a test that starts its own application on a fresh SQLite file
+/// (`None`), then on a fresh PostgreSQL database.
+pub async fn run_on_both(test: impl AsyncFn(Option<String>)) {
+    test(None).await;
+    test(Some(postgres::fresh_database_url().await)).await;
+}
+
 pub fn calendar() -> BusinessCalendar {
     let mut c = BusinessCalendar::standard("umich", Detroit);
     for (m, d) in [(9, 7), (11, 26), (11, 27)] {
