@@ -1,6 +1,8 @@
 //! `deskbell serve --demo`: the shipped demo desk at work within a minute.
-//! Its data is only `config/demo/directory.toml` and `config/demo/batch.csv`,
-//! applied by the same directory sync and batch import a real desk uses.
+//! Its data is only `config/demo/directory.toml`, `config/demo/batch.csv`
+//! and `config/demo/devices.csv`, applied by the same directory sync and
+//! imports a real desk uses (two of the devices are near the end of their
+//! term, for the nightly lifecycle job).
 //! Into an empty database the batch is imported as of four days ago, so the
 //! invites are due at once, and a few tickets are moved along through the
 //! workflow as staff would: one awaits approval, one has been offered slots,
@@ -36,6 +38,10 @@ pub async fn stage(res: &Resources, links: Option<&Links>, now: DateTime<Utc>) -
         .await
         .map_err(|e| anyhow::anyhow!("config/demo/batch.csv: {e}"))?;
     clock.set(now);
+    let devices = crate::import::read_csv(&dir.join("devices.csv"))?;
+    crate::devices::import(&res.store, &devices, res.zone, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("config/demo/devices.csv: {e}"))?;
     workflow.generate_slots().await?;
     let walk = |t: &RefreshTicket, events: Vec<RefreshEvent>| {
         let (workflow, id) = (workflow.clone(), t.id);

@@ -53,6 +53,22 @@ pub async fn show(store: &Store, calendars: &Calendars, ticket: TicketRef, now: 
             );
             let _ = writeln!(out, "  contact     {} <{}>", s(&ctx["contact"]["name"]), s(&ctx["contact"]["email"]));
             let _ = writeln!(out, "  assignee    {}", s(&ctx["assignee"]["name"]));
+            if let Some(agency) = ctx["agency"].as_str() {
+                let _ = writeln!(out, "  agency      {agency}");
+            }
+            let r = &ctx["request"];
+            if !r.is_null() {
+                let _ = writeln!(out, "  request     {}", s(&r["kind"]));
+                for field in r["fields"].as_array().into_iter().flatten().filter_map(|f| f.as_str()) {
+                    let _ = writeln!(out, "              {field}");
+                }
+                if let Some(steps) = r["steps"].as_str().filter(|s| !s.is_empty()) {
+                    let _ = writeln!(out, "  approval    {steps}");
+                }
+                if r["sanitized"] == true {
+                    let _ = writeln!(out, "  sanitized   yes");
+                }
+            }
             if let TicketRef::Service(id) = ticket {
                 let _ = writeln!(out, "  SLA         {}", sla_line(&store.load_service(id).await?.value, now, tz));
             }

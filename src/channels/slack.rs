@@ -121,7 +121,12 @@ impl SlackChannel {
     pub async fn share(&self, to: &str, msg: &RenderedSlack, file: &Attachment) -> Result<String, SendError> {
         let (client, token, dms) = match self {
             Self::Api { client, token, dms } => (client, token, dms),
-            Self::Log(path) => return log(path, "share", to, msg).await,
+            // The log keeps the file's name and text after the message's.
+            Self::Log(path) => {
+                let shared =
+                    RenderedSlack { text: format!("{}\n[{}]\n{}", msg.text, file.name, file.content), ..msg.clone() };
+                return log(path, "share", to, &shared).await;
+            }
         };
         let session = client.open_session(token);
         let channel = conversation(&session, dms, to).await?;

@@ -242,6 +242,9 @@ async fn decommission_and_move(database_url: Option<String>) {
     let ed = person(&app, "ed@example.edu").await;
     app.advance_to(local(2027, 3, 2, 10)).await;
     w.sanitized(&ed, t).await.unwrap();
+    let shown = deskbell::ticket_view::show(&app.res.store, &app.res.calendars, t.into(), app.now()).await.unwrap();
+    let card = "  agency      LSA\n  request     decommission_device\n              disposition: spare\n              serials: LSA-2\n  sanitized   yes\n";
+    assert!(shown.contains(card), "{shown}");
     w.service(t, &Actor::Person(ed.id), ServiceEvent::Resolve).await.unwrap();
     let bare = w.service(t, &Actor::Person(ed.id), ServiceEvent::Close { work: None }).await.unwrap_err();
     assert!(bare.to_string().contains("closing S-1 needs the time spent and the transaction kind"), "{bare}");
