@@ -8,9 +8,11 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use strum::VariantNames;
+
 use crate::domain::service::request::{
-    Field, FieldType, KindPolicy, OrderApprovers, RequestAction, RequestKind, RequestPolicy, TransactionKind,
-    TransactionPolicy,
+    Disposition, Field, FieldType, KindPolicy, OrderApprovers, RequestAction, RequestKind, RequestPolicy,
+    TransactionKind, TransactionPolicy,
 };
 
 #[derive(Deserialize)]
@@ -69,9 +71,6 @@ fn line(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1
 }
 
-/// The dispositions a decommission understands.
-const DISPOSITIONS: [&str; 3] = ["spare", "disaster_reserve", "surplus"];
-
 /// Reads and checks a policy; the error is one line naming file and line.
 pub fn load(path: &Path) -> Result<RequestPolicy, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -120,10 +119,11 @@ fn kind(k: KindFile) -> Result<KindPolicy, String> {
     if k.action == RequestAction::Decommission {
         let ok = fields.iter().any(|f| {
             f.name == "disposition"
-                && matches!(&f.kind, FieldType::Choice(o) if o.iter().all(|v| DISPOSITIONS.contains(&v.as_str())))
+                && matches!(&f.kind, FieldType::Choice(o) if o.iter().all(|v| v.parse::<Disposition>().is_ok()))
         });
         if !ok {
-            return Err(format!("kind '{}': 'disposition' is a choice of {}", k.name, DISPOSITIONS.join(", ")));
+            let known = Disposition::VARIANTS.join(", ");
+            return Err(format!("kind '{}': 'disposition' is a choice of {known}", k.name));
         }
     }
     Ok(KindPolicy { name: RequestKind(k.name), label: k.label, action: k.action, fields, billable: k.billable })

@@ -71,6 +71,29 @@ impl RequestAction {
     }
 }
 
+vocabulary! {
+    /// Where a decommissioned device goes (`001_*`), its decommission's
+    /// `disposition` field.
+    pub enum Disposition {
+        /// Sanitized and kept by the agency, not billed.
+        Spare,
+        /// Stored for disaster response, not billed.
+        DisasterReserve,
+        /// Removed from service.
+        Surplus,
+    }
+}
+
+impl Disposition {
+    pub fn state(self) -> DeviceState {
+        match self {
+            Self::Spare => DeviceState::Spare,
+            Self::DisasterReserve => DeviceState::DisasterReserve,
+            Self::Surplus => DeviceState::Decommissioned,
+        }
+    }
+}
+
 /// What a field takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldType {
@@ -267,11 +290,8 @@ impl ServiceRequest {
                 location: self.field("new_location").to_owned(),
             }],
             RequestAction::Decommission => {
-                let state = match self.field("disposition") {
-                    "spare" => DeviceState::Spare,
-                    "disaster_reserve" => DeviceState::DisasterReserve,
-                    _ => DeviceState::Decommissioned,
-                };
+                // Checked against the policy's choices, which are dispositions.
+                let state = self.field("disposition").parse().map_or(DeviceState::Decommissioned, Disposition::state);
                 serials(self.field("serials"))
                     .into_iter()
                     .map(|serial| DeviceChange::Retire { serial, state })
