@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::api::Caller;
 use super::error::HttpError;
+use crate::domain::service::request::Verdict;
 use crate::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceTicket, Sla};
 use crate::domain::{Email, Role, ServiceTicketId, TicketRef};
 use crate::store::StoreError;
@@ -152,8 +153,10 @@ enum EventBody {
     Approve {
         by: String,
     },
+    /// The reason is told to the customer.
     Deny {
         by: String,
+        reason: String,
     },
     /// A decommission's devices were sanitized, by this engineer.
     Sanitized {
@@ -192,8 +195,8 @@ pub async fn event(
             ServiceEvent::Close { work: state.workflow.work(transaction.as_deref(), minutes)? }
         }
         EventBody::Reopen => ServiceEvent::Reopen,
-        EventBody::Approve { by } => return decide(&state, id, &by, true).await,
-        EventBody::Deny { by } => return decide(&state, id, &by, false).await,
+        EventBody::Approve { by } => return decide(&state, id, &by, Verdict::Approve).await,
+        EventBody::Deny { by, reason } => return decide(&state, id, &by, Verdict::Deny { reason }).await,
         EventBody::Sanitized { by } => {
             let person = state.workflow.store.person(staff(&state, "by", &by).await?).await?;
             let t = state.workflow.sanitized(&person, id).await?;
@@ -205,11 +208,11 @@ pub async fn event(
 }
 
 /// An approver (by email) decides an order's pending step.
-async fn decide(state: &AppState, id: ServiceTicketId, by: &str, approve: bool) -> Result<Json<Value>, HttpError> {
+async fn decide(state: &AppState, id: ServiceTicketId, by: &str, verdict: Verdict) -> Result<Json<Value>, HttpError> {
     let email = Email::parse(by).map_err(|e| invalid(format!("by: {e}")))?;
     let person =
         state.workflow.store.person_by_email(&email).await?.ok_or_else(|| invalid(format!("by: nobody is {email}")))?;
-    let t = state.workflow.decide_request(&Requester::Person(&person), id, approve).await?;
+    let t = state.workflow.decide_request(&Requester::Person(&person), id, verdict).await?;
     Ok(Json(view(state, &t).await?))
 }
 

@@ -20,6 +20,7 @@ use super::reply::Replier;
 use super::verify::SlackBody;
 use crate::domain::access::Action;
 use crate::domain::refresh::{RefreshEvent, RefreshStatus};
+use crate::domain::service::request::Verdict;
 use crate::domain::{Actor, Person, RefreshTicketId, SlackAction, SlotId, Template, TicketRef};
 use crate::http::{AppState, HttpError};
 use crate::workflow::{Error, Request, RequestForm, Requester};
@@ -147,16 +148,20 @@ async fn act(
         return Ok(());
     };
     let answer = match (name, t) {
-        // An order's step: the same buttons, decided at once (no reason asked).
-        (SlackAction::Approve | SlackAction::Deny, Some(TicketRef::Service(id))) => {
-            let approve = name == SlackAction::Approve;
-            match state.workflow.decide_request(&requester, id, approve).await {
-                Ok(_) => format!(
-                    "{}: your {} is recorded.",
-                    TicketRef::from(id),
-                    if approve { "approval" } else { "denial" }
-                ),
+        // An order's step: the same buttons; a denial asks why, as a refresh's does.
+        (SlackAction::Approve, Some(TicketRef::Service(id))) => {
+            match state.workflow.decide_request(&requester, id, Verdict::Approve).await {
+                Ok(_) => format!("{}: your approval is recorded.", TicketRef::from(id)),
                 Err(e) => super::told(e)?,
+            }
+        }
+        (SlackAction::Deny, Some(t @ TicketRef::Service(_))) => {
+            match state.slack.open_view(trigger_id, &modals::deny(t)).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not open the deny modal");
+                    format!("Slack did not open the form ({e}); try again.")
+                }
             }
         }
         (SlackAction::Approve, _) => {
@@ -261,6 +266,16 @@ async fn submit(state: &AppState, slack_user: &str, view: &View) -> Result<Respo
     };
     if view.callback_id == modals::REQUEST {
         return submit_request(state, &who, view).await;
+    }
+    if let (modals::DENY, Ok(TicketRef::Service(order))) =
+        (view.callback_id.as_str(), TicketRef::parse(&view.private_metadata))
+    {
+        let reason = view.state.get(modals::REASON)["value"].as_str().unwrap_or_default().to_owned();
+        let denied = state.workflow.decide_request(&Requester::Person(&who), order, Verdict::Deny { reason }).await;
+        return Ok(match denied {
+            Err(e) => errors(block, &super::told(e)?),
+            Ok(_) => StatusCode::OK.into_response(),
+        });
     }
     let id = refresh_id(Some(&view.private_metadata))?;
     let v = &view.state;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Error, Requester, Workflow};
-use crate::domain::service::request::{ApprovalStep, NewRequest, RequestAction, Work};
+use crate::domain::service::request::{ApprovalStep, NewRequest, RequestAction, Verdict, Work};
 use crate::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceTicket};
 use crate::domain::{Actor, DomainError, Email, Person, Role, ServiceTicketId, TicketRef};
 use crate::store::StoreError;
@@ -137,7 +137,7 @@ impl Workflow {
         &self,
         who: &Requester<'_>,
         id: ServiceTicketId,
-        approve: bool,
+        verdict: Verdict,
     ) -> Result<ServiceTicket, Error> {
         const RETRIES: u32 = 3;
         let (by, actor) = match who {
@@ -148,7 +148,7 @@ impl Workflow {
         let t = TicketRef::from(id);
         let mut retries = 0;
         loop {
-            match self.service(id, &actor, ServiceEvent::Decide { by, approve }).await {
+            match self.service(id, &actor, ServiceEvent::Decide { by, verdict: verdict.clone() }).await {
                 Err(StoreError::Conflict { .. }) if retries < RETRIES => retries += 1,
                 Err(StoreError::Domain(DomainError::IllegalTransition { state, .. })) => {
                     return Err(Error::Told(format!("{t} is not awaiting approval (it is {state}).")));

@@ -9,6 +9,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Detroit;
 use deskbell::domain::refresh::{Platform, RefreshEvent, System};
+use deskbell::domain::service::request::Verdict;
 use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus};
 use deskbell::domain::{Actor, Email, ServiceTicketId, TicketRef};
 use deskbell::workflow::{Error, RequestForm, Requester};
@@ -169,14 +170,15 @@ async fn order_approvals(database_url: Option<String>) {
     let release = app.workflow().service(t, &Actor::System, ServiceEvent::Released).await;
     assert!(release.unwrap_err().to_string().contains("awaits its approvals"));
     let eve = person(&app, "eve@example.edu").await;
-    let early = refused(app.workflow().decide_request(&Requester::Person(&eve), t, true).await);
+    let early = refused(app.workflow().decide_request(&Requester::Person(&eve), t, Verdict::Approve).await);
     assert!(early.contains("only the agency approvers decide"), "{early}");
 
     // Both agency approvers press Approve at once: one approval, one told.
     let (ann, al) = (person(&app, "ann@example.edu").await, person(&app, "al@example.edu").await);
     let w = app.workflow();
     let (by_ann, by_al) = (Requester::Person(&ann), Requester::Person(&al));
-    let (a, b) = tokio::join!(w.decide_request(&by_ann, t, true), w.decide_request(&by_al, t, true));
+    let (a, b) =
+        tokio::join!(w.decide_request(&by_ann, t, Verdict::Approve), w.decide_request(&by_al, t, Verdict::Approve));
     let told: Vec<String> = [a, b].into_iter().filter_map(|r| r.err()).filter_map(|e| e.for_people()).collect();
     assert_eq!(told.len(), 1, "{told:?}");
     assert!(told[0].contains("the agency approval of S-1 was already given"), "{told:?}");
@@ -211,10 +213,21 @@ async fn order_approvals(database_url: Option<String>) {
 
     // A denied order closes and its customer is told.
     let t2 = open(&app, "order_new_device", &given).await.unwrap();
-    app.workflow().decide_request(&Requester::Person(&al), t2, false).await.unwrap();
+    app.deliver_outbox().await;
+    assert_eq!(app.click(&slack, "UAL000001", "T3", "deny", "S-2").await, 200);
+    let (_, modal) = slack.views().pop().expect("the deny modal");
+    assert_eq!((modal["callback_id"].as_str(), modal["private_metadata"].as_str()), (Some("deny"), Some("S-2")));
+    let blank = json!({ "reason": { "reason": { "type": "plain_text_input", "value": " " } } });
+    let (_, body) = app.submit_view("UAL000001", "deny", "S-2", blank).await;
+    assert_eq!(body["response_action"], "errors", "a reason is required: {body}");
+    let why = json!({ "reason": { "reason": { "type": "plain_text_input", "value": "Not in this year's budget" } } });
+    let (code, body) = app.submit_view("UAL000001", "deny", "S-2", why).await;
+    assert_eq!((code, body), (200, Value::Null));
     assert_eq!(status(&app, t2).await, ServiceStatus::Closed);
-    let rows = app.res.store.outbox_of(TicketRef::from(t2)).await.unwrap();
-    assert!(rows.iter().any(|r| r.template == "request_denied" && r.recipient == "cara@example.edu"), "{rows:?}");
+    app.deliver_outbox().await;
+    let mail =
+        app.mail().into_iter().find(|m| m.contains("S-2: your order was not approved")).expect("the customer is told");
+    assert!(mail.contains("To: cara@example.edu") && mail.contains("Not in this year's budget"), "{mail}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -435,10 +448,11 @@ async fn lifecycle(database_url: Option<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_opens_a_request_with_every_problem_told_at_once_and_closes_it_with_its_work() {
-    let slack = FakeSlack::start().await;
-    let app = TestApp::builder().slack(&slack).sim_clock_at(local(2027, 3, 1, 9)).start().await;
-    app.sync_directory(DESK).await.unwrap();
-    deskbell::devices::import(&app.res.store, DEVICES, Detroit, app.now()).await.unwrap();
+    run_on_both(api_request).await;
+}
+
+async fn api_request(database_url: Option<String>) {
+    let (app, _slack) = desk(database_url, local(2027, 3, 1, 9)).await;
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let call = |path: &str, body: Value| {
         client
@@ -487,10 +501,11 @@ async fn the_api_opens_a_request_with_every_problem_told_at_once_and_closes_it_w
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_taken_by_phone_opens_from_slack_with_each_problem_under_its_input() {
-    let slack = FakeSlack::start().await;
-    let app = TestApp::builder().slack(&slack).sim_clock_at(local(2027, 3, 1, 9)).start().await;
-    app.sync_directory(DESK).await.unwrap();
-    deskbell::devices::import(&app.res.store, DEVICES, Detroit, app.now()).await.unwrap();
+    run_on_both(request_modal).await;
+}
+
+async fn request_modal(database_url: Option<String>) {
+    let (app, slack) = desk(database_url, local(2027, 3, 1, 9)).await;
     let said = app.slack_command("UED000001", "/request", "").await["text"].as_str().unwrap().to_owned();
     assert!(said.contains("one of: order_new_device, move_reassign_device, decommission_device"), "{said}");
     let said = app.slack_command("UED000001", "/request", "decommission_device").await;

@@ -310,6 +310,16 @@ impl ServiceRequest {
     }
 }
 
+/// An approver's decision on an order's step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Approve,
+    /// The reason is told to the customer.
+    Deny {
+        reason: String,
+    },
+}
+
 /// The time spent on a closed ticket and what kind of transaction it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Work {

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 
-use super::request::{ApprovalStep, NewRequest, RequestPolicy, TransactionKind, Work};
+use super::request::{ApprovalStep, NewRequest, RequestPolicy, TransactionKind, Verdict, Work};
 use super::*;
 use crate::calendar::BusinessCalendar;
 use crate::domain::devices::{DeviceChange, DeviceState};
@@ -123,23 +123,26 @@ fn an_order_waits_on_hold_for_the_agency_then_the_desk_and_cannot_advance_before
         apply(&t, ServiceEvent::Assign { engineer: ENGINEER }),
         Err(DomainError::IllegalTransition { .. })
     ));
-    assert!(refused(&t, ServiceEvent::Decide { by: Some(DESK_APPROVER), approve: true }).contains("only the agency"));
+    assert!(
+        refused(&t, ServiceEvent::Decide { by: Some(DESK_APPROVER), verdict: Verdict::Approve })
+            .contains("only the agency")
+    );
 
     assert_eq!(edits(&created), 0);
-    let (t, fx) = apply(&t, ServiceEvent::Decide { by: Some(BOTH), approve: true }).unwrap();
+    let (t, fx) = apply(&t, ServiceEvent::Decide { by: Some(BOTH), verdict: Verdict::Approve }).unwrap();
     assert_eq!(t.status, ServiceStatus::OnHold, "the desk has not approved yet");
     assert_eq!(asked(&fx), [DESK_APPROVER, BOTH]);
     assert_eq!(edits(&fx), 1, "the agency's requests show the decision");
     // Whoever approved for the agency may not approve for the desk too.
-    assert!(refused(&t, ServiceEvent::Decide { by: Some(BOTH), approve: true }).contains("another person"));
-    let late = refused(&t, ServiceEvent::Decide { by: Some(AGENCY_APPROVER), approve: true });
+    assert!(refused(&t, ServiceEvent::Decide { by: Some(BOTH), verdict: Verdict::Approve }).contains("another person"));
+    let late = refused(&t, ServiceEvent::Decide { by: Some(AGENCY_APPROVER), verdict: Verdict::Approve });
     assert!(late.contains("the agency approval of S-5 was already given"), "{late}");
 
-    let (t, fx) = apply(&t, ServiceEvent::Decide { by: Some(DESK_APPROVER), approve: true }).unwrap();
+    let (t, fx) = apply(&t, ServiceEvent::Decide { by: Some(DESK_APPROVER), verdict: Verdict::Approve }).unwrap();
     assert_eq!(t.status, ServiceStatus::New);
     assert!(fx.contains(&Effect::ResumeTimers));
     assert!(matches!(
-        apply(&t, ServiceEvent::Decide { by: Some(DESK_APPROVER), approve: true }),
+        apply(&t, ServiceEvent::Decide { by: Some(DESK_APPROVER), verdict: Verdict::Approve }),
         Err(DomainError::IllegalTransition { .. })
     ));
     assert!(apply(&t, ServiceEvent::Assign { engineer: ENGINEER }).is_ok());
@@ -147,11 +150,23 @@ fn an_order_waits_on_hold_for_the_agency_then_the_desk_and_cannot_advance_before
 
 #[test]
 fn a_denied_order_closes_and_the_customer_and_asset_team_are_told() {
-    let (t, fx) = apply(&order(), ServiceEvent::Decide { by: Some(AGENCY_APPROVER), approve: false }).unwrap();
+    let (t, fx) =
+        apply(&order(), ServiceEvent::Decide { by: Some(AGENCY_APPROVER), verdict: deny("over budget") }).unwrap();
     assert_eq!(t.status, ServiceStatus::Closed);
     let told: Vec<_> = notifications(&fx).into_iter().map(|(template, to, _)| (template, to)).collect();
     assert!(told.contains(&(Template::RequestDenied, Recipient::Customer(PersonId(1)))), "{told:?}");
     assert!(told.contains(&(Template::AssetTeamNotice, Recipient::AssetTeam)), "{told:?}");
+    let why = fx.iter().find_map(|e| match e {
+        Effect::Audit(c) if c.what == crate::domain::AuditField::Denied => c.to.clone(),
+        _ => None,
+    });
+    assert_eq!(why.as_deref(), Some("over budget"), "the reason is kept for the customer's mail");
+    let blank = refused(&order(), ServiceEvent::Decide { by: Some(AGENCY_APPROVER), verdict: deny("  ") });
+    assert!(blank.contains("say why"), "{blank}");
+}
+
+fn deny(reason: &str) -> Verdict {
+    Verdict::Deny { reason: reason.into() }
 }
 
 fn worked(t: ServiceTicket) -> ServiceTicket {

@@ -63,7 +63,7 @@ fn events() -> Vec<(&'static str, ServiceEvent)> {
         ("released", ServiceEvent::Released),
         ("resolve", ServiceEvent::Resolve),
         ("close", ServiceEvent::Close { work: None }),
-        ("decide", ServiceEvent::Decide { by: None, approve: true }),
+        ("decide", ServiceEvent::Decide { by: None, verdict: super::request::Verdict::Approve }),
         ("sanitized", ServiceEvent::Sanitized { by: ENGINEER }),
         ("reopen", ServiceEvent::Reopen),
         ("timer_unassigned", ServiceEvent::TimerFired { kind: TimerKind::Unassigned, step: 0 }),

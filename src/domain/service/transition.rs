@@ -7,7 +7,7 @@ use strum::{IntoEnumIterator, IntoStaticStr};
 use chrono::{DateTime, Utc};
 
 use super::policy::{ChainKind, EscalationPolicy};
-use super::request::{ApprovalStep, RequestAction, Sanitized, ServiceRequest, Work};
+use super::request::{ApprovalStep, RequestAction, Sanitized, ServiceRequest, Verdict, Work};
 use super::{LAST_TIER, NewServiceTicket, ServiceKind, ServiceStatus, ServiceTicket};
 use crate::domain::effects::Effects;
 use crate::domain::{
@@ -45,7 +45,7 @@ pub enum ServiceEvent {
     /// operator.
     Decide {
         by: Option<PersonId>,
-        approve: bool,
+        verdict: Verdict,
     },
     /// The devices of a decommission request were sanitized.
     Sanitized {
@@ -211,7 +211,7 @@ impl ServiceTicket {
             (E::Released, S::OnHold) if s.awaits_approval() => {
                 return Err(DomainError::Invalid(format!("{} awaits its approvals", s.t.reference())));
             }
-            (E::Decide { by, approve }, S::OnHold) if s.awaits_approval() => s.decide(*by, *approve)?,
+            (E::Decide { by, verdict }, S::OnHold) if s.awaits_approval() => s.decide(*by, verdict)?,
             (E::Sanitized { by }, S::Assigned | S::InProgress | S::WaitingOnClient)
                 if s.action() == Some(RequestAction::Decommission) =>
             {
@@ -301,8 +301,14 @@ impl Step<'_> {
     /// is asked, or (the last) the order is released to be worked; denied,
     /// it is closed and the customer told. Whoever decided one step may
     /// not decide the next: an order needs two people.
-    fn decide(&mut self, by: Option<PersonId>, approve: bool) -> Result<(), DomainError> {
+    fn decide(&mut self, by: Option<PersonId>, verdict: &Verdict) -> Result<(), DomainError> {
         let id = self.t.id;
+        let approve = *verdict == Verdict::Approve;
+        if let Verdict::Deny { reason } = verdict {
+            if reason.trim().is_empty() {
+                return Err(DomainError::Invalid("say why the order is denied, for the customer".into()));
+            }
+        }
         let r = self.t.request.as_mut().expect("only requests await approval");
         let decided: Vec<(ApprovalStep, Vec<PersonId>, Option<PersonId>)> =
             r.approval.iter().filter_map(|s| Some((s.step, s.with.clone(), s.vote.as_ref()?.by))).collect();
@@ -341,6 +347,9 @@ impl Step<'_> {
                 self.fx.release();
             }
             (false, _) => {
+                if let Verdict::Deny { reason } = verdict {
+                    self.fx.audit(AuditField::Denied, None, Some(reason.trim().to_owned()));
+                }
                 self.t.held_from = None;
                 self.status(ServiceStatus::Closed);
                 self.fx.push(Effect::CancelTimers(TimerKind::iter().collect()));
