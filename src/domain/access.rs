@@ -21,6 +21,8 @@ pub enum Action {
     PickSlot,
     Acknowledge,
     AssignToMe,
+    /// Record that a decommission's devices were sanitized.
+    RecordSanitization,
 }
 
 /// Why a person may not act; said to them and kept in the audit trail.
@@ -51,7 +53,7 @@ impl Person {
             },
             Action::Reschedule | Action::Hold | Action::Release | Action::Cancel => self.manages_refresh(),
             Action::PickSlot | Action::WalkWizard => self.manages_refresh() || ticket.contact() == Some(self.id),
-            Action::Acknowledge | Action::AssignToMe => false,
+            Action::Acknowledge | Action::AssignToMe | Action::RecordSanitization => false,
         };
         if allowed {
             return Ok(());
@@ -68,7 +70,7 @@ impl Person {
 
     /// Engineers and dispatchers work service tickets.
     pub fn may_service(&self, action: Action) -> Result<(), Refusal> {
-        let allowed = matches!(action, Action::Acknowledge | Action::AssignToMe)
+        let allowed = matches!(action, Action::Acknowledge | Action::AssignToMe | Action::RecordSanitization)
             && (self.has_role(Role::Engineer) || self.has_role(Role::Dispatcher));
         if allowed { Ok(()) } else { Err(Refusal(format!("Only engineers and dispatchers may {}.", verb(action)))) }
     }
@@ -86,6 +88,7 @@ fn verb(action: Action) -> &'static str {
         Action::PickSlot => "pick a slot for",
         Action::Acknowledge => "acknowledge tickets",
         Action::AssignToMe => "take tickets",
+        Action::RecordSanitization => "record a sanitization",
     }
 }
 

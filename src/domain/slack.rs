@@ -20,6 +20,8 @@ vocabulary! {
         AssignToMe,
         /// Staff give the location of a ticket nobody answered the wizard for.
         ProvideLocation,
+        /// The engineer of a decommission records that its devices were sanitized.
+        RecordSanitization,
     }
 }
 

@@ -201,7 +201,13 @@ async fn act(
                 Some(answer) => answer,
             }
         }
-        (SlackAction::Acknowledge | SlackAction::AssignToMe, _) => {
+        (SlackAction::RecordSanitization, Some(TicketRef::Service(id))) => {
+            match state.workflow.sanitized(who, id).await {
+                Ok(_) => format!("{}: the sanitization is recorded; it may be resolved.", TicketRef::from(id)),
+                Err(e) => super::told(e)?,
+            }
+        }
+        (SlackAction::Acknowledge | SlackAction::AssignToMe | SlackAction::RecordSanitization, _) => {
             let id = match t {
                 Some(TicketRef::Service(id)) => id,
                 _ => return Err(HttpError::Unprocessable(vec![format!("{value:?} is not a service ticket")])),

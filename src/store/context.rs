@@ -39,6 +39,7 @@ fn request(json: Option<String>) -> Result<Value> {
     let pending = r.pending();
     Ok(json!({
         "kind": r.kind,
+        "action": r.action,
         "label": r.kind.0.replace('_', " "),
         "fields": fields,
         "pending": pending.map(|s| s.step),

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{Error, Requester, Workflow};
+use crate::domain::access::Action;
 use crate::domain::service::request::{ApprovalStep, NewRequest, RequestAction, Verdict, Work};
 use crate::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceTicket};
 use crate::domain::{Actor, DomainError, Email, Person, Role, ServiceTicketId, TicketRef};
@@ -158,10 +159,17 @@ impl Workflow {
         }
     }
 
-    /// `who` records that the devices of a decommission were sanitized.
+    /// `who` (an engineer or dispatcher) records that the devices of a
+    /// decommission were sanitized; a refusal is audited.
     pub async fn sanitized(&self, who: &Person, id: ServiceTicketId) -> Result<ServiceTicket, Error> {
-        let event = ServiceEvent::Sanitized { by: who.id };
-        self.service(id, &Actor::Person(who.id), event).await.map_err(|e| Error::about(id.into(), e))
+        let (t, actor) = (TicketRef::from(id), Actor::Person(who.id));
+        let about = |e| Error::about(t, e);
+        if let Err(no) = who.may_service(Action::RecordSanitization) {
+            let (action, now) = (Action::RecordSanitization.into(), self.clock.now());
+            self.store.record_refusal(t, &actor, action, &no.0, now).await.map_err(about)?;
+            return Err(Error::Told(no.0));
+        }
+        self.service(id, &actor, ServiceEvent::Sanitized { by: who.id }).await.map_err(about)
     }
 
     /// The work a close records, as given: a transaction kind of the

@@ -254,7 +254,22 @@ async fn decommission_and_move(database_url: Option<String>) {
     assert!(early.contains("record the sanitization of LSA-2 before S-1 is resolved"), "{early}");
     let ed = person(&app, "ed@example.edu").await;
     app.advance_to(local(2027, 3, 2, 10)).await;
-    w.sanitized(&ed, t).await.unwrap();
+    // Ed's assignment in Slack carries the button; only engineers and dispatchers may press it.
+    let assigned = slack.posted().into_iter().find(|p| p.channel == "DED000001").expect("Ed is told");
+    assert!(assigned.blocks.to_string().contains("\"action_id\":\"record_sanitization\""), "{}", assigned.blocks);
+    assert_eq!(app.click(&slack, "UANN00001", "T1", "record_sanitization", "S-1").await, 200);
+    assert_eq!(app.click(&slack, "UED000001", "T2", "record_sanitization", "S-1").await, 200);
+    app.deliver_outbox().await;
+    let mut replies: Vec<String> =
+        slack.responses().iter().filter_map(|r| r["text"].as_str().map(str::to_owned)).collect();
+    replies.sort();
+    assert_eq!(
+        replies,
+        [
+            "Only engineers and dispatchers may record a sanitization.",
+            "S-1: the sanitization is recorded; it may be resolved."
+        ]
+    );
     let shown = deskbell::ticket_view::show(&app.res.store, &app.res.calendars, t.into(), app.now()).await.unwrap();
     let card = "  agency      LSA\n  request     decommission_device\n              disposition: spare\n              serials: LSA-2\n  sanitized   yes\n";
     assert!(shown.contains(card), "{shown}");
