@@ -72,23 +72,15 @@ struct File {
     status_updates: BTreeMap<Priority, Delay>,
 }
 
-fn line(text: &str, at: usize) -> usize {
-    text[..at.min(text.len())].matches('\n').count() + 1
-}
-
 /// Reads and checks a policy; the error is one line naming file and line.
 pub fn load(path: &Path) -> Result<EscalationPolicy, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+    super::load_policy(path, parse)
 }
 
 /// The policy in `text`; errors start with the line (`12: …`).
 pub fn parse(text: &str) -> Result<EscalationPolicy, String> {
-    let file: File = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| line(text, s.start)).unwrap_or(1);
-        format!("{at}: {}", super::one_line(e.message()))
-    })?;
-    let hours_line = line(text, file.business_hours.span().start);
+    let file: File = super::from_toml(text)?;
+    let hours_line = super::line(text, file.business_hours.span().start);
     let hours = file.business_hours.into_inner();
     if hours.start >= hours.end {
         return Err(format!("{hours_line}: business_hours start must be before end"));
@@ -118,7 +110,7 @@ pub fn parse(text: &str) -> Result<EscalationPolicy, String> {
 fn chain(text: &str, name: &str, steps: Vec<Spanned<StepFile>>) -> Result<Vec<ChainStep>, String> {
     let mut out: Vec<ChainStep> = Vec::new();
     for spanned in steps {
-        let at = line(text, spanned.span().start);
+        let at = super::line(text, spanned.span().start);
         let s = spanned.into_inner();
         if s.notify.is_empty() || s.priorities.is_empty() {
             return Err(format!("{at}: a [[{name}]] step needs priorities and someone to notify"));

@@ -475,6 +475,25 @@ impl Default for LogSettings {
 pub struct ConfigError(pub String);
 
 /// Collapses a multi-line parser message into one line.
+/// The 1-based line of byte offset `at` in `text`.
+pub(crate) fn line(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
+/// A policy file's TOML as `T`; the error starts with its line (`12: …`).
+pub(crate) fn from_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|s| line(text, s.start)).unwrap_or(1);
+        format!("{at}: {}", one_line(e.message()))
+    })
+}
+
+/// A policy file read and parsed; the error names the file and line.
+pub(crate) fn load_policy<T>(path: &std::path::Path, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+}
+
 pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

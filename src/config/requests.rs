@@ -67,14 +67,9 @@ struct File {
     transactions: Vec<Spanned<TransactionFile>>,
 }
 
-fn line(text: &str, at: usize) -> usize {
-    text[..at.min(text.len())].matches('\n').count() + 1
-}
-
 /// Reads and checks a policy; the error is one line naming file and line.
 pub fn load(path: &Path) -> Result<RequestPolicy, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}:{e}", path.display()))
+    super::load_policy(path, parse)
 }
 
 fn is_name(s: &str) -> bool {
@@ -131,16 +126,13 @@ fn kind(k: KindFile) -> Result<KindPolicy, String> {
 
 /// The policy in `text`; errors start with the line (`12: …`).
 pub fn parse(text: &str) -> Result<RequestPolicy, String> {
-    let file: File = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| line(text, s.start)).unwrap_or(1);
-        format!("{at}: {}", super::one_line(e.message()))
-    })?;
+    let file: File = super::from_toml(text)?;
     if file.horizon_days == 0 {
         return Err("1: horizon_days is at least 1".into());
     }
     let mut kinds: Vec<KindPolicy> = Vec::new();
     for k in file.kinds {
-        let at = line(text, k.span().start);
+        let at = super::line(text, k.span().start);
         let k = kind(k.into_inner()).map_err(|e| format!("{at}: {e}"))?;
         if kinds.iter().any(|o| o.name == k.name) {
             return Err(format!("{at}: kind '{}' is named twice", k.name));
@@ -149,7 +141,7 @@ pub fn parse(text: &str) -> Result<RequestPolicy, String> {
     }
     let mut transactions: Vec<TransactionPolicy> = Vec::new();
     for t in file.transactions {
-        let at = line(text, t.span().start);
+        let at = super::line(text, t.span().start);
         let t = t.into_inner();
         if !is_name(&t.name) || transactions.iter().any(|o| o.name.0 == t.name) {
             return Err(format!("{at}: transaction '{}' is not a name, or is named twice", t.name));

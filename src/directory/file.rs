@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{DirConfig, DirDelegation, DirGroup, DirTeam, Directory, NewPerson, Place};
-use crate::config::one_line;
+use crate::config::line;
 
 /// The document's lists; `E` wraps each entry (`Spanned` for TOML).
 #[derive(Deserialize)]
@@ -26,10 +26,6 @@ struct Doc<P, G, T, C, D> {
     delegations: Vec<D>,
 }
 
-fn line(text: &str, at: usize) -> usize {
-    text[..at.min(text.len())].matches('\n').count() + 1
-}
-
 /// Reads and checks a directory file; each error names the file and line.
 pub fn load(path: &Path, calendars: &[&str]) -> Result<Directory, Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| vec![format!("{}: {e}", path.display())])?;
@@ -40,10 +36,7 @@ pub fn load(path: &Path, calendars: &[&str]) -> Result<Directory, Vec<String>> {
 pub fn from_toml(text: &str, calendars: &[&str]) -> Result<Directory, Vec<String>> {
     type TomlDoc =
         Doc<Spanned<NewPerson>, Spanned<DirGroup>, Spanned<DirTeam>, Spanned<DirConfig>, Spanned<DirDelegation>>;
-    let doc: TomlDoc = toml::from_str(text).map_err(|e| {
-        let at = e.span().map(|s| line(text, s.start)).unwrap_or(1);
-        vec![format!("{at}: {}", one_line(e.message()))]
-    })?;
+    let doc: TomlDoc = crate::config::from_toml(text).map_err(|e| vec![e])?;
     fn located<T>(text: &str, v: Vec<Spanned<T>>) -> Vec<(Place, T)> {
         v.into_iter().map(|s| (line(text, s.span().start).to_string(), s.into_inner())).collect()
     }
