@@ -181,7 +181,7 @@ async fn order_approvals(database_url: Option<String>) {
         tokio::join!(w.decide_request(&by_ann, t, Verdict::Approve), w.decide_request(&by_al, t, Verdict::Approve));
     let told: Vec<String> = [a, b].into_iter().filter_map(|r| r.err()).filter_map(|e| e.for_people()).collect();
     assert_eq!(told.len(), 1, "{told:?}");
-    assert!(told[0].contains("the agency approval of S-1 was already given"), "{told:?}");
+    assert!(told[0].contains("the agency approval was already given (S-1)"), "{told:?}");
     let audits = app.res.store.audits(TicketRef::from(t)).await.unwrap();
     let votes = audits.iter().filter(|a| a.change.what == deskbell::domain::AuditField::OrderApproval).count();
     assert_eq!(votes, 1, "one agency approval recorded");

@@ -275,6 +275,24 @@ impl ServiceRequest {
         self.approval.iter().find(|s| s.vote.is_none())
     }
 
+    /// Why `p` may not decide the pending step, if they may not: they
+    /// approved an earlier step (an order needs two people), someone else
+    /// decided their step (a second click), or it is not theirs.
+    pub fn refusal(&self, p: PersonId) -> Option<String> {
+        let pending = self.pending()?;
+        let decided = self.approval.iter().filter(|s| s.vote.is_some());
+        if decided.clone().any(|s| s.vote.as_ref().and_then(|v| v.by) == Some(p)) {
+            return Some(format!("you approved an earlier step; another person decides the {} step", pending.step));
+        }
+        if pending.with.contains(&p) {
+            return None;
+        }
+        Some(match decided.clone().find(|s| s.with.contains(&p)) {
+            Some(done) => format!("the {} approval was already given", done.step),
+            None => format!("only the {} approvers decide this step", pending.step),
+        })
+    }
+
     pub fn field(&self, name: &str) -> &str {
         self.fields.get(name).map(String::as_str).unwrap_or_default()
     }

@@ -136,7 +136,7 @@ fn an_order_waits_on_hold_for_the_agency_then_the_desk_and_cannot_advance_before
     // Whoever approved for the agency may not approve for the desk too.
     assert!(refused(&t, ServiceEvent::Decide { by: Some(BOTH), verdict: Verdict::Approve }).contains("another person"));
     let late = refused(&t, ServiceEvent::Decide { by: Some(AGENCY_APPROVER), verdict: Verdict::Approve });
-    assert!(late.contains("the agency approval of S-5 was already given"), "{late}");
+    assert!(late.contains("the agency approval was already given (S-5)"), "{late}");
 
     let (t, fx) = apply(&t, ServiceEvent::Decide { by: Some(DESK_APPROVER), verdict: Verdict::Approve }).unwrap();
     assert_eq!(t.status, ServiceStatus::New);

@@ -7,7 +7,7 @@ use strum::{IntoEnumIterator, IntoStaticStr};
 use chrono::{DateTime, Utc};
 
 use super::policy::{ChainKind, EscalationPolicy};
-use super::request::{ApprovalStep, RequestAction, Sanitized, ServiceRequest, Verdict, Work};
+use super::request::{RequestAction, Sanitized, ServiceRequest, Verdict, Work};
 use super::{LAST_TIER, NewServiceTicket, ServiceKind, ServiceStatus, ServiceTicket};
 use crate::domain::effects::Effects;
 use crate::domain::{
@@ -310,27 +310,10 @@ impl Step<'_> {
             }
         }
         let r = self.t.request.as_mut().expect("only requests await approval");
-        let decided: Vec<(ApprovalStep, Vec<PersonId>, Option<PersonId>)> =
-            r.approval.iter().filter_map(|s| Some((s.step, s.with.clone(), s.vote.as_ref()?.by))).collect();
-        let step = r.approval.iter_mut().find(|s| s.vote.is_none()).expect("a step is pending");
-        if let Some(p) = by {
-            if decided.iter().any(|(.., voter)| *voter == Some(p)) {
-                return Err(DomainError::Invalid(format!(
-                    "you approved an earlier step of S-{id}; another person decides the {} step",
-                    step.step
-                )));
-            }
-            // A second click of an approver whose step someone else decided.
-            if let Some((done, ..)) = decided.iter().find(|(_, with, _)| with.contains(&p) && !step.with.contains(&p)) {
-                return Err(DomainError::Invalid(format!("the {done} approval of S-{id} was already given")));
-            }
-            if !step.with.contains(&p) {
-                return Err(DomainError::Invalid(format!(
-                    "only the {} approvers decide this step of S-{id}",
-                    step.step
-                )));
-            }
+        if let Some(refusal) = by.and_then(|p| r.refusal(p)) {
+            return Err(DomainError::Invalid(format!("{refusal} (S-{id})")));
         }
+        let step = r.approval.iter_mut().find(|s| s.vote.is_none()).expect("a step is pending");
         step.vote = Some(crate::domain::refresh::Vote { approve, by });
         let decided = format!("{}: {}", step.step, if approve { "approved" } else { "denied" });
         self.fx.audit(AuditField::OrderApproval, None, Some(decided));
