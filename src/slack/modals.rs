@@ -4,7 +4,7 @@
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use crate::domain::service::request::{FieldType, KindPolicy};
+use crate::domain::service::request::{FieldType, KindPolicy, MAX_FIELD};
 use crate::domain::{ScheduleSlot, TicketRef};
 
 pub const DENY: &str = "deny";
@@ -79,7 +79,7 @@ pub fn location(ticket: TicketRef, remote: bool, unit_location: Option<&str>) ->
 fn text_input(id: &str, label: &str, multiline: bool) -> Value {
     json!({
         "type": "input", "block_id": id, "label": plain(label),
-        "element": { "type": "plain_text_input", "action_id": id, "multiline": multiline, "max_length": 500 },
+        "element": { "type": "plain_text_input", "action_id": id, "multiline": multiline, "max_length": MAX_FIELD },
     })
 }
 

@@ -166,6 +166,10 @@ impl RequestPolicy {
     }
 }
 
+/// The longest value a field takes (a list of serials, an address);
+/// longer is refused, not cut.
+pub const MAX_FIELD: usize = 500;
+
 /// Serial numbers as people list them: separated by commas or white space.
 pub fn serials(text: &str) -> Vec<String> {
     text.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -186,6 +190,7 @@ impl KindPolicy {
             let value = given.get(&f.name).map(|v| v.trim()).unwrap_or_default();
             let problem = match &f.kind {
                 _ if value.is_empty() => Some(format!("{} is required", f.label)),
+                _ if value.chars().count() > MAX_FIELD => Some(format!("is longer than {MAX_FIELD} characters")),
                 FieldType::Text => None,
                 FieldType::Email => Email::parse(value).err().map(|e| e.to_string()),
                 FieldType::Serials => None,

@@ -107,6 +107,9 @@ fn every_missing_or_bad_field_is_told_at_once() {
     assert!(errors[0].starts_with("colour: decommission_device has no such field"), "{errors:?}");
     assert!(errors[1].starts_with("serials: Serial(s)"), "{errors:?}");
     assert!(errors[2].contains("'landfill' is not one of spare, disaster_reserve, surplus"), "{errors:?}");
+    let long = "x".repeat(request::MAX_FIELD + 1);
+    let errors = kind.check(&fields(&[("serials", &long), ("disposition", "spare")])).unwrap_err();
+    assert_eq!(errors, ["serials: is longer than 500 characters"]);
     let order = REQUESTS.kind("order_new_device").unwrap();
     let errors = order.check(&fields(&[("items", "laptop"), ("replaces", "5CG1"), ("cost_approved", "no")]));
     assert!(errors.unwrap_err()[0].starts_with("cost_approved: The agency approves"));
