@@ -467,7 +467,7 @@ async fn the_api_opens_a_request_with_every_problem_told_at_once_and_closes_it_w
 }
 
 async fn api_request(database_url: Option<String>) {
-    let (app, _slack) = desk(database_url, local(2027, 3, 1, 9)).await;
+    let (app, slack) = desk(database_url, local(2027, 3, 1, 9)).await;
     let client = deskbell::net::http_client(std::time::Duration::from_secs(10));
     let call = |path: &str, body: Value| {
         client
@@ -493,7 +493,8 @@ async fn api_request(database_url: Option<String>) {
     assert!(problems.iter().any(|p| p.starts_with("agency:")), "{problems:?}");
     new["agency"] = "LSA".into();
     new["request"]["fields"] = json!({
-        "serial": "LSA-2", "new_user_name": "Nia New", "new_user_email": "nia@example.edu", "new_location": "Angell 4",
+        "serial": "LSA-2", "new_user_name": "Nia <!channel> New", "new_user_email": "nia@example.edu",
+        "new_location": "<https://evil.example|Angell 4> & co",
     });
     let created = call("", new).await.unwrap();
     assert_eq!(created.status(), 201);
@@ -512,6 +513,14 @@ async fn api_request(database_url: Option<String>) {
     assert_eq!(closed["status"], "closed");
     let d = app.res.store.device("LSA-2").await.unwrap().unwrap();
     assert_eq!(d.user_email.as_deref(), Some("nia@example.edu"));
+    assert_eq!(d.user_name.as_deref(), Some("Nia <!channel> New"), "kept as typed");
+    // Text people typed reaches Slack as text: no @channel, no disguised link.
+    app.deliver_outbox().await;
+    let notice = slack.posted().into_iter().find(|p| p.channel == "CASSETS01").expect("the asset team is told");
+    let shown = notice.blocks.to_string();
+    assert!(shown.contains("Nia &lt;!channel&gt; New"), "{shown}");
+    assert!(shown.contains("&lt;https://evil.example|Angell 4&gt; &amp; co"), "{shown}");
+    assert!(!shown.contains("<!channel>") && !shown.contains("<https://evil"), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
