@@ -26,9 +26,6 @@ pub(super) fn asked(answers: Option<String>) -> Result<Vec<String>> {
     Ok(answers.summary())
 }
 
-/// A ticket's approval with names: each approver's request (with whom,
-/// why, what they decided and who decided it), who may decide now (ids,
-/// so each reader's copy shows buttons only to them) and who is awaited.
 /// A service request as its messages show it: each field on a line, and
 /// an order's steps with who may decide the pending one.
 fn request(json: Option<String>) -> Result<Value> {
@@ -44,10 +41,6 @@ fn request(json: Option<String>) -> Result<Value> {
         "fields": fields,
         "pending": pending.map(|s| s.step),
         "deciders": pending.map(|s| s.with.iter().map(|p| p.0).collect::<Vec<_>>()).unwrap_or_default(),
-        "approval": r.approval.iter().map(|s| json!({
-            "step": s.step,
-            "decision": s.vote.as_ref().map(|v| if v.approve { "approved" } else { "denied" }),
-        })).collect::<Vec<_>>(),
         "sanitized": r.sanitized.is_some(),
         "steps": r.approval.iter().map(|s| match &s.vote {
             Some(v) if v.approve => format!(":white_check_mark: {} approved", s.step),
@@ -57,6 +50,9 @@ fn request(json: Option<String>) -> Result<Value> {
     }))
 }
 
+/// A ticket's approval with names: each approver's request (with whom,
+/// why, what they decided and who decided it), who may decide now (ids,
+/// so each reader's copy shows buttons only to them) and who is awaited.
 async fn approval(conn: &mut AnyConnection, ticket: TicketRef, json: Option<String>) -> Result<Value> {
     let Some(json) = json else { return Ok(Value::Null) };
     let a: Approval = serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("approval: {e}")))?;

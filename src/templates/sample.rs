@@ -43,7 +43,6 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
             "request": {
                 "kind": "order_new_device", "action": "order", "label": "order new device", "pending": "desk", "deciders": [2],
                 "fields": ["items: Standard laptop", "replaces: 5CG1234ABC", "cost approved: yes"],
-                "approval": [{ "step": "agency", "decision": "approved" }, { "step": "desk", "decision": null }],
                 "sanitized": false, "steps": ":white_check_mark: agency approved · :hourglass: desk awaited",
             },
         }),
