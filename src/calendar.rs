@@ -240,6 +240,12 @@ pub fn staff_time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%a %b %-d, %-I:%M %p %Z").to_string()
 }
 
+/// The instant a day of `tz` begins (its first existing minute on a DST
+/// change at midnight): the bounds of a day's reports.
+pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    resolve_local(tz, day.and_time(NaiveTime::MIN))
+}
+
 fn resolve_local(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
     match tz.from_local_datetime(&naive) {
         LocalResult::Single(t) => t.with_timezone(&Utc),

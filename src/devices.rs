@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use strum::VariantNames;
 
+use crate::calendar::day_start;
 use crate::domain::Email;
 use crate::domain::devices::{DEFAULT_TERM_MONTHS, Device, DeviceState};
 use crate::domain::refresh::Platform;
@@ -44,12 +45,6 @@ struct Record {
 fn date(what: &str, text: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map_err(|_| format!("{what} '{text}' is not a date (YYYY-MM-DD)"))
-}
-
-/// Midnight starting `day` in the desk's zone.
-pub fn start_of(day: NaiveDate, zone: Tz) -> DateTime<Utc> {
-    let local = day.and_time(chrono::NaiveTime::MIN);
-    local.and_local_timezone(zone).earliest().map_or_else(|| local.and_utc(), |t| t.to_utc())
 }
 
 async fn check(store: &Store, r: Record) -> Result<NewDevice, String> {
@@ -110,7 +105,7 @@ pub async fn import(store: &Store, csv_text: &str, zone: Tz, now: DateTime<Utc>)
     let rows = each_once(checked, |d: &NewDevice| (d.device.serial.clone(), format!("serial {}", d.device.serial)))?;
     let devices: Vec<NewDevice> = rows.into_iter().map(|(_, d)| d).collect();
     let since = |d: &Device| match d.state {
-        DeviceState::InService => start_of(d.in_service_on, zone),
+        DeviceState::InService => day_start(d.in_service_on, zone),
         _ => now,
     };
     Ok(store.import_devices(&devices, since).await?)
@@ -165,7 +160,7 @@ pub fn refresh_batch(due: &[DueDevice]) -> String {
 /// `deskbell devices billing --at DATE`: devices in service per agency at
 /// the end of that day.
 pub async fn billing(store: &Store, day: NaiveDate, zone: Tz) -> anyhow::Result<String> {
-    let end = start_of(day.succ_opt().unwrap_or(day), zone);
+    let end = day_start(day.succ_opt().unwrap_or(day), zone);
     let counts = store.billing(end).await?;
     let rows = counts.into_iter().map(|(agency, n)| vec![day.to_string(), agency, n.to_string()]);
     Ok(csv_text(&["date", "agency", "devices_in_service"], rows))
@@ -175,7 +170,7 @@ pub async fn billing(store: &Store, day: NaiveDate, zone: Tz) -> anyhow::Result<
 /// included): per agency and kind, how many and the minutes spent.
 pub async fn transactions(store: &Store, from: NaiveDate, to: NaiveDate, zone: Tz) -> anyhow::Result<String> {
     anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
-    let lines = store.transactions(start_of(from, zone), start_of(to.succ_opt().unwrap_or(to), zone)).await?;
+    let lines = store.transactions(day_start(from, zone), day_start(to.succ_opt().unwrap_or(to), zone)).await?;
     let rows = lines.into_iter().map(|TransactionLine { agency, kind, count, minutes }| {
         vec![agency, kind, count.to_string(), minutes.to_string()]
     });

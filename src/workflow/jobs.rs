@@ -92,10 +92,7 @@ impl Workflow {
         let now = self.clock.now();
         let today = now.with_timezone(&tz).date_naive();
         let yesterday = today - Days::new(1);
-        let midnight = |d: chrono::NaiveDate| {
-            let local = d.and_time(chrono::NaiveTime::MIN);
-            local.and_local_timezone(tz).earliest().map(|t| t.to_utc()).unwrap_or_else(|| local.and_utc())
-        };
+        let midnight = |d| crate::calendar::day_start(d, tz);
         let kpis = self.store.kpis(midnight(yesterday), midnight(today)).await?;
         let day = yesterday.format("%a %Y-%m-%d").to_string();
         let payload = serde_json::json!({
