@@ -50,36 +50,25 @@ impl Workflow {
         if agency.is_none() {
             errors.push("agency: the client agency billed is required".into());
         }
-        // Serials as given, checked even when another field is wrong.
-        let field = |name: &str| form.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
-        let serials = match kind.action {
-            RequestAction::Move => vec![("serial", field("serial"))],
-            RequestAction::Decommission => crate::domain::service::request::serials(&field("serials"))
-                .into_iter()
-                .map(|s| ("serials", s))
-                .collect(),
-            RequestAction::None | RequestAction::Order => Vec::new(),
-        };
-        for (name, serial) in serials.iter().filter(|(_, s)| !s.is_empty()) {
-            if self.store.device(serial).await.map_err(Error::Internal)?.is_none() {
+        // The serials as given, checked even when another field is wrong.
+        for (name, serial) in kind.action.serials(&form.fields) {
+            if self.store.device(&serial).await.map_err(Error::Internal)?.is_none() {
                 errors.push(format!("{name}: no managed device has the serial {serial}"));
             }
         }
         let mut approvers = Vec::new();
         if kind.action == RequestAction::Order {
             let named = &self.requests.approvers;
-            let agency_group = agency.map(|a| (a, named.agencies.get(a)));
-            let groups = [
-                (ApprovalStep::Agency, agency_group.and_then(|(_, g)| g.cloned()), agency),
-                (ApprovalStep::Desk, Some(named.desk.clone()), None),
-            ];
-            for (step, group, agency) in groups {
-                let Some(group) = group else {
-                    if let Some(a) = agency {
-                        errors.push(format!("agency: no approvers are named for agency '{a}' (service_requests.toml)"));
-                    }
-                    continue;
-                };
+            let agency_group = agency.and_then(|a| {
+                let group = named.agencies.get(a).cloned();
+                if group.is_none() {
+                    errors.push(format!("agency: no approvers are named for agency '{a}' (service_requests.toml)"));
+                }
+                group
+            });
+            for (step, group) in [(ApprovalStep::Agency, agency_group), (ApprovalStep::Desk, Some(named.desk.clone()))]
+            {
+                let Some(group) = group else { continue };
                 let members = self.store.group_members(&group).await.map_err(Error::Internal)?;
                 if members.is_empty() {
                     errors.push(format!("{step}: the approver group '{group}' has nobody in it (directory)"));

@@ -94,6 +94,20 @@ impl Disposition {
     }
 }
 
+impl RequestAction {
+    /// The serials a request of this action names in `fields`, each with
+    /// the field naming it: they must be managed devices.
+    pub fn serials(self, fields: &BTreeMap<String, String>) -> Vec<(&'static str, String)> {
+        let given = |name: &'static str| fields.get(name).map(|v| v.trim()).unwrap_or_default();
+        let named = |name: &'static str| serials(given(name)).into_iter().map(move |s| (name, s));
+        match self {
+            Self::Move => named("serial").collect(),
+            Self::Decommission => named("serials").collect(),
+            Self::None | Self::Order => Vec::new(),
+        }
+    }
+}
+
 /// What a field takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldType {
@@ -315,20 +329,9 @@ impl ServiceRequest {
             RequestAction::Decommission => {
                 // Checked against the policy's choices, which are dispositions.
                 let state = self.field("disposition").parse().map_or(DeviceState::Decommissioned, Disposition::state);
-                serials(self.field("serials"))
-                    .into_iter()
-                    .map(|serial| DeviceChange::Retire { serial, state })
-                    .collect()
+                let named = self.action.serials(&self.fields).into_iter();
+                named.map(|(_, serial)| DeviceChange::Retire { serial, state }).collect()
             }
-        }
-    }
-
-    /// The serials the request names, which must be managed devices.
-    pub fn devices(&self) -> Vec<String> {
-        match self.action {
-            RequestAction::Move => vec![self.field("serial").to_owned()],
-            RequestAction::Decommission => serials(self.field("serials")),
-            RequestAction::None | RequestAction::Order => Vec::new(),
         }
     }
 }
