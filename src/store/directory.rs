@@ -62,6 +62,19 @@ fn bad(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Invalid(format!("stored {what} is invalid: {e}"))
 }
 
+/// The active people holding `role`, in a connection (a change's
+/// transaction resolving who a message reaches).
+pub(super) async fn people_holding(conn: &mut AnyConnection, role: Role) -> Result<Vec<Person>> {
+    let rows = sqlx::query(
+        "SELECT id, name, email, slack_user, roles FROM people
+         WHERE deactivated_at IS NULL AND ',' || roles || ',' LIKE '%,' || $1 || ',%' ORDER BY id",
+    )
+    .bind(<&str>::from(role))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(person_from_row).collect()
+}
+
 pub(super) fn person_from_row(row: &AnyRow) -> Result<Person> {
     let roles: String = row.try_get("roles")?;
     let slack: Option<String> = row.try_get("slack_user")?;
@@ -606,14 +619,7 @@ impl Store {
 
     /// The active people holding `role`.
     pub async fn people_with_role(&self, role: Role) -> Result<Vec<Person>> {
-        let rows = sqlx::query(
-            "SELECT id, name, email, slack_user, roles FROM people
-             WHERE deactivated_at IS NULL AND ',' || roles || ',' LIKE '%,' || $1 || ',%' ORDER BY id",
-        )
-        .bind(<&str>::from(role))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(person_from_row).collect()
+        people_holding(&mut *self.pool.acquire().await?, role).await
     }
 
     /// The active members of the group with this name (none if there is no such group).

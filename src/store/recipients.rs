@@ -4,7 +4,7 @@
 use sqlx::{AnyConnection, Row};
 
 use super::commit::Routing;
-use super::directory::person_from_row;
+use super::directory::{people_holding, person_from_row};
 use super::{Result, StoreError};
 use crate::domain::{
     Address, Channel, Notification, PersonId, Recipient, Role, SlackChannelId, TeamId, Template, TicketRef,
@@ -44,14 +44,6 @@ pub(super) async fn resolve(
     routing: &Routing,
 ) -> Result<Vec<Target>> {
     let single = |address, name: String| Ok(vec![target(n.dedupe_key.clone(), address, name)]);
-    let group = |rows: Vec<sqlx::any::AnyRow>, what: String| -> Result<Vec<Target>> {
-        if rows.is_empty() {
-            return Err(StoreError::Invalid(format!("{what}: nobody to send {} to", n.template)));
-        }
-        rows.iter()
-            .map(|r| person_from_row(r).map(|p| to_person(format!("{}/{}", n.dedupe_key, p.id), p, false)))
-            .collect()
-    };
     match &n.to {
         Recipient::Customer(id) | Recipient::Staff(id) | Recipient::Approver(id) => {
             let row = sqlx::query("SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p WHERE p.id = $1")
@@ -63,14 +55,12 @@ pub(super) async fn resolve(
             Ok(vec![to_person(n.dedupe_key.clone(), person, as_customer)])
         }
         Recipient::Role(role) => {
-            let rows = sqlx::query(
-                "SELECT p.id, p.name, p.email, p.slack_user, p.roles FROM people p
-                 WHERE p.deactivated_at IS NULL AND ',' || p.roles || ',' LIKE '%,' || $1 || ',%' ORDER BY p.id",
-            )
-            .bind(<&str>::from(*role))
-            .fetch_all(&mut *conn)
-            .await?;
-            group(rows, format!("no person has the role {role}"))
+            let people = people_holding(conn, *role).await?;
+            if people.is_empty() {
+                let why = format!("no person has the role {role}: nobody to send {} to", n.template);
+                return Err(StoreError::Invalid(why));
+            }
+            Ok(people.into_iter().map(|p| to_person(format!("{}/{}", n.dedupe_key, p.id), p, false)).collect())
         }
         Recipient::TeamChannel(team) => Ok(vec![resolve_team(conn, n, *team).await?]),
         Recipient::MacEngineering => match &routing.mac_engineering {
