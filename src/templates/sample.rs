@@ -61,8 +61,6 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
         }),
         Subject::Lifecycle => json!({
             "ref": "lifecycle", "team": "Field Services", "count": 2, "horizon_days": 120,
-            "csv": "serial,platform,style,team,config\n5CG1234ABC,windows,on_prem,Field Services,LSA Refresh 2026\n",
-            "file": "field-services-refresh-2027-03-31.csv",
         }),
         Subject::Delivery => json!({
             "ref": "R-12", "dedupe_key": "R-12/customer_begin", "channel": "email",
@@ -93,7 +91,7 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
         },
         "queue": [{ "ref": "S-45", "priority": "P1", "summary": "Nobody on floor 3 can log in", "status": "new", "state": "due in 12 min", "assignee": null }],
     });
-    json!({
+    let mut ctx = json!({
         "home": home,
         "ticket": ticket,
         "recipient": { "name": recipient, "id": 2 },
@@ -111,5 +109,14 @@ pub fn sample_context(t: Template, calendar: &str) -> Value {
             "pick_slot": "https://deskbell.example.edu/pick/R-12?token=0123456789abcdef",
             "refresh": "https://deskbell.example.edu/refresh/R-12?token=0123456789abcdef",
         },
-    })
+    });
+    // Only the lifecycle message carries a file: the dispatcher shares one
+    // wherever a payload has it.
+    if t.subject() == Subject::Lifecycle {
+        ctx["attachment"] = json!({
+            "name": "field-services-refresh-2027-03-31.csv",
+            "content": "serial,platform,style,team,config\n5CG1234ABC,windows,on_prem,Field Services,LSA Refresh 2026\n",
+        });
+    }
+    ctx
 }

@@ -138,7 +138,6 @@ impl Workflow {
             let file = format!("{slug}-refresh-{today}.csv");
             let ticket = serde_json::json!({
                 "ref": "lifecycle", "team": team, "count": devices.len(), "horizon_days": horizon_days,
-                "csv": csv, "file": file,
             });
             let mut keyed = Vec::new();
             for a in &admins {
