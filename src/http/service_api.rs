@@ -11,8 +11,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -20,10 +18,10 @@ use super::AppState;
 use super::api::Caller;
 use super::error::HttpError;
 use crate::domain::service::request::Verdict;
-use crate::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceTicket, Sla};
+use crate::domain::service::{ServiceEvent, ServiceTicket, Sla};
 use crate::domain::{Email, Role, ServiceTicketId, TicketRef};
 use crate::store::StoreError;
-use crate::workflow::{RequestForm, Requester};
+use crate::workflow::{Requester, ServiceForm};
 
 fn allowed(caller: &Caller) -> Result<(), HttpError> {
     if caller.roles.iter().any(|r| matches!(r, Role::HelpDesk | Role::Dispatcher)) {
@@ -37,88 +35,14 @@ fn invalid(e: impl std::fmt::Display) -> HttpError {
     HttpError::Unprocessable(vec![e.to_string()])
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTicket {
-    kind: ServiceKind,
-    priority: Priority,
-    #[serde(default)]
-    vip: bool,
-    issue_type: String,
-    subtype: String,
-    summary: String,
-    contact_email: String,
-    contact_name: String,
-    team: String,
-    /// The client agency billed; required with a request.
-    #[serde(default)]
-    agency: Option<String>,
-    #[serde(default)]
-    request: Option<RequestBody>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequestBody {
-    kind: String,
-    #[serde(default)]
-    fields: BTreeMap<String, String>,
-}
-
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<Value>,
 ) -> Result<(StatusCode, Json<Value>), HttpError> {
     allowed(&caller)?;
-    let t: NewTicket = serde_json::from_value(body).map_err(invalid)?;
-    if let Some(r) = t.request {
-        if (t.kind, t.priority) != (ServiceKind::Request, Priority::P5) {
-            return Err(invalid("a named request is a P5 request (kind \"request\", priority \"P5\")"));
-        }
-        let form = RequestForm {
-            kind: r.kind,
-            fields: r.fields,
-            contact_name: t.contact_name,
-            contact_email: t.contact_email,
-            team: t.team,
-            agency: t.agency.unwrap_or_default(),
-            summary: t.summary,
-            vip: t.vip,
-            issue_type: t.issue_type,
-            subtype: t.subtype,
-        };
-        let created = state.workflow.create_request(&form, &caller.actor()).await?;
-        return Ok((StatusCode::CREATED, Json(view(&state, &created).await?)));
-    }
-    let mut errors = Vec::new();
-    for (field, value) in [("contact_name", &t.contact_name), ("summary", &t.summary)] {
-        if value.trim().is_empty() {
-            errors.push(format!("{field} is empty"));
-        }
-    }
-    let email = Email::parse(&t.contact_email).map_err(|e| errors.push(format!("contact_email: {e}"))).ok();
-    let team = state.workflow.store.team_by_name(&t.team).await?;
-    if team.is_none() {
-        errors.push(format!("team: no team is called '{}'", t.team));
-    }
-    let (Some(email), Some(team), true) = (email, team, errors.is_empty()) else {
-        return Err(HttpError::Unprocessable(errors));
-    };
-    let contact = state.workflow.store.ensure_person(t.contact_name.trim(), &email, Role::Customer).await?;
-    let new = NewServiceTicket {
-        kind: t.kind,
-        priority: t.priority,
-        vip: t.vip,
-        issue_type: t.issue_type,
-        subtype: t.subtype,
-        summary: t.summary,
-        contact,
-        team: team.id,
-        agency: t.agency,
-        request: None,
-    };
-    let created = state.workflow.create_service(new, &caller.actor()).await.map_err(refused)?;
+    let form: ServiceForm = serde_json::from_value(body).map_err(invalid)?;
+    let created = state.workflow.open_service(&form, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &created).await?)))
 }
 

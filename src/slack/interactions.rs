@@ -21,9 +21,10 @@ use super::verify::SlackBody;
 use crate::domain::access::Action;
 use crate::domain::refresh::{RefreshEvent, RefreshStatus};
 use crate::domain::service::request::Verdict;
+use crate::domain::service::{Priority, ServiceKind};
 use crate::domain::{Actor, Person, RefreshTicketId, SlackAction, SlotId, Template, TicketRef};
 use crate::http::{AppState, HttpError};
-use crate::workflow::{Error, Request, RequestForm, Requester};
+use crate::workflow::{Error, Request, RequestForm, Requester, ServiceForm};
 
 #[derive(Deserialize)]
 struct Form {
@@ -334,17 +335,20 @@ async fn submit_request(state: &AppState, who: &Person, view: &View) -> Result<R
             Some((name.to_owned(), value))
         })
         .collect();
-    let form = RequestForm {
-        kind: view.private_metadata.clone(),
-        fields,
+    let form = ServiceForm {
+        kind: ServiceKind::Request,
+        priority: Priority::P5,
+        vip: false,
+        issue_type: String::new(),
+        subtype: String::new(),
+        summary: text(modals::SUMMARY),
         contact_name: text(modals::CONTACT_NAME),
         contact_email: text(modals::CONTACT_EMAIL),
         team: chosen(modals::TEAM),
-        agency: text(modals::AGENCY),
-        summary: text(modals::SUMMARY),
-        ..RequestForm::default()
+        agency: Some(text(modals::AGENCY)),
+        request: Some(RequestForm { kind: view.private_metadata.clone(), fields }),
     };
-    match state.workflow.create_request(&form, &Actor::Person(who.id)).await {
+    match state.workflow.open_service(&form, &Actor::Person(who.id)).await {
         Ok(_) => Ok(StatusCode::OK.into_response()),
         Err(Error::Invalid(problems)) => {
             // "serials: …" goes under the field's input; what names no input, under the summary.

@@ -24,7 +24,7 @@ use crate::store::{RefreshChange, Result, Routing, ServiceMove, Store, StoreErro
 
 pub use acting::{Error, Request, Requester};
 pub use jobs::SLOT_HORIZON_DAYS;
-pub use requests::RequestForm;
+pub use requests::{RequestForm, ServiceForm};
 
 #[derive(Clone)]
 pub struct Workflow {

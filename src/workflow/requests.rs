@@ -1,8 +1,11 @@
-//! Service requests (`001_*`) made, approved and worked: checked against
-//! the desk's policy and directory with every problem told at once, then
-//! changed through the same transitions as any service ticket.
+//! Service tickets opened from a form (the API's body, Slack's `/request`
+//! modal) with every problem told at once, and named requests (`001_*`)
+//! among them checked against the desk's policy and directory, approved
+//! and worked through the same transitions as any service ticket.
 
 use std::collections::BTreeMap;
+
+use serde::Deserialize;
 
 use super::{Error, Requester, Workflow};
 use crate::domain::access::Action;
@@ -11,22 +14,37 @@ use crate::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKi
 use crate::domain::{Actor, DomainError, Email, Person, Role, ServiceTicketId, TicketRef};
 use crate::store::StoreError;
 
-/// A named request as a person filled it in (the API's body, Slack's
-/// `/request` modal).
-#[derive(Debug, Clone, Default)]
-pub struct RequestForm {
-    pub kind: String,
-    pub fields: BTreeMap<String, String>,
+/// A service ticket as a person filled it in: the API's body as it is
+/// written, or Slack's `/request` modal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceForm {
+    pub kind: ServiceKind,
+    pub priority: Priority,
+    #[serde(default)]
+    pub vip: bool,
+    /// How the desk files it; for a named request left empty, "Service
+    /// request" and its kind's label.
+    pub issue_type: String,
+    pub subtype: String,
+    pub summary: String,
     pub contact_name: String,
     pub contact_email: String,
     pub team: String,
-    /// The client agency billed.
-    pub agency: String,
-    pub summary: String,
-    pub vip: bool,
-    /// How the desk files it; the kind's label if empty.
-    pub issue_type: String,
-    pub subtype: String,
+    /// The client agency billed; required with a named request.
+    #[serde(default)]
+    pub agency: Option<String>,
+    #[serde(default)]
+    pub request: Option<RequestForm>,
+}
+
+/// A named request: its kind and the fields as given.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestForm {
+    pub kind: String,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
 }
 
 impl Workflow {
@@ -34,7 +52,12 @@ impl Workflow {
     /// device records (the serials it names) and, for an order, the
     /// directory (who approves for the agency and the desk); each problem
     /// is added to `errors`.
-    async fn check_request(&self, form: &RequestForm, errors: &mut Vec<String>) -> Result<Option<NewRequest>, Error> {
+    async fn check_request(
+        &self,
+        form: &RequestForm,
+        agency: Option<&str>,
+        errors: &mut Vec<String>,
+    ) -> Result<Option<NewRequest>, Error> {
         let kind = match self.requests.kind(&form.kind) {
             Ok(kind) => kind,
             Err(e) => {
@@ -46,7 +69,6 @@ impl Workflow {
             errors.extend(problems);
             BTreeMap::new()
         });
-        let agency = Some(form.agency.trim()).filter(|a| !a.is_empty());
         if agency.is_none() {
             errors.push("agency: the client agency billed is required".into());
         }
@@ -79,10 +101,11 @@ impl Workflow {
         Ok(Some(NewRequest { kind: kind.clone(), fields, approvers }))
     }
 
-    /// Opens a named request as a P5 service request ticket; every
-    /// problem with the form is told at once, each naming its field, and
-    /// nothing is opened.
-    pub async fn create_request(&self, form: &RequestForm, actor: &Actor) -> Result<ServiceTicket, Error> {
+    /// Opens a service ticket, its SLA clock and escalation chains
+    /// started; a named request is checked against the policy and the
+    /// directory too. Every problem with the form is told at once, each
+    /// naming its field, and nothing is opened.
+    pub async fn open_service(&self, form: &ServiceForm, actor: &Actor) -> Result<ServiceTicket, Error> {
         let mut errors = Vec::new();
         for (field, value) in [("contact_name", &form.contact_name), ("summary", &form.summary)] {
             if value.trim().is_empty() {
@@ -95,27 +118,39 @@ impl Workflow {
         if team.is_none() {
             errors.push(format!("team: no team is called '{}'", form.team.trim()));
         }
-        let request = self.check_request(form, &mut errors).await?;
-        let (Some(email), Some(team), Some(request), true) = (email, team, request, errors.is_empty()) else {
+        let agency = form.agency.as_deref().map(str::trim).filter(|a| !a.is_empty());
+        let request = match &form.request {
+            None => None,
+            Some(r) => {
+                if (form.kind, form.priority) != (ServiceKind::Request, Priority::P5) {
+                    errors.push("a named request is a P5 request (kind \"request\", priority \"P5\")".into());
+                }
+                self.check_request(r, agency, &mut errors).await?
+            }
+        };
+        let (Some(email), Some(team), true) = (email, team, errors.is_empty()) else {
             return Err(Error::Invalid(errors));
         };
         let contact = self.store.ensure_person(form.contact_name.trim(), &email, Role::Customer).await;
-        let or =
-            |given: &str, default: &str| if given.trim().is_empty() { default.to_owned() } else { given.to_owned() };
+        let label = request.as_ref().map(|r| r.kind.label.as_str()).unwrap_or_default();
+        let or = |given: &str, default: &str| {
+            if given.trim().is_empty() { default.to_owned() } else { given.trim().to_owned() }
+        };
         let new = NewServiceTicket {
-            kind: ServiceKind::Request,
-            priority: Priority::P5,
+            kind: form.kind,
+            priority: form.priority,
             vip: form.vip,
-            issue_type: or(&form.issue_type, "Service request"),
-            subtype: or(&form.subtype, &request.kind.label),
+            issue_type: or(&form.issue_type, if request.is_some() { "Service request" } else { "" }),
+            subtype: or(&form.subtype, label),
             summary: form.summary.trim().to_owned(),
             contact: contact.map_err(Error::Internal)?,
             team: team.id,
-            agency: Some(form.agency.trim().to_owned()),
-            request: Some(request),
+            agency: agency.map(str::to_owned),
+            request,
         };
         self.create_service(new, actor).await.map_err(|e| match e {
-            StoreError::Domain(DomainError::Invalid(why)) => Error::Told(why),
+            StoreError::Domain(d) => Error::Told(d.to_string()),
+            StoreError::Invalid(why) => Error::Told(why),
             other => Error::Internal(other),
         })
     }

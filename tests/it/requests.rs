@@ -12,7 +12,7 @@ use deskbell::domain::refresh::{Platform, RefreshEvent, System};
 use deskbell::domain::service::request::Verdict;
 use deskbell::domain::service::{NewServiceTicket, Priority, ServiceEvent, ServiceKind, ServiceStatus};
 use deskbell::domain::{Actor, Email, ServiceTicketId, TicketRef};
-use deskbell::workflow::{Error, RequestForm, Requester};
+use deskbell::workflow::{Error, RequestForm, Requester, ServiceForm};
 use serde_json::{Value, json};
 
 use crate::support::app::TestApp;
@@ -100,17 +100,23 @@ async fn person(app: &TestApp, email: &str) -> deskbell::domain::Person {
 
 /// A P5 request of Cara's (LSA) of `kind` with `fields`.
 async fn open(app: &TestApp, kind: &str, fields: &[(&str, &str)]) -> Result<ServiceTicketId, Error> {
-    let form = RequestForm {
-        kind: kind.into(),
-        fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    let form = ServiceForm {
+        kind: ServiceKind::Request,
+        priority: Priority::P5,
+        vip: false,
+        issue_type: String::new(),
+        subtype: String::new(),
+        summary: format!("{kind} for Cara"),
         contact_name: "Cara Customer".into(),
         contact_email: "cara@example.edu".into(),
         team: "NIT North".into(),
-        agency: "LSA".into(),
-        summary: format!("{kind} for Cara"),
-        ..RequestForm::default()
+        agency: Some("LSA".into()),
+        request: Some(RequestForm {
+            kind: kind.into(),
+            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }),
     };
-    Ok(app.workflow().create_request(&form, &Actor::System).await?.id)
+    Ok(app.workflow().open_service(&form, &Actor::System).await?.id)
 }
 
 async fn status(app: &TestApp, t: ServiceTicketId) -> ServiceStatus {
